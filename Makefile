@@ -1,0 +1,46 @@
+# Two commands are all a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DATA_DIR ?= .data
+export PORT DATA_DIR
+
+.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/crm serve
+
+test: install lint typecheck layers sdl-check pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+layers: install
+	$(BIN)/lint-imports
+
+sdl: install
+	$(BIN)/crm sdl --write
+
+sdl-check: install
+	$(BIN)/crm sdl --check
+
+pytest: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

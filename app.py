@@ -1,0 +1,107 @@
+"""Starlette application: lifespan-owned clients, one GraphQL endpoint over HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from graph.engine import GraphUnavailable, connect
+from relational.database import make_engine, make_sessionmaker
+from resolvers.context import Context
+from schema.root import build_schema
+from services.projection import Projector
+from services.stores import Stores
+from settings import Settings, get_settings
+
+log = logging.getLogger("crm")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps a sane incoming X-Request-ID) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class CrmGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        client = request.client
+        return Context(
+            stores=request.state.stores,
+            request_id=request.state.request_id,
+            ip=client.host if client else None,
+            connection=request,
+        )
+
+
+async def health(request: Request) -> Response:
+    projector: Projector = request.state.projector
+    return JSONResponse({"status": "ok", "graph": "up" if projector.healthy else "catching up"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    if not settings.database_url or not settings.graph_url:
+        raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
+    database_url, graph_url = settings.database_url, settings.graph_url
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        engine = make_engine(database_url, pool_size=settings.db_pool_size)
+        graph = connect(graph_url, settings.graph_name)
+        try:
+            await graph.ensure_schema()
+        except GraphUnavailable as error:
+            log.warning("graph unreachable at start-up, projecting later: %s", error)
+        base = Stores(make_sessionmaker(engine), graph, settings)
+        projector = Projector(base)
+        stores = replace(base, on_commit=projector.wake)
+        tasks = [asyncio.create_task(projector.run()),
+                 asyncio.create_task(projector.listen(database_url))]
+        try:
+            yield {"stores": stores, "projector": projector}
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await graph.close()
+            await engine.dispose()
+
+    graphql = CrmGraphQL(build_schema(settings),
+                         graphql_ide="graphiql" if settings.graphiql else None)
+    app = Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
+                WebSocketRoute("/graphql", graphql),
+                Route("/healthz", health)],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

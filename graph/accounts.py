@@ -1,0 +1,67 @@
+"""Cypher for company group structures. Depth bounds are validated integers, never user text."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graph.engine import GraphEngine
+
+
+@dataclass(frozen=True)
+class OwnershipEdge:
+    parent_id: str
+    child_id: str
+    share_pct: float
+
+
+def _bound(max_depth: int) -> int:
+    if not 1 <= max_depth <= 100:
+        raise ValueError("max_depth out of range")
+    return int(max_depth)
+
+
+def _edges(rows: list[dict[str, Any]]) -> dict[str, list[OwnershipEdge]]:
+    grouped: dict[str, list[OwnershipEdge]] = defaultdict(list)
+    for row in rows:
+        grouped[row["root"]].append(
+            OwnershipEdge(row["parent"], row["child"], float(row["share"]))
+        )
+    return grouped
+
+
+async def ancestor_edges(
+    engine: GraphEngine, ids: Sequence[str], max_depth: int
+) -> dict[str, list[OwnershipEdge]]:
+    """For each id, every OWNS edge among its ancestors (the upward subgraph), in one query."""
+    cypher = f"""
+    UNWIND $ids AS root
+    MATCH (a:Account)-[:OWNS*0..{_bound(max_depth)}]->(:Account {{id: root}})
+    WITH DISTINCT root, a
+    MATCH (p:Account)-[r:OWNS]->(a)
+    RETURN root, p.id AS parent, a.id AS child, r.share AS share
+    """
+    return _edges(await engine.read(cypher, {"ids": list(ids)}))
+
+
+async def descendant_edges(
+    engine: GraphEngine, ids: Sequence[str], max_depth: int
+) -> dict[str, list[OwnershipEdge]]:
+    """For each id, every OWNS edge below it, up to `max_depth` levels, in one query."""
+    cypher = f"""
+    UNWIND $ids AS root
+    MATCH (:Account {{id: root}})-[:OWNS*0..{_bound(max_depth) - 1}]->(a:Account)
+    WITH DISTINCT root, a
+    MATCH (a)-[r:OWNS]->(d:Account)
+    RETURN root, a.id AS parent, d.id AS child, r.share AS share
+    """
+    return _edges(await engine.read(cypher, {"ids": list(ids)}))
+
+
+async def existing_accounts(engine: GraphEngine, ids: Sequence[str]) -> set[str]:
+    rows = await engine.read(
+        "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN a.id AS id", {"ids": list(ids)}
+    )
+    return {row["id"] for row in rows}

@@ -1,0 +1,62 @@
+"""FalkorDB through its own asyncio client (its Bolt port is experimental and unusable)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from falkordb.asyncio import FalkorDB
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from graph.engine import GraphUnavailable, RoundTrips, Row
+
+_UNIQUE_IDS = (("Account", "id"), ("Contact", "id"))
+
+
+class FalkorEngine:
+    name = "falkordb"
+
+    def __init__(self, url: str, *, graph_name: str) -> None:
+        if url.startswith("falkordb://"):
+            url = "redis://" + url.removeprefix("falkordb://")
+        self._db = FalkorDB.from_url(url, socket_connect_timeout=2, socket_timeout=30)
+        self._graph = self._db.select_graph(graph_name)
+
+    async def _run(
+        self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool
+    ) -> list[Row]:
+        RoundTrips.total += 1
+        arguments = dict(params or {})
+        try:
+            if read_only:
+                result = await self._graph.ro_query(cypher, arguments)
+            else:
+                result = await self._graph.query(cypher, arguments)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            raise GraphUnavailable(str(error)) from error
+        columns = [column[1] for column in result.header]
+        return [dict(zip(columns, row, strict=True)) for row in result.result_set]
+
+    async def read(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return await self._run(cypher, params, read_only=True)
+
+    async def write(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return await self._run(cypher, params, read_only=False)
+
+    async def ensure_schema(self) -> None:
+        for label, prop in _UNIQUE_IDS:
+            try:
+                await self._graph.create_node_unique_constraint(label, prop)
+            except ResponseError as error:
+                if "already" not in str(error).lower():
+                    raise
+            except (RedisConnectionError, OSError) as error:
+                raise GraphUnavailable(str(error)) from error
+
+    async def clear(self) -> None:
+        await self.write("MATCH (n) DETACH DELETE n")
+
+    async def close(self) -> None:
+        await self._db.aclose()

@@ -1,0 +1,51 @@
+"""Read the whole projection back, in pages, for `crm graph verify`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from graph.engine import GraphEngine, Row
+
+_PAGE = 5000
+
+_ACCOUNTS = """
+MATCH (a:Account) WHERE a.id > $after
+RETURN a.id AS id, a.name AS name, a.region AS region, a.industry AS industry,
+       a.lifecycleStage AS lifecycleStage
+ORDER BY a.id LIMIT $limit
+"""
+_CONTACTS = """
+MATCH (c:Contact) WHERE c.id > $after
+OPTIONAL MATCH (c)-[:WORKS_AT]->(a:Account)
+RETURN c.id AS id, c.name AS name, c.title AS title, c.accountId AS accountId,
+       collect(a.id) AS worksAt
+ORDER BY c.id LIMIT $limit
+"""
+_OWNERSHIPS = """
+MATCH (p:Account)-[r:OWNS]->(c:Account) WHERE p.id + '/' + c.id > $after
+RETURN p.id + '/' + c.id AS id, p.id AS parentId, c.id AS childId, r.share AS share
+ORDER BY id LIMIT $limit
+"""
+
+
+async def _pages(engine: GraphEngine, cypher: str) -> AsyncIterator[Row]:
+    after = ""
+    while True:
+        rows = await engine.read(cypher, {"after": after, "limit": _PAGE})
+        for row in rows:
+            yield row
+        if len(rows) < _PAGE:
+            return
+        after = rows[-1]["id"]
+
+
+def accounts(engine: GraphEngine) -> AsyncIterator[Row]:
+    return _pages(engine, _ACCOUNTS)
+
+
+def contacts(engine: GraphEngine) -> AsyncIterator[Row]:
+    return _pages(engine, _CONTACTS)
+
+
+def ownerships(engine: GraphEngine) -> AsyncIterator[Row]:
+    return _pages(engine, _OWNERSHIPS)

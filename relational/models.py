@@ -1,0 +1,151 @@
+"""SQLAlchemy models: the ledger. Every relationship is `lazy="raise"`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every ledger table."""
+
+
+class TimestampedMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+class Account(TimestampedMixin, Base):
+    """A customer company (one legal entity, identified by its USCC)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    uscc: Mapped[str] = mapped_column(String(18), nullable=False, unique=True)
+    region: Mapped[str] = mapped_column(String(16), nullable=False)
+    industry: Mapped[str] = mapped_column(String(64), nullable=False)
+    lifecycle_stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __table_args__ = (
+        Index("ix_accounts_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_accounts_region_name", "region", "name", "id"),
+        Index("ix_accounts_name_id", "name", "id"),
+        Index("ix_accounts_industry", "industry"),
+        Index("ix_accounts_stage", "lifecycle_stage"),
+        Index("ix_accounts_tags", "tags", postgresql_using="gin"),
+    )
+
+
+class Contact(TimestampedMixin, Base):
+    """A person at an account."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    title: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+    __table_args__ = (Index("ix_contacts_account_name", "account_id", "name", "id"),)
+
+
+class AccountEdge(TimestampedMixin, Base):
+    """A directed relationship between two companies (OWNS: source holds shares in target)."""
+
+    __tablename__ = "account_edges"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False
+    )
+    target_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False
+    )
+    share_pct: Mapped[Decimal | None] = mapped_column(Numeric(7, 4), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "source_id", "target_id", name="uq_account_edges"),
+        CheckConstraint("source_id <> target_id", name="ck_account_edges_not_self"),
+        CheckConstraint(
+            "kind <> 'OWNS' OR (share_pct > 0 AND share_pct <= 100)",
+            name="ck_account_edges_share",
+        ),
+        Index("ix_account_edges_target", "target_id", "kind"),
+        Index("ix_account_edges_source", "source_id", "kind"),
+    )
+
+
+class AuditRecord(Base):
+    """Who did what to which records, written in the transaction of the change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    operation: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class OutboxEvent(Base):
+    """A change to publish (graph projection, subscriptions), committed with the change."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    topic: Mapped[str] = mapped_column(String(64), nullable=False)
+    aggregate_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    projected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "id", postgresql_where=text("projected_at IS NULL")),
+    )

@@ -1,0 +1,116 @@
+"""Account queries: lookups, filtered keyset pages, counts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import Account
+
+
+class AccountSort(StrEnum):
+    NAME = "name"
+    CREATED_AT = "created_at"
+    ANNUAL_REVENUE = "annual_revenue"
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """Filters of an account list; all given filters must hold."""
+
+    name_contains: str | None = None
+    regions: Sequence[str] = ()
+    industries: Sequence[str] = ()
+    lifecycle_stages: Sequence[str] = ()
+    tags_any: Sequence[str] = ()
+    ids: Sequence[uuid.UUID] | None = None
+    sort: AccountSort = AccountSort.NAME
+    descending: bool = False
+    after: tuple[Any, uuid.UUID] | None = field(default=None)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _sort_key(sort: AccountSort) -> ColumnElement[Any]:
+    if sort is AccountSort.ANNUAL_REVENUE:
+        # NULL revenue sorts as the smallest value and stays comparable for keyset cursors.
+        return func.coalesce(Account.annual_revenue, Decimal(-1))
+    return getattr(Account, sort.value)  # type: ignore[no-any-return]
+
+
+def _filtered(query: AccountQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.name_contains:
+        conditions.append(Account.name.ilike(f"%{_escape_like(query.name_contains)}%"))
+    if query.regions:
+        conditions.append(Account.region.in_(list(query.regions)))
+    if query.industries:
+        conditions.append(Account.industry.in_(list(query.industries)))
+    if query.lifecycle_stages:
+        conditions.append(Account.lifecycle_stage.in_(list(query.lifecycle_stages)))
+    if query.tags_any:
+        conditions.append(Account.tags.overlap(list(query.tags_any)))
+    if query.ids is not None:
+        conditions.append(Account.id.in_(list(query.ids)))
+    return conditions
+
+
+def page_statement(query: AccountQuery, limit: int) -> Select[Account]:
+    key = _sort_key(query.sort)
+    conditions = _filtered(query)
+    if query.after is not None:
+        value, last_id = query.after
+        after = tuple_(key, Account.id)
+        bound = tuple_(value, last_id)
+        conditions.append(after < bound if query.descending else after > bound)
+    order = (key.desc(), Account.id.desc()) if query.descending else (key.asc(), Account.id.asc())
+    return select(Account).where(and_(True, *conditions)).order_by(*order).limit(limit)
+
+
+def sort_value(account: Account, sort: AccountSort) -> Any:
+    if sort is AccountSort.ANNUAL_REVENUE:
+        return account.annual_revenue if account.annual_revenue is not None else Decimal(-1)
+    return getattr(account, sort.value)
+
+
+async def page(session: AsyncSession, query: AccountQuery, limit: int) -> list[Account]:
+    return list((await session.scalars(page_statement(query, limit))).all())
+
+
+async def count(session: AsyncSession, query: AccountQuery) -> int:
+    statement = select(func.count()).select_from(Account).where(and_(True, *_filtered(query)))
+    return int(await session.scalar(statement) or 0)
+
+
+async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Account).where(Account.id.in_(list(set(ids)))))
+    return {row.id: row for row in rows}
+
+
+async def get_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    statement = select(Account).where(Account.id == account_id).with_for_update()
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def uscc_taken(
+    session: AsyncSession, uscc: str, *, except_id: uuid.UUID | None = None
+) -> bool:
+    statement = select(Account.id).where(Account.uscc == uscc)
+    if except_id is not None:
+        statement = statement.where(or_(Account.id != except_id))
+    return (await session.scalar(statement.limit(1))) is not None
+
+
+async def any_exist(session: AsyncSession) -> bool:
+    return (await session.scalar(select(Account.id).limit(1))) is not None

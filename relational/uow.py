@@ -1,0 +1,98 @@
+"""Unit of work: one transaction holding the change, its audit record and its outbox events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from relational.models import AuditRecord, OutboxEvent
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Who asks and from where; written into every audit record."""
+
+    request_id: str | None = None
+    actor: str | None = None
+    ip: str | None = None
+    reason: str | None = None
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(...) as uow:` commits on success, rolls back on any exception.
+
+    Services add rows, `audit()` and `emit()`; only this class commits, so a failed use case
+    leaves neither the change nor its audit record nor its event behind.
+    """
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        meta: RequestMeta,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self.meta = meta
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+        self.events: list[OutboxEvent] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessionmaker()
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if exc_type is None:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+        if exc_type is None and self.events and self._on_commit is not None:
+            self._on_commit()
+
+    def audit(
+        self,
+        operation: str,
+        target_ids: list[str],
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditRecord(
+                actor=self.meta.actor,
+                operation=operation,
+                target_ids=target_ids,
+                before=before,
+                after=after,
+                ip=self.meta.ip,
+                request_id=self.meta.request_id,
+                reason=self.meta.reason,
+            )
+        )
+
+    def emit(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
+        event = OutboxEvent(topic=topic, aggregate_id=aggregate_id, payload=payload)
+        self.events.append(event)
+        self.session.add(event)

@@ -1,0 +1,87 @@
+"""Account bindings: arguments in, one service call, domain objects out."""
+
+from __future__ import annotations
+
+import uuid
+
+from relational.models import Account
+from relational.repositories.accounts import AccountQuery, AccountSort
+from resolvers.context import Context
+from resolvers.ids import from_global_id
+from services import accounts
+from services.accounts import AccountChanges, AccountDraft
+from services.errors import NotFound
+from services.pagination import Page
+
+
+async def account(ctx: Context, global_id: str) -> Account | None:
+    try:
+        account_id = from_global_id(global_id, "Account", "id")
+    except NotFound:
+        return None
+    return await ctx.loaders.account.load(account_id)
+
+
+async def account_by_uuid(ctx: Context, account_id: uuid.UUID | str | None) -> Account | None:
+    if account_id is None:
+        return None
+    return await ctx.loaders.account.load(uuid.UUID(str(account_id)))
+
+
+async def accounts_by_uuid(
+    ctx: Context, ids: list[uuid.UUID | None]
+) -> list[Account | None]:
+    wanted = [account_id for account_id in ids if account_id is not None]
+    found = dict(zip(wanted, await ctx.loaders.account.load_many(wanted), strict=True))
+    return [None if account_id is None else found[account_id] for account_id in ids]
+
+
+async def require(ctx: Context, account_id: uuid.UUID | str) -> Account:
+    """An account the graph or another row refers to; gone only if the ledger lost it."""
+    row = await account_by_uuid(ctx, account_id)
+    if row is None:
+        raise NotFound("the referenced account does not exist", field="id")
+    return row
+
+
+def query_of(
+    *, name_contains: str | None, region: str | None, industry: str | None,
+    lifecycle_stage: str | None, tag: str | None, sort: str, descending: bool,
+) -> AccountQuery:
+    return AccountQuery(
+        name_contains=name_contains,
+        regions=[region] if region else [],
+        industries=[industry] if industry else [],
+        lifecycle_stages=[lifecycle_stage] if lifecycle_stage else [],
+        tags_any=[tag] if tag else [],
+        sort=AccountSort(sort),
+        descending=descending,
+    )
+
+
+async def search(
+    ctx: Context, query: AccountQuery, first: int | None, after: str | None
+) -> Page[Account]:
+    page = await accounts.search(ctx.stores, query, first, after)
+    for row in page.items:
+        ctx.loaders.account.prime(row.id, row)
+    return page
+
+
+async def count(ctx: Context, query: AccountQuery) -> int:
+    return await accounts.count(ctx.stores, query)
+
+
+async def create(ctx: Context, draft: AccountDraft) -> Account:
+    async with ctx.uow() as uow:
+        return await accounts.create(uow, draft)
+
+
+async def update(ctx: Context, global_id: str, changes: AccountChanges) -> Account:
+    account_id = from_global_id(global_id, "Account", "id")
+    async with ctx.uow() as uow:
+        row = await accounts.update(uow, account_id, changes)
+    ctx.loaders.account.clear(row.id)
+    ctx.loaders.account.prime(row.id, row)
+    return row
+

@@ -1,0 +1,62 @@
+"""Group structure bindings: ownership links in the ledger, trees read from the graph."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from relational.models import Account, AccountEdge
+from resolvers.context import Context
+from resolvers.ids import from_global_id
+from services import groups
+from services.groups import GroupTree
+
+
+async def link_parent(
+    ctx: Context, child_id: str, parent_id: str, share_pct: float
+) -> AccountEdge:
+    child = from_global_id(child_id, "Account", "childId")
+    parent = from_global_id(parent_id, "Account", "parentId")
+    async with ctx.uow() as uow:
+        return await groups.link_parent(uow, child, parent, Decimal(repr(share_pct)))
+
+
+async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> AccountEdge:
+    child = from_global_id(child_id, "Account", "childId")
+    parent = from_global_id(parent_id, "Account", "parentId")
+    async with ctx.uow() as uow:
+        return await groups.unlink_parent(uow, child, parent)
+
+
+async def parent_id(ctx: Context, account: Account) -> str | None:
+    edges = await ctx.loaders.ancestor_edges.load(str(account.id))
+    return groups.parent_of(edges, str(account.id))
+
+
+async def ultimate_parent_id(ctx: Context, account: Account) -> str | None:
+    edges = await ctx.loaders.ancestor_edges.load(str(account.id))
+    return groups.ultimate_parent_of(edges, str(account.id))
+
+
+async def shareholders(ctx: Context, account: Account) -> list[tuple[str, float]]:
+    edges = await ctx.loaders.ancestor_edges.load(str(account.id))
+    direct = [edge for edge in edges if edge.child_id == str(account.id)]
+    return [(edge.parent_id, edge.share_pct)
+            for edge in sorted(direct, key=lambda edge: (-edge.share_pct, edge.parent_id))]
+
+
+async def tree(ctx: Context, account: Account, depth: int | None) -> GroupTree:
+    levels = groups.check_depth(depth, ctx.stores)
+    up = await ctx.loaders.ancestor_edges.load(str(account.id))
+    down = await ctx.loaders.descendant_edges.load(str(account.id))
+    return groups.tree(up, down, str(account.id), levels, ctx.stores.settings.max_group_depth)
+
+
+async def group_revenue(ctx: Context, account: Account) -> Decimal:
+    limit = ctx.stores.settings.max_group_depth
+    down = await ctx.loaders.descendant_edges.load(str(account.id))
+    members = groups.tree([], down, str(account.id), limit, limit).descendants
+    rows = await ctx.loaders.account.load_many([uuid.UUID(member.account_id) for member in members])
+    revenues = {str(row.id): row.annual_revenue for row in rows if row is not None}
+    return groups.group_revenue(account.annual_revenue, members, revenues)
+

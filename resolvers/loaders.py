@@ -1,0 +1,60 @@
+"""Per-request DataLoaders: every list field costs a constant number of round trips."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from graph.accounts import OwnershipEdge
+from relational.models import Account, Contact
+from services import accounts, contacts, groups
+from services.pagination import Page
+from services.stores import Stores
+
+ContactPageKey = tuple[uuid.UUID, int | None, str | None]
+
+
+class Loaders:
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self.account = DataLoader[uuid.UUID, Account | None](self._accounts)
+        self.contact = DataLoader[uuid.UUID, Contact | None](self._contacts)
+        self.contact_page = DataLoader[ContactPageKey, Page[Contact]](self._contact_pages)
+        self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
+        self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
+        self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
+
+    async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[Account | None]:
+        found = await accounts.load_many(self._stores, ids)
+        return [found.get(key) for key in ids]
+
+    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+        found = await contacts.load_many(self._stores, ids)
+        return [found.get(key) for key in ids]
+
+    async def _contact_pages(self, keys: Sequence[ContactPageKey]) -> list[Page[Contact]]:
+        # Accounts asking for the same page window share one statement.
+        windows: dict[tuple[int | None, str | None], list[uuid.UUID]] = defaultdict(list)
+        for account_id, first, after in keys:
+            windows[(first, after)].append(account_id)
+        pages: dict[ContactPageKey, Page[Contact]] = {}
+        for (first, after), account_ids in windows.items():
+            found = await contacts.pages_by_account(self._stores, account_ids, first, after)
+            for account_id, page in found.items():
+                pages[(account_id, first, after)] = page
+        return [pages[key] for key in keys]
+
+    async def _contact_counts(self, ids: Sequence[uuid.UUID]) -> list[int]:
+        found = await contacts.counts_by_account(self._stores, ids)
+        return [found.get(key, 0) for key in ids]
+
+    async def _ancestor_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:
+        found = await groups.ancestor_edges(self._stores, ids)
+        return [found.get(key, []) for key in ids]
+
+    async def _descendant_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:
+        found = await groups.descendant_edges(self._stores, ids)
+        return [found.get(key, []) for key in ids]

@@ -1,0 +1,232 @@
+"""Account types, inputs and payloads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from relational.models import Account as AccountRow
+from relational.repositories.accounts import AccountQuery
+from resolvers import accounts as resolve
+from resolvers import contacts as resolve_contacts
+from resolvers import groups as resolve_groups
+from resolvers.context import Context
+from schema.common import OrderDirection, edges, page_info
+from services.accounts import AccountChanges, AccountDraft
+
+if TYPE_CHECKING:
+    from schema.contacts import ContactConnection
+    from schema.groups import GroupTree, Shareholding
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.enum(description="Where the company stands in its relationship with us.")
+class LifecycleStage(Enum):
+    LEAD = "LEAD"
+    PROSPECT = "PROSPECT"
+    CUSTOMER = "CUSTOMER"
+    PARTNER = "PARTNER"
+    CHURNED = "CHURNED"
+
+
+@strawberry.type(description="A customer company: one legal entity, identified by its USCC.")
+class Account(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Registered name.")
+    uscc: str = strawberry.field(description="统一社会信用代码 (GB 32100-2015).")
+    region: str = strawberry.field(description="Sales region, e.g. 华东.")
+    industry: str = strawberry.field(description="Industry.")
+    lifecycle_stage: LifecycleStage = strawberry.field(description="Lifecycle stage.")
+    tags: list[str] = strawberry.field(description="Free tags.")
+    annual_revenue: Decimal | None = strawberry.field(
+        description="Annual revenue in the reporting currency (CNY).")
+    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    row: strawberry.Private[AccountRow]
+
+    @classmethod
+    def from_row(cls, row: AccountRow) -> Account:
+        return cls(
+            id=str(row.id), name=row.name, uscc=row.uscc, region=row.region,
+            industry=row.industry, lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+            tags=list(row.tags), annual_revenue=row.annual_revenue, created_at=row.created_at,
+            updated_at=row.updated_at, row=row,
+        )
+
+    @classmethod
+    def maybe(cls, row: AccountRow | None) -> Account | None:
+        return None if row is None else cls.from_row(row)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Account | None]:
+        rows = await resolve.accounts_by_uuid(
+            info.context, [_uuid_or_none(node_id) for node_id in node_ids])
+        return [cls.maybe(row) for row in rows]
+
+    @strawberry.field(description="Contacts at this company, by name.")
+    async def contacts(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[ContactConnection, strawberry.lazy("schema.contacts")]:
+        from schema.contacts import ContactConnection
+
+        page = await resolve_contacts.page_of(info.context, self.row, first, after)
+        return ContactConnection.of(page, self.row)
+
+    @strawberry.field(description="The controlling shareholder (largest stake), if any.")
+    async def parent(self, info: Info) -> Account | None:
+        return Account.maybe(await resolve.account_by_uuid(
+            info.context, await resolve_groups.parent_id(info.context, self.row)))
+
+    @strawberry.field(description="Top of the chain of controlling shareholders.")
+    async def ultimate_parent(self, info: Info) -> Account | None:
+        return Account.maybe(await resolve.account_by_uuid(
+            info.context, await resolve_groups.ultimate_parent_id(info.context, self.row)))
+
+    @strawberry.field(description="Direct shareholders within our accounts, largest first.")
+    async def shareholders(
+        self, info: Info
+    ) -> list[Annotated[Shareholding, strawberry.lazy("schema.groups")]]:
+        from schema.groups import Shareholding
+
+        return await Shareholding.list_of(info, self.row)
+
+    @strawberry.field(description="Ancestors up to the top and descendants down to `depth` "
+                                  "levels, each with its effective ownership.")
+    async def group_tree(
+        self, info: Info, depth: int | None = 3
+    ) -> Annotated[GroupTree, strawberry.lazy("schema.groups")]:
+        from schema.groups import GroupTree
+
+        return GroupTree.of(await resolve_groups.tree(info.context, self.row, depth))
+
+    @strawberry.field(description="Annual revenue of this company plus every descendant's, "
+                                  "weighted by effective ownership (CNY).")
+    async def group_revenue(self, info: Info) -> Decimal:
+        return await resolve_groups.group_revenue(info.context, self.row)
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@strawberry.type(description="A page of accounts.")
+class AccountConnection(relay.Connection[Account]):
+    query: strawberry.Private[AccountQuery]
+
+    @strawberry.field(description="Number of accounts matching the filter (all pages).")
+    async def total_count(self, info: Info) -> int:
+        return await resolve.count(info.context, self.query)
+
+
+@strawberry.enum(description="Account sort keys.")
+class AccountOrderField(Enum):
+    NAME = "name"
+    CREATED_AT = "created_at"
+    ANNUAL_REVENUE = "annual_revenue"
+
+
+@strawberry.input(description="Account list filter; all given conditions must hold.")
+class AccountFilter:
+    name_contains: str | None = strawberry.field(default=None,
+                                                 description="Case-insensitive substring.")
+    region: str | None = strawberry.field(default=None, description="Exact region.")
+    industry: str | None = strawberry.field(default=None, description="Exact industry.")
+    lifecycle_stage: LifecycleStage | None = strawberry.field(default=None,
+                                                              description="Stage.")
+    tag: str | None = strawberry.field(default=None, description="Has this tag.")
+
+
+@strawberry.input(description="Account list order.")
+class AccountOrder:
+    field: AccountOrderField = strawberry.field(default=AccountOrderField.NAME,
+                                                description="Sort key.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC,
+                                                 description="Direction.")
+
+
+async def accounts_connection(
+    info: Info, filter: AccountFilter | None, order_by: AccountOrder | None,
+    first: int | None, after: str | None,
+) -> AccountConnection:
+    given = filter or AccountFilter()
+    order = order_by or AccountOrder()
+    query = resolve.query_of(
+        name_contains=given.name_contains, region=given.region, industry=given.industry,
+        lifecycle_stage=given.lifecycle_stage.value if given.lifecycle_stage else None,
+        tag=given.tag, sort=order.field.value, descending=order.direction is OrderDirection.DESC,
+    )
+    page = await resolve.search(info.context, query, first, after)
+    return AccountConnection(page_info=page_info(page), edges=edges(page, Account.from_row),
+                             query=query)
+
+
+
+@strawberry.input(description="A new account.")
+class AccountCreateInput:
+    name: str = strawberry.field(description="Registered name.")
+    uscc: str = strawberry.field(description="统一社会信用代码, 18 characters.")
+    region: str = strawberry.field(description="One of 华东 华北 华南 华中 西南 西北 东北.")
+    industry: str = strawberry.field(description="Industry.")
+    lifecycle_stage: LifecycleStage = strawberry.field(default=LifecycleStage.LEAD,
+                                                       description="Stage; LEAD if not given.")
+    tags: list[str] = strawberry.field(default_factory=list, description="Tags.")
+    annual_revenue: Decimal | None = strawberry.field(default=None,
+                                                      description="Annual revenue (CNY).")
+
+    def draft(self) -> AccountDraft:
+        return AccountDraft(
+            name=self.name, uscc=self.uscc, region=self.region, industry=self.industry,
+            lifecycle_stage=self.lifecycle_stage.value, tags=self.tags,
+            annual_revenue=self.annual_revenue)
+
+
+@strawberry.input(description="Changes to an account; omitted fields stay as they are.")
+class AccountUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The account.")
+    name: str | None = strawberry.field(default=None, description="Registered name.")
+    uscc: str | None = strawberry.field(default=None, description="统一社会信用代码.")
+    region: str | None = strawberry.field(default=None, description="Region.")
+    industry: str | None = strawberry.field(default=None, description="Industry.")
+    lifecycle_stage: LifecycleStage | None = strawberry.field(default=None, description="Stage.")
+    tags: list[str] | None = strawberry.field(default=None, description="Replaces the tags.")
+    annual_revenue: Decimal | None = strawberry.field(default=None,
+                                                      description="Annual revenue (CNY).")
+
+    def changes(self) -> AccountChanges:
+        return AccountChanges(
+            name=self.name, uscc=self.uscc, region=self.region, industry=self.industry,
+            lifecycle_stage=self.lifecycle_stage.value if self.lifecycle_stage else None,
+            tags=self.tags, annual_revenue=self.annual_revenue)
+
+
+@strawberry.type(description="Result of accountCreate.")
+class AccountCreatePayload:
+    account: Account = strawberry.field(description="The new account.")
+
+
+@strawberry.type(description="Result of accountUpdate.")
+class AccountUpdatePayload:
+    account: Account = strawberry.field(description="The account after the change.")
+
+
+async def account_create(info: Info, input: AccountCreateInput) -> AccountCreatePayload:
+    row = await resolve.create(info.context, input.draft())
+    return AccountCreatePayload(account=Account.from_row(row))
+
+
+async def account_update(info: Info, input: AccountUpdateInput) -> AccountUpdatePayload:
+    row = await resolve.update(info.context, str(input.id), input.changes())
+    return AccountUpdatePayload(account=Account.from_row(row))

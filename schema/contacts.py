@@ -1,0 +1,119 @@
+"""Contact types, inputs and payloads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from relational.models import Account as AccountRow
+from relational.models import Contact as ContactRow
+from resolvers import accounts as resolve_accounts
+from resolvers import contacts as resolve
+from resolvers.ids import to_global_id
+from schema.accounts import Account, Info
+from schema.common import edges, page_info
+from services.contacts import ContactDraft
+from services.pagination import Page
+
+
+@strawberry.type(description="A person at an account.")
+class Contact(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Full name.")
+    title: str | None = strawberry.field(description="Job title.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    email: str | None = strawberry.field(description="E-mail address.")
+    created_at: datetime = strawberry.field(description="Created (UTC).")
+    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    account_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: ContactRow) -> Contact:
+        return cls(id=str(row.id), name=row.name, title=row.title, phone=row.phone,
+                   email=row.email, created_at=row.created_at, updated_at=row.updated_at,
+                   account_id=row.account_id)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Contact | None]:
+        rows = [await resolve.contact(info.context, to_global_id("Contact", node_id))
+                for node_id in node_ids]
+        return [None if row is None else cls.from_row(row) for row in rows]
+
+    @strawberry.field(description="The company this person works at.")
+    async def account(self, info: Info) -> Account:
+        return Account.from_row(await resolve_accounts.require(info.context, self.account_id))
+
+
+@strawberry.type(description="A page of contacts.")
+class ContactConnection(relay.Connection[Contact]):
+    account: strawberry.Private[AccountRow]
+
+    @classmethod
+    def of(cls, page: Page[ContactRow], account: AccountRow) -> ContactConnection:
+        return cls(page_info=page_info(page), edges=edges(page, Contact.from_row),
+                   account=account)
+
+    @strawberry.field(description="Number of contacts at the account (all pages).")
+    async def total_count(self, info: Info) -> int:
+        return await resolve.count_of(info.context, self.account)
+
+
+@strawberry.input(description="A new contact at an account.")
+class ContactCreateInput:
+    account_id: strawberry.ID = strawberry.field(description="The account.")
+    name: str = strawberry.field(description="Full name.")
+    title: str | None = strawberry.field(default=None, description="Job title.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    email: str | None = strawberry.field(default=None, description="E-mail address.")
+
+
+@strawberry.input(description="Changes to a contact; omitted fields stay, null clears.")
+class ContactUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The contact.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Full name.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="Job title.")
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone.")
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="E-mail.")
+
+    def changes(self) -> dict[str, str | None]:
+        given = {"name": self.name, "title": self.title, "phone": self.phone,
+                 "email": self.email}
+        return {key: value for key, value in given.items() if value is not strawberry.UNSET}
+
+
+@strawberry.input(description="Delete a contact.")
+class ContactDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The contact.")
+
+
+@strawberry.type(description="Result of contactCreate / contactUpdate.")
+class ContactPayload:
+    contact: Contact = strawberry.field(description="The contact.")
+
+
+@strawberry.type(description="Result of contactDelete.")
+class ContactDeletePayload:
+    deleted_contact_id: strawberry.ID = strawberry.field(description="Id of the deleted contact.")
+
+
+async def contact_create(info: Info, input: ContactCreateInput) -> ContactPayload:
+    draft = ContactDraft(name=input.name, title=input.title, phone=input.phone,
+                         email=input.email)
+    row = await resolve.create(info.context, str(input.account_id), draft)
+    return ContactPayload(contact=Contact.from_row(row))
+
+
+async def contact_update(info: Info, input: ContactUpdateInput) -> ContactPayload:
+    row = await resolve.update(info.context, str(input.id), input.changes())
+    return ContactPayload(contact=Contact.from_row(row))
+
+
+async def contact_delete(info: Info, input: ContactDeleteInput) -> ContactDeletePayload:
+    row = await resolve.delete(info.context, str(input.id))
+    return ContactDeletePayload(deleted_contact_id=strawberry.ID(to_global_id("Contact", row.id)))

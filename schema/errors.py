@@ -1,0 +1,56 @@
+"""One place that turns exceptions into GraphQL errors: typed codes for expected failures,
+everything else masked to INTERNAL with the request id (and the stack trace logged)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.relay import GlobalIDValueError
+
+from services.errors import DomainError, ErrorCode
+
+log = logging.getLogger("crm.graphql")
+
+_INPUT_ERRORS = (GlobalIDValueError,)
+
+
+def _request_id(context: Any) -> str:
+    return str(getattr(context, "request_id", "-"))
+
+
+def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    extensions: dict[str, Any] = dict(error.extensions or {})
+    message = error.message
+    if isinstance(original, DomainError):
+        extensions["code"] = original.code.value
+        if original.field:
+            extensions["field"] = original.field
+    elif isinstance(original, _INPUT_ERRORS):
+        extensions["code"] = ErrorCode.BAD_USER_INPUT.value
+    elif original is None or isinstance(original, GraphQLError):
+        extensions.setdefault("code", ErrorCode.BAD_USER_INPUT.value)
+    else:
+        log.error("unexpected error (request %s) at %s", request_id, error.path,
+                  exc_info=original)
+        message = f"Internal error; quote request id {request_id} to support"
+        extensions = {"code": ErrorCode.INTERNAL.value}
+    extensions["requestId"] = request_id
+    return GraphQLError(message, nodes=error.nodes, source=error.source,
+                       positions=error.positions, path=error.path, extensions=extensions)
+
+
+class ErrorCodes(SchemaExtension):
+    """Runs after execution on every operation result (queries, mutations, subscriptions)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            request_id = _request_id(self.execution_context.context)
+            result.errors = [format_error(error, request_id) for error in errors]

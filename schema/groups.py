@@ -1,0 +1,113 @@
+"""Group structure types: trees, shareholdings, link/unlink mutations."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import strawberry
+
+from relational.models import Account as AccountRow
+from relational.models import AccountEdge
+from resolvers import accounts as resolve_accounts
+from resolvers import groups as resolve
+from schema.accounts import Account, Info
+from services.groups import GroupTree as GroupTreeResult
+from services.ownership import Relative
+
+
+@strawberry.type(description="An account in a group tree, seen from the tree's root.")
+class GroupMember:
+    account_id: strawberry.Private[str]
+    depth: int = strawberry.field(description="Levels between this account and the root.")
+    effective_ownership: float = strawberry.field(
+        description="Effective ownership in % (60 means 60 %): the product of the shares "
+                    "along each path, summed over all paths. For an ancestor: its stake in the "
+                    "root; for a descendant: the root's stake in it.")
+
+    @classmethod
+    def of(cls, relative: Relative) -> GroupMember:
+        return cls(account_id=relative.account_id, depth=relative.depth,
+                   effective_ownership=float(relative.effective_ownership))
+
+    @strawberry.field(description="The account.")
+    async def account(self, info: Info) -> Account:
+        return Account.from_row(await resolve_accounts.require(info.context, self.account_id))
+
+
+@strawberry.type(description="The group structure around an account.")
+class GroupTree:
+    ancestors: list[GroupMember] = strawberry.field(
+        description="Shareholders, their shareholders, … up to the top, nearest first.")
+    descendants: list[GroupMember] = strawberry.field(
+        description="Subsidiaries down to the requested depth, nearest first.")
+
+    @classmethod
+    def of(cls, tree: GroupTreeResult) -> GroupTree:
+        return cls(ancestors=[GroupMember.of(item) for item in tree.ancestors],
+                   descendants=[GroupMember.of(item) for item in tree.descendants])
+
+
+@strawberry.type(description="A direct shareholding of one company in another.")
+class Shareholding:
+    holder_id: strawberry.Private[str]
+    share_pct: float = strawberry.field(description="Stake in % (60 means 60 %).")
+
+    @classmethod
+    async def list_of(cls, info: Info, row: AccountRow) -> list[Shareholding]:
+        pairs = await resolve.shareholders(info.context, row)
+        return [cls(holder_id=holder, share_pct=share) for holder, share in pairs]
+
+    @strawberry.field(description="The shareholder.")
+    async def holder(self, info: Info) -> Account:
+        return Account.from_row(await resolve_accounts.require(info.context, self.holder_id))
+
+
+@strawberry.input(description="Make `parentId` a shareholder of `childId`, or change its stake.")
+class AccountLinkParentInput:
+    child_id: strawberry.ID = strawberry.field(description="The owned company.")
+    parent_id: strawberry.ID = strawberry.field(description="The shareholder.")
+    share_pct: float = strawberry.field(description="Stake in % (0 < sharePct ≤ 100).")
+
+
+@strawberry.input(description="Remove a shareholding.")
+class AccountUnlinkParentInput:
+    child_id: strawberry.ID = strawberry.field(description="The owned company.")
+    parent_id: strawberry.ID = strawberry.field(description="The shareholder.")
+
+
+@strawberry.type(description="Result of accountLinkParent / accountUnlinkParent.")
+class AccountParentPayload:
+    child_id: strawberry.Private[uuid.UUID]
+    parent_id: strawberry.Private[uuid.UUID]
+    share_pct: float = strawberry.field(description="The stake (after linking, or removed).")
+
+    @classmethod
+    def of(cls, edge: AccountEdge) -> AccountParentPayload:
+        return cls(child_id=edge.target_id, parent_id=edge.source_id,
+                   share_pct=float(edge.share_pct or Decimal(0)))
+
+    @strawberry.field(description="The owned company (the child).")
+    async def account(self, info: Info) -> Account:
+        return await _account(info, self.child_id)
+
+    @strawberry.field(description="The shareholder (the parent).")
+    async def parent(self, info: Info) -> Account:
+        return await _account(info, self.parent_id)
+
+
+async def _account(info: Info, account_id: uuid.UUID) -> Account:
+    return Account.from_row(await resolve_accounts.require(info.context, account_id))
+
+
+async def account_link_parent(info: Info, input: AccountLinkParentInput) -> AccountParentPayload:
+    edge = await resolve.link_parent(info.context, str(input.child_id), str(input.parent_id),
+                                     input.share_pct)
+    return AccountParentPayload.of(edge)
+
+
+async def account_unlink_parent(
+    info: Info, input: AccountUnlinkParentInput
+) -> AccountParentPayload:
+    edge = await resolve.unlink_parent(info.context, str(input.child_id), str(input.parent_id))
+    return AccountParentPayload.of(edge)

@@ -1,0 +1,99 @@
+"""The assembled schema: Query, Mutation and the extensions guarding execution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry import relay
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from resolvers import accounts as resolve_accounts
+from resolvers import contacts as resolve_contacts
+from schema import accounts, contacts, groups
+from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
+from schema.contacts import Contact
+from schema.errors import ErrorCodes
+from settings import Settings
+
+SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
+
+
+@strawberry.type(description="Read operations.")
+class Query:
+    node: relay.Node | None = relay.node(description="Any object by its global id.")
+
+    @strawberry.field(description="One account by id; null if there is none.")
+    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+        return Account.maybe(await resolve_accounts.account(info.context, str(id)))
+
+    @strawberry.field(description="One contact by id; null if there is none.")
+    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+        row = await resolve_contacts.contact(info.context, str(id))
+        return None if row is None else Contact.from_row(row)
+
+    @strawberry.field(description="Accounts, filtered and ordered, `first` ≤ 100 per page.")
+    async def accounts(
+        self, info: Info, filter: AccountFilter | None = None, order_by: AccountOrder | None = None,
+        first: int | None = 20, after: str | None = None,
+    ) -> AccountConnection:
+        return await accounts.accounts_connection(info, filter, order_by, first, after)
+
+
+@strawberry.type(description="Write operations; each runs in its own transaction.")
+class Mutation:
+    account_create = strawberry.mutation(resolver=accounts.account_create,
+                                         description="Create an account.")
+    account_update = strawberry.mutation(resolver=accounts.account_update,
+                                         description="Change an account.")
+    account_link_parent = strawberry.mutation(
+        resolver=groups.account_link_parent,
+        description="Make one account a shareholder of another (or change the stake).")
+    account_unlink_parent = strawberry.mutation(
+        resolver=groups.account_unlink_parent, description="Remove a shareholding.")
+    contact_create = strawberry.mutation(resolver=contacts.contact_create,
+                                         description="Add a contact to an account.")
+    contact_update = strawberry.mutation(resolver=contacts.contact_update,
+                                         description="Change a contact.")
+    contact_delete = strawberry.mutation(resolver=contacts.contact_delete,
+                                         description="Delete a contact.")
+
+
+Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+def extensions(settings: Settings) -> list[Extension]:
+    """Limits run during validation, before anything executes. Factories, not instances: an
+    extension instance holds per-operation state."""
+    rules: list[Extension] = [
+        ErrorCodes,
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection:
+        rules.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    return rules
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[groups.GroupTree, groups.Shareholding],
+        extensions=extensions(settings),
+    )
+
+
+def sdl() -> str:
+    return strawberry.Schema(query=Query, mutation=Mutation,
+                             types=[groups.GroupTree, groups.Shareholding]).as_str() + "\n"

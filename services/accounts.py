@@ -1,0 +1,176 @@
+"""Account use cases: create, update, read, search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from relational.models import Account
+from relational.repositories import accounts as repo
+from relational.repositories.accounts import AccountQuery, AccountSort
+from relational.uow import UnitOfWork
+from services import validation as check
+from services.errors import BadUserInput, Conflict, NotFound
+from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
+from services.stores import Stores
+from services.uscc import UsccError, normalize_uscc
+
+
+@dataclass(frozen=True)
+class AccountDraft:
+    name: str
+    uscc: str
+    region: str
+    industry: str
+    lifecycle_stage: str = "LEAD"
+    tags: Sequence[str] = ()
+    annual_revenue: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    """Fields to change; None leaves a field as it is."""
+
+    name: str | None = None
+    uscc: str | None = None
+    region: str | None = None
+    industry: str | None = None
+    lifecycle_stage: str | None = None
+    tags: Sequence[str] | None = None
+    annual_revenue: Decimal | None = None
+
+
+def snapshot(account: Account) -> dict[str, Any]:
+    """The audit view of an account (no secret fields on accounts)."""
+    return {
+        "name": account.name,
+        "uscc": account.uscc,
+        "region": account.region,
+        "industry": account.industry,
+        "lifecycleStage": account.lifecycle_stage,
+        "tags": list(account.tags),
+        "annualRevenue": None if account.annual_revenue is None else str(account.annual_revenue),
+    }
+
+
+def graph_row(account: Account) -> dict[str, Any]:
+    return {
+        "id": str(account.id),
+        "name": account.name,
+        "region": account.region,
+        "industry": account.industry,
+        "lifecycleStage": account.lifecycle_stage,
+    }
+
+
+def _uscc(raw: str) -> str:
+    try:
+        return normalize_uscc(raw)
+    except UsccError as error:
+        message = f"`uscc` is not a valid 统一社会信用代码: {error}"
+        raise BadUserInput(message, field="uscc") from error
+
+
+def _validated(draft: AccountDraft) -> AccountDraft:
+    return AccountDraft(
+        name=check.text(draft.name, "name", max_length=200),
+        uscc=_uscc(draft.uscc),
+        region=check.choice(draft.region, "region", check.REGIONS),
+        industry=check.text(draft.industry, "industry", max_length=64),
+        lifecycle_stage=check.choice(
+            draft.lifecycle_stage, "lifecycleStage", check.LIFECYCLE_STAGES),
+        tags=check.tags(draft.tags),
+        annual_revenue=check.money(draft.annual_revenue, "annualRevenue"),
+    )
+
+
+async def _ensure_uscc_free(uow: UnitOfWork, uscc: str, except_id: uuid.UUID | None) -> None:
+    if await repo.uscc_taken(uow.session, uscc, except_id=except_id):
+        raise Conflict("an account with this `uscc` already exists", field="uscc")
+
+
+async def _flush(uow: UnitOfWork) -> None:
+    try:
+        await uow.session.flush()
+    except IntegrityError as error:  # a concurrent request took the same USCC
+        raise Conflict("an account with this `uscc` already exists", field="uscc") from error
+
+
+async def create(uow: UnitOfWork, draft: AccountDraft) -> Account:
+    valid = _validated(draft)
+    await _ensure_uscc_free(uow, valid.uscc, None)
+    account = Account(
+        id=uuid.uuid4(), name=valid.name, uscc=valid.uscc, region=valid.region,
+        industry=valid.industry, lifecycle_stage=valid.lifecycle_stage, tags=list(valid.tags),
+        annual_revenue=valid.annual_revenue,
+    )
+    uow.session.add(account)
+    await _flush(uow)
+    uow.audit("account.create", [str(account.id)], after=snapshot(account))
+    uow.emit("account.created", str(account.id), graph_row(account))
+    return account
+
+
+async def update(uow: UnitOfWork, account_id: uuid.UUID, changes: AccountChanges) -> Account:
+    account = await repo.get_for_update(uow.session, account_id)
+    if account is None:
+        raise NotFound("no account with this id", field="id")
+    before = snapshot(account)
+    current = AccountDraft(account.name, account.uscc, account.region, account.industry,
+                           account.lifecycle_stage, account.tags, account.annual_revenue)
+    given = {key: value for key, value in vars(changes).items() if value is not None}
+    valid = _validated(replace(current, **given))
+    if valid.uscc != account.uscc:
+        await _ensure_uscc_free(uow, valid.uscc, account.id)
+    account.name, account.uscc, account.region = valid.name, valid.uscc, valid.region
+    account.industry, account.lifecycle_stage = valid.industry, valid.lifecycle_stage
+    account.tags, account.annual_revenue = list(valid.tags), valid.annual_revenue
+    after = snapshot(account)
+    if after == before:
+        return account
+    account.version += 1
+    account.updated_at = datetime.now(UTC)
+    await _flush(uow)
+    uow.audit("account.update", [str(account.id)], before=before, after=after)
+    uow.emit("account.updated", str(account.id), graph_row(account))
+    return account
+
+
+async def load_many(stores: Stores, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+    async with stores.read() as session:
+        return await repo.get_many(session, ids)
+
+
+def _parse_sort_value(sort: AccountSort) -> Any:
+    if sort is AccountSort.CREATED_AT:
+        return datetime.fromisoformat
+    if sort is AccountSort.ANNUAL_REVENUE:
+        return Decimal
+    return str
+
+
+async def search(
+    stores: Stores, query: AccountQuery, first: int | None, after: str | None
+) -> Page[Account]:
+    limit = check_first(first)
+    kind = f"accounts:{query.sort.value}:{int(query.descending)}"
+    if after is not None:
+        query = replace(query, after=decode_cursor(after, kind, _parse_sort_value(query.sort)))
+    async with stores.read() as session:
+        rows = await repo.page(session, query, limit + 1)
+    return make_page(
+        rows, limit,
+        lambda row: encode_cursor(kind, repo.sort_value(row, query.sort), row.id),
+        has_previous=after is not None,
+    )
+
+
+async def count(stores: Stores, query: AccountQuery) -> int:
+    async with stores.read() as session:
+        return await repo.count(session, query)

@@ -1,0 +1,42 @@
+"""Expected failures of use cases. The schema layer maps `code` to `extensions.code`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+
+
+class DomainError(Exception):
+    """A failure the caller can act on; `field` names the offending input field."""
+
+    code: ErrorCode = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadUserInput(DomainError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Conflict(DomainError):
+    code = ErrorCode.CONFLICT
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN

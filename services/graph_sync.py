@@ -1,0 +1,137 @@
+"""`crm graph rebuild` and `crm graph verify`: the graph recreated from, and compared with, the
+ledger."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph import projector as graph_projector
+from graph import snapshot
+from graph.projector import GraphEvent
+from relational.models import Account, AccountEdge, Base, Contact
+from relational.repositories import outbox
+from relational.repositories.edges import OWNS
+from services import accounts, contacts
+from services.stores import Stores
+
+_BATCH = 2000
+M = TypeVar("M", bound=Base)
+
+
+def _ownership_row(edge: AccountEdge) -> dict[str, Any]:
+    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
+            "share": float(edge.share_pct or 0)}
+
+
+def _contact_row(contact: Contact) -> dict[str, Any]:
+    return {**contacts.graph_row(contact), "worksAt": [str(contact.account_id)]}
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
+    pending_events: int = 0
+
+
+async def rebuild(stores: Stores) -> dict[str, int]:
+    """Recreate the graph from the ledger in one REPEATABLE READ snapshot; events committed after
+    the snapshot stay pending and the projector applies them afterwards."""
+    async with stores.sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await outbox.lock_projector(session)
+        await stores.graph.clear()
+        await stores.graph.ensure_schema()
+        counts = {
+            "accounts": await _project_all(
+                stores, session, Account, "account.created", accounts.graph_row),
+            "contacts": await _project_all(
+                stores, session, Contact, "contact.created", contacts.graph_row),
+            "ownerships": await _project_all(
+                stores, session, AccountEdge, "ownership.linked", _ownership_row),
+        }
+        await outbox.mark_all_projected(session)
+        await session.commit()
+    return counts
+
+
+async def _project_all(stores: Stores, session: AsyncSession, model: type[M], topic: str,
+                       to_row: Callable[[M], dict[str, Any]]) -> int:
+    done = 0
+    async for batch in outbox.stream(session, model, _BATCH):
+        rows = [to_row(item) for item in batch
+                if not isinstance(item, AccountEdge) or item.kind == OWNS]
+        await graph_projector.apply(stores.graph, [GraphEvent(topic, row) for row in rows])
+        done += len(rows)
+    return done
+
+
+def _normal(row: dict[str, Any]) -> dict[str, Any]:
+    normal = {key: value for key, value in row.items() if value is not None}
+    if "share" in normal:
+        normal["share"] = Decimal(repr(float(normal["share"]))).normalize()
+    if "worksAt" in normal:
+        normal["worksAt"] = sorted(normal["worksAt"])
+    return normal
+
+
+def _compare(kind: str, ledger: dict[str, dict[str, Any]], graph: dict[str, dict[str, Any]],
+             report: Report) -> None:
+    report.counts[kind] = len(ledger)
+    for key in sorted(ledger.keys() - graph.keys()):
+        report.differences.append(f"{kind} {key}: in the ledger, missing in the graph")
+    for key in sorted(graph.keys() - ledger.keys()):
+        report.differences.append(f"{kind} {key}: in the graph, not in the ledger")
+    for key in sorted(ledger.keys() & graph.keys()):
+        want, have = _normal(ledger[key]), _normal(graph[key])
+        if want != have:
+            fields = sorted(name for name in want.keys() | have.keys()
+                            if want.get(name) != have.get(name))
+            shown = ", ".join(f"{name}: ledger={want.get(name)!r} graph={have.get(name)!r}"
+                              for name in fields)
+            report.differences.append(f"{kind} {key}: {shown}")
+
+
+async def _ledger(stores: Stores, model: type[M], to_row: Callable[[M], dict[str, Any]],
+                  key: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    async with stores.read() as session:
+        async for batch in outbox.stream(session, model, _BATCH):
+            for item in batch:
+                if isinstance(item, AccountEdge) and item.kind != OWNS:
+                    continue
+                row = to_row(item)
+                rows[key(row)] = row
+    return rows
+
+
+async def _graph(rows: AsyncIterator[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    async for row in rows:
+        found[row.pop("id")] = row
+    return found
+
+
+def _pair(row: dict[str, Any]) -> str:
+    return f"{row['parentId']}/{row['childId']}"
+
+
+async def verify(stores: Stores) -> Report:
+    report = Report()
+    ledger_accounts = await _ledger(stores, Account, accounts.graph_row, lambda row: row["id"])
+    ledger_contacts = await _ledger(stores, Contact, _contact_row, lambda row: row["id"])
+    ledger_edges = await _ledger(stores, AccountEdge, _ownership_row, _pair)
+    for rows in (ledger_accounts, ledger_contacts):
+        for row in rows.values():
+            row.pop("id")
+    _compare("account", ledger_accounts, await _graph(snapshot.accounts(stores.graph)), report)
+    _compare("contact", ledger_contacts, await _graph(snapshot.contacts(stores.graph)), report)
+    _compare("ownership", ledger_edges, await _graph(snapshot.ownerships(stores.graph)), report)
+    async with stores.read() as session:
+        report.pending_events = await outbox.pending_count(session)
+    return report

@@ -1,0 +1,140 @@
+"""Company group structures: who owns whom, checked in the ledger, read from the graph."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from graph import accounts as graph_accounts
+from graph.accounts import OwnershipEdge
+from relational.models import AccountEdge
+from relational.repositories import accounts as account_repo
+from relational.repositories import edges as edge_repo
+from relational.uow import UnitOfWork
+from services import ownership
+from services import validation as check
+from services.errors import BadUserInput, Conflict, NotFound
+from services.ownership import Relative
+from services.stores import Stores
+
+OWNS = edge_repo.OWNS
+
+
+@dataclass(frozen=True)
+class GroupTree:
+    ancestors: list[Relative]
+    descendants: list[Relative]
+
+
+def _row(edge: AccountEdge) -> dict[str, Any]:
+    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
+            "share": float(edge.share_pct or 0)}
+
+
+def _audit(edge: AccountEdge) -> dict[str, Any]:
+    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
+            "sharePct": str(edge.share_pct)}
+
+
+async def _require_accounts(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID) -> None:
+    found = await account_repo.get_many(uow.session, [child, parent])
+    if child not in found:
+        raise NotFound("no account with this id", field="childId")
+    if parent not in found:
+        raise NotFound("no account with this id", field="parentId")
+
+
+async def link_parent(
+    uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
+) -> AccountEdge:
+    """Make `parent` a shareholder of `child` (or change its stake)."""
+    share = check.percentage(share_pct, "sharePct")
+    if child == parent:
+        raise BadUserInput("a company cannot hold shares in itself", field="parentId")
+    await edge_repo.lock_ownership(uow.session)
+    await _require_accounts(uow, child, parent)
+    if await edge_repo.is_descendant_or_self(uow.session, child, parent):
+        raise Conflict("the parent is already owned by the child: this link would make a "
+                       "company its own ancestor", field="parentId")
+    held = await edge_repo.shares_held_in(uow.session, child, excluding_parent=parent)
+    if held + share > 100:
+        raise Conflict(f"shares in this company would total {held + share} %, more than 100 %",
+                       field="sharePct")
+    edge = await edge_repo.get(uow.session, OWNS, parent, child)
+    before = None if edge is None else _audit(edge)
+    if edge is None:
+        edge = AccountEdge(id=uuid.uuid4(), kind=OWNS, source_id=parent, target_id=child,
+                           share_pct=share)
+        uow.session.add(edge)
+    else:
+        edge.share_pct = share
+    await uow.session.flush()
+    uow.audit("account.linkParent", [str(child), str(parent)], before=before, after=_audit(edge))
+    uow.emit("ownership.linked", f"{parent}/{child}", _row(edge))
+    return edge
+
+
+async def unlink_parent(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID) -> AccountEdge:
+    await edge_repo.lock_ownership(uow.session)
+    await _require_accounts(uow, child, parent)
+    edge = await edge_repo.get(uow.session, OWNS, parent, child)
+    if edge is None:
+        raise NotFound("the parent holds no shares in this company", field="parentId")
+    await edge_repo.remove(uow.session, edge)
+    uow.audit("account.unlinkParent", [str(child), str(parent)], before=_audit(edge))
+    uow.emit("ownership.unlinked", f"{parent}/{child}", _row(edge))
+    return edge
+
+
+def check_depth(depth: int | None, stores: Stores, *, default: int = 3) -> int:
+    limit = stores.settings.max_group_depth
+    value = default if depth is None else depth
+    if not 1 <= value <= limit:
+        raise BadUserInput(f"`depth` must be between 1 and {limit}", field="depth")
+    return value
+
+
+async def ancestor_edges(stores: Stores, ids: Sequence[str]) -> dict[str, list[OwnershipEdge]]:
+    """The ownership subgraph above each account, batched for DataLoaders."""
+    return await graph_accounts.ancestor_edges(stores.graph, ids, stores.settings.max_group_depth)
+
+
+async def descendant_edges(
+    stores: Stores, ids: Sequence[str]
+) -> dict[str, list[OwnershipEdge]]:
+    return await graph_accounts.descendant_edges(
+        stores.graph, ids, stores.settings.max_group_depth
+    )
+
+
+def parent_of(edges: list[OwnershipEdge], account_id: str) -> str | None:
+    return ownership.controlling_parent(edges, account_id)
+
+
+def ultimate_parent_of(edges: list[OwnershipEdge], account_id: str) -> str | None:
+    return ownership.ultimate_parent(edges, account_id)
+
+
+def tree(
+    up: list[OwnershipEdge], down: list[OwnershipEdge], account_id: str, depth: int,
+    max_depth: int,
+) -> GroupTree:
+    return GroupTree(
+        ancestors=ownership.ancestors(up, account_id, max_depth),
+        descendants=ownership.descendants(down, account_id, depth),
+    )
+
+
+def group_revenue(
+    own_revenue: Decimal | None, descendants: list[Relative],
+    revenues: dict[str, Decimal | None],
+) -> Decimal:
+    """Own revenue plus each descendant's revenue weighted by effective ownership."""
+    total = own_revenue or Decimal(0)
+    for relative in descendants:
+        revenue = revenues.get(relative.account_id) or Decimal(0)
+        total += revenue * relative.effective_ownership / ownership.HUNDRED
+    return total.quantize(Decimal("0.01"))

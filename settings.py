@@ -1,0 +1,47 @@
+"""One settings class for the whole application (environment variables, `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment; every field has a safe default."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    port: int = Field(default=8000, description="HTTP port of `crm serve`")
+    host: str = Field(default="127.0.0.1", description="bind address of `crm serve`")
+    data_dir: Path = Field(default=Path(".data"), description="embedded stores keep data here")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql+psycopg://… of an external Postgres; unset → embedded Postgres",
+    )
+    graph_url: str | None = Field(
+        default=None,
+        description="neo4j://user:pass@host:7687 or falkordb://host:port; unset → embedded",
+    )
+    graph_name: str = Field(default="crm", description="graph (FalkorDB) or database (Neo4j) name")
+    seed_demo: bool = Field(default=True, description="`crm serve` seeds the demo dataset once")
+
+    graphiql: bool = Field(default=True, description="serve GraphiQL at /graphql")
+    introspection: bool = Field(default=True, description="allow schema introspection")
+    max_query_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=2000, ge=100)
+    max_page_size: int = Field(default=100, ge=1, le=100)
+    max_group_depth: int = Field(default=20, ge=1, le=50)
+
+    reporting_currency: str = Field(default="CNY", min_length=3, max_length=3)
+    projector_retry_seconds: float = Field(default=2.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = Field(default="INFO")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,147 @@
+"""Real stores for the whole session: embedded PostgreSQL, embedded FalkorDB (and Neo4j when
+NEO4J_TEST_URL is set), the app served by uvicorn on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from app import create_app
+from graph.embedded import EmbeddedFalkorDB
+from graph.engine import connect
+from relational.database import make_engine, make_sessionmaker
+from relational.embedded import EmbeddedPostgres, create_database
+from relational.migrate import upgrade
+from services.projection import Projector
+from services.stores import Stores
+from settings import Settings
+
+ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
+TABLES = "accounts, contacts, account_edges, audit_log, outbox"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", port=free_port())
+    url = create_database(server.start(), "crm_test")
+    upgrade(url)
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def falkor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedFalkorDB]:
+    server = EmbeddedFalkorDB(tmp_path_factory.mktemp("graph"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def graph_url(request: pytest.FixtureRequest, falkor: EmbeddedFalkorDB) -> str:
+    if request.param == "neo4j":
+        return os.environ["NEO4J_TEST_URL"]
+    return falkor.start()
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, graph_url: str) -> Settings:
+    return Settings(database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2,
+                    seed_demo=False, data_dir=Path(".data-test"), _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[str]:
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on", ws="websockets-sansio")
+    served = uvicorn.Server(config)
+    task = asyncio.create_task(served.serve())
+    while not served.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    served.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def stores(settings: Settings) -> AsyncIterator[Stores]:
+    assert settings.database_url and settings.graph_url
+    engine = make_engine(settings.database_url, pool_size=4)
+    graph = connect(settings.graph_url, settings.graph_name)
+    await graph.ensure_schema()
+    yield Stores(make_sessionmaker(engine), graph, settings)
+    await graph.close()
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def projector(stores: Stores) -> Projector:
+    return Projector(stores)
+
+
+async def reset(stores: Stores, projector: Projector) -> None:
+    await projector.drain()
+    async with stores.sessionmaker() as session:
+        await session.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await session.commit()
+    await stores.graph.clear()
+
+
+@dataclass
+class Api:
+    """GraphQL over real HTTP."""
+
+    client: httpx.AsyncClient
+    stores: Stores
+    projector: Projector
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   **headers: str) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.post(query, variables)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The single error of a failing operation."""
+        body = await self.post(query, variables)
+        assert len(body.get("errors", [])) == 1, body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.stores.read() as session:
+            return await session.scalar(text(sql), params)
+
+
+@pytest.fixture
+async def api(server: str, stores: Stores, projector: Projector) -> AsyncIterator[Api]:
+    await reset(stores, projector)
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield Api(client, stores, projector)
