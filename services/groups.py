@@ -73,7 +73,7 @@ async def link_parent(
         edge.share_pct = share
     await uow.session.flush()
     uow.audit("account.linkParent", [str(child), str(parent)], before=before, after=_audit(edge))
-    uow.emit("ownership.linked", f"{parent}/{child}", _row(edge))
+    uow.emit("ownership.linked", str(child), _row(edge))
     return edge
 
 
@@ -85,7 +85,7 @@ async def unlink_parent(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID) ->
         raise NotFound("the parent holds no shares in this company", field="parentId")
     await edge_repo.remove(uow.session, edge)
     uow.audit("account.unlinkParent", [str(child), str(parent)], before=_audit(edge))
-    uow.emit("ownership.unlinked", f"{parent}/{child}", _row(edge))
+    uow.emit("ownership.unlinked", str(child), _row(edge))
     return edge
 
 
