@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=100)
     max_page_size: int = Field(default=100, ge=1, le=100)
-    max_group_depth: int = Field(default=20, ge=1, le=50)
+    max_group_depth: int = Field(default=32, ge=1, le=50)
 
     reporting_currency: str = Field(default="CNY", min_length=3, max_length=3)
     projector_retry_seconds: float = Field(default=2.0, gt=0)

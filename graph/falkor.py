@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from falkordb.asyncio import FalkorDB
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from graph.engine import GraphUnavailable, RoundTrips, Row
 
@@ -21,7 +23,11 @@ class FalkorEngine:
     def __init__(self, url: str, *, graph_name: str) -> None:
         if url.startswith("falkordb://"):
             url = "redis://" + url.removeprefix("falkordb://")
-        self._db = FalkorDB.from_url(url, socket_connect_timeout=2, socket_timeout=30)
+        # A pooled connection dies with a server restart: retry once on a fresh one.
+        self._db = FalkorDB.from_url(
+            url, socket_connect_timeout=2, socket_timeout=30,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._graph = self._db.select_graph(graph_name)
 
     async def _run(

@@ -18,7 +18,7 @@ from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
 from resolvers.context import Context
-from schema.common import OrderDirection, edges, page_info
+from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
 from services.accounts import AccountChanges, AccountDraft
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Account(relay.Node):
 
     @strawberry.field(description="Contacts at this company, by name.")
     async def contacts(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: FirstArg = 20, after: AfterArg = None
     ) -> Annotated[ContactConnection, strawberry.lazy("schema.contacts")]:
         from schema.contacts import ContactConnection
 
@@ -103,7 +103,9 @@ class Account(relay.Node):
     @strawberry.field(description="Ancestors up to the top and descendants down to `depth` "
                                   "levels, each with its effective ownership.")
     async def group_tree(
-        self, info: Info, depth: int | None = 3
+        self, info: Info,
+        depth: Annotated[int | None, strawberry.argument(
+            description="Levels of descendants, 1 to 32.")] = 3,
     ) -> Annotated[GroupTree, strawberry.lazy("schema.groups")]:
         from schema.groups import GroupTree
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -12,6 +12,11 @@ from strawberry import relay
 from services.pagination import Page
 
 N = TypeVar("N", bound=relay.Node)
+
+FirstArg = Annotated[int | None, strawberry.argument(
+    description="Page size, 0 to 100.")]
+AfterArg = Annotated[str | None, strawberry.argument(
+    description="Continue after this cursor (pageInfo.endCursor).")]
 
 
 @strawberry.enum(description="Sort direction.")

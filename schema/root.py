@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Annotated
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -19,32 +20,47 @@ from strawberry.extensions import (
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
+from resolvers.ids import global_type
 from schema import accounts, contacts, groups
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
+from schema.common import AfterArg, FirstArg
 from schema.contacts import Contact
 from schema.errors import ErrorCodes
 from settings import Settings
 
+GlobalIdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
 @strawberry.type(description="Read operations.")
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id.")
+    @strawberry.field(description="Any object by its global id; null if there is none.")
+    async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
+        type_name = global_type(str(id))
+        if type_name == "Account":
+            return Account.maybe(await resolve_accounts.account(info.context, str(id)))
+        if type_name == "Contact":
+            row = await resolve_contacts.contact(info.context, str(id))
+            return None if row is None else Contact.from_row(row)
+        return None
 
     @strawberry.field(description="One account by id; null if there is none.")
-    async def account(self, info: Info, id: strawberry.ID) -> Account | None:
+    async def account(self, info: Info, id: GlobalIdArg) -> Account | None:
         return Account.maybe(await resolve_accounts.account(info.context, str(id)))
 
     @strawberry.field(description="One contact by id; null if there is none.")
-    async def contact(self, info: Info, id: strawberry.ID) -> Contact | None:
+    async def contact(self, info: Info, id: GlobalIdArg) -> Contact | None:
         row = await resolve_contacts.contact(info.context, str(id))
         return None if row is None else Contact.from_row(row)
 
     @strawberry.field(description="Accounts, filtered and ordered, `first` ≤ 100 per page.")
     async def accounts(
-        self, info: Info, filter: AccountFilter | None = None, order_by: AccountOrder | None = None,
-        first: int | None = 20, after: str | None = None,
+        self, info: Info,
+        filter: Annotated[AccountFilter | None, strawberry.argument(
+            description="Conditions that must all hold.")] = None,
+        order_by: Annotated[AccountOrder | None, strawberry.argument(
+            description="Sort order; by name if not given.")] = None,
+        first: FirstArg = 20, after: AfterArg = None,
     ) -> AccountConnection:
         return await accounts.accounts_connection(info, filter, order_by, first, after)
 

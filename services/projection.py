@@ -54,7 +54,11 @@ class Projector:
         """Wait until nothing is pending (whoever projects it); for tests and the CLI."""
         async with asyncio.timeout(seconds):
             while True:
-                await self.catch_up()
+                try:
+                    await self.catch_up()
+                except GraphUnavailable:
+                    await asyncio.sleep(0.2)
+                    continue
                 async with self._stores.read() as session:
                     if await outbox.pending_count(session) == 0:
                         return

@@ -1,0 +1,133 @@
+"""The graph projection: idempotent projector, graph outages, `crm graph verify` / `rebuild`.
+Runs against every configured engine (FalkorDB always, Neo4j when NEO4J_TEST_URL is set)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph import projector as graph_projector
+from graph.embedded import EmbeddedFalkorDB
+from graph.projector import GraphEvent
+from services import graph_sync
+from settings import Settings
+from tests.conftest import Api
+from tests.test_groups_api import TREE, company, linked
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def crm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command line, as an operator runs it."""
+    assert settings.database_url and settings.graph_url
+    env = {**os.environ, "DATABASE_URL": settings.database_url,
+           "GRAPH_URL": settings.graph_url, "SEED_DEMO": "false"}
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, check=False)
+
+
+async def graph_counts(api: Api) -> tuple[int, int, int]:
+    nodes = await api.stores.graph.read("MATCH (n) RETURN count(n) AS n")
+    owns = await api.stores.graph.read("MATCH ()-[r:OWNS]->() RETURN count(r) AS n")
+    works = await api.stores.graph.read("MATCH ()-[r:WORKS_AT]->() RETURN count(r) AS n")
+    return int(nodes[0]["n"]), int(owns[0]["n"]), int(works[0]["n"])
+
+
+async def test_projector_replays_are_idempotent(api: Api) -> None:
+    events = [
+        GraphEvent("account.created", {"id": "a", "name": "甲", "region": "华东",
+                                       "industry": "x", "lifecycleStage": "LEAD"}),
+        GraphEvent("account.created", {"id": "b", "name": "乙", "region": "华东",
+                                       "industry": "x", "lifecycleStage": "LEAD"}),
+        GraphEvent("ownership.linked", {"parentId": "a", "childId": "b", "share": 51.0}),
+        GraphEvent("contact.created", {"id": "c", "accountId": "b", "name": "张伟",
+                                       "title": None}),
+        GraphEvent("account.updated", {"id": "a", "name": "甲2", "region": "华东",
+                                       "industry": "x", "lifecycleStage": "CUSTOMER"}),
+    ]
+    await graph_projector.apply(api.stores.graph, events)
+    once = await graph_counts(api)
+    await graph_projector.apply(api.stores.graph, events)
+    await graph_projector.apply(api.stores.graph, events[2:])
+    assert await graph_counts(api) == once == (3, 1, 1)
+    rows = await api.stores.graph.read(
+        "MATCH (a:Account {id: 'a'})-[r:OWNS]->(b:Account) "
+        "RETURN a.name AS name, a.lifecycleStage AS stage, r.share AS share, b.id AS child")
+    assert rows == [{"name": "甲2", "stage": "CUSTOMER", "share": 51.0, "child": "b"}]
+
+
+async def test_every_mutation_reaches_the_graph_and_verify_agrees(api: Api) -> None:
+    parent, child = await company(api, "母"), await company(api, "子")
+    await linked(api, child, parent, 75)
+    created = await api.data(
+        'mutation($id: ID!) { contactCreate(input: {accountId: $id, name: "王芳", '
+        'title: "采购部部长", phone: "13800138000"}) { contact { id } } }', {"id": child})
+    assert created["contactCreate"]["contact"]["id"]
+    await api.projector.drain()
+    assert await graph_counts(api) == (3, 1, 1)
+    report = await graph_sync.verify(api.stores)
+    assert report.differences == []
+    assert report.counts == {"account": 2, "contact": 1, "ownership": 1}
+    phones = await api.stores.graph.read("MATCH (c:Contact) RETURN c.phone AS phone")
+    assert phones == [{"phone": None}]  # personal data stays in the ledger
+
+
+async def test_verify_lists_differences_and_rebuild_repairs_them(
+    api: Api, settings: Settings
+) -> None:
+    parent, child = await company(api, "母"), await company(api, "子")
+    await linked(api, child, parent, 75)
+    await api.projector.drain()
+    await api.stores.graph.write("MATCH (a:Account) WITH a LIMIT 1 SET a.name = 'tampered'")
+    await api.stores.graph.write("MATCH ()-[r:OWNS]->() DELETE r")
+    await api.stores.graph.write("CREATE (:Account {id: 'stray', name: 'x'})")
+
+    result = await asyncio.to_thread(crm, settings, "graph", "verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("account ") and "name: ledger=" in line and "tampered" in line
+               for line in lines), lines
+    assert any(line.startswith("ownership ") and "missing in the graph" in line
+               for line in lines), lines
+    assert "account stray: in the graph, not in the ledger" in lines
+    assert lines[-1].startswith("graph and ledger DISAGREE: 3 differences")
+
+    rebuilt = await asyncio.to_thread(crm, settings, "graph", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 accounts, 0 contacts, 1 ownerships" in rebuilt.stdout
+    again = await asyncio.to_thread(crm, settings, "graph", "verify")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.strip().endswith("graph and ledger agree (2 accounts, 0 contacts, "
+                                         "1 ownerships)")
+
+
+async def test_graph_down_writes_are_kept_and_projected_after_restart(
+    api: Api, settings: Settings, falkor: EmbeddedFalkorDB
+) -> None:
+    if not (settings.graph_url or "").startswith("falkordb://"):
+        pytest.skip("stopping the graph is only possible for the embedded engine")
+    parent = await company(api, "母")
+    await api.projector.drain()
+    falkor.stop()
+    try:
+        child = await company(api, "子")  # acknowledged while the graph is down
+        await linked(api, child, parent, 90)
+        assert await api.scalar("SELECT count(*) FROM outbox WHERE projected_at IS NULL") == 2
+        body = await api.post(TREE, {"id": child, "depth": 2}, **{"x-request-id": "down42"})
+        error = body["errors"][0]
+        assert error["extensions"] == {"code": "INTERNAL", "requestId": "down42"}
+        assert "Connection" not in error["message"] and "down42" in error["message"]
+    finally:
+        falkor.start()
+    await api.projector.drain()
+    assert await api.scalar("SELECT count(*) FROM outbox WHERE projected_at IS NULL") == 0
+    result = await asyncio.to_thread(crm, settings, "graph", "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = await api.data(TREE, {"id": child, "depth": 2})
+    assert data["account"]["parent"] == {"id": parent}

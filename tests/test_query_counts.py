@@ -1,0 +1,73 @@
+"""Round trips per request must not grow with the page size (DataLoaders, batched Cypher)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from graph.engine import RoundTrips
+from tests.conftest import Api
+from tests.test_groups_api import company, linked
+
+PAGE = """
+query($first: Int!) {
+  accounts(first: $first, orderBy: {field: NAME}) {
+    totalCount
+    edges { node {
+      name parent { id name } ultimateParent { id }
+      contacts(first: 3) { totalCount edges { node { name phone } } }
+    } }
+  }
+}
+"""
+
+
+class Counter:
+    sql = 0
+
+
+@pytest.fixture
+def counter() -> Iterator[Counter]:
+    counted = Counter()
+
+    def count(*args: Any) -> None:
+        statement = str(args[2])
+        # The app's projector polls the outbox in the background; that is not the request.
+        if "outbox" not in statement and "advisory" not in statement:
+            counted.sql += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    yield counted
+    event.remove(Engine, "before_cursor_execute", count)
+
+
+async def round_trips(api: Api, counter: Counter, first: int) -> tuple[int, int, int]:
+    sql, cypher = counter.sql, RoundTrips.total
+    data = await api.data(PAGE, {"first": first})
+    return len(data["accounts"]["edges"]), counter.sql - sql, RoundTrips.total - cypher
+
+
+async def test_nested_page_costs_the_same_for_2_and_12_accounts(
+    api: Api, counter: Counter
+) -> None:
+    holding = await company(api, "集团")
+    for n in range(12):
+        child = await company(api, f"子{n:02d}")
+        await linked(api, child, holding, 50)
+        for person in ("张伟", "王芳"):
+            await api.data('mutation($id: ID!, $name: String!) { contactCreate(input: '
+                           '{accountId: $id, name: $name, phone: "13800138000"}) '
+                           '{ contact { id } } }', {"id": child, "name": person})
+    await api.projector.drain()
+    await round_trips(api, counter, 1)  # warm the connection pools
+    small = await round_trips(api, counter, 2)
+    large = await round_trips(api, counter, 12)
+    assert small[0] == 2 and large[0] == 12
+    assert small[1:] == large[1:]
+    # accounts page, totalCount, contacts pages, contact counts, parent/ultimate-parent rows
+    assert large[1] == 5, large
+    assert large[2] == 1, large  # one batched Cypher query for all ancestries
