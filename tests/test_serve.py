@@ -1,0 +1,102 @@
+"""`crm serve` (what `make run` runs) on a machine with nothing running: embedded stores, demo
+data, GraphQL on the port; Ctrl-C stops everything; a second start keeps the data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = """{
+  accounts(first: 100, filter: {nameContains: "集团有限公司"}) {
+    totalCount
+    edges { node { name ultimateParent { id } groupTree(depth: 5) {
+      descendants { depth effectiveOwnership } } } }
+  }
+  all: accounts { totalCount }
+}"""
+
+
+def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DATABASE_URL", "GRAPH_URL"}}
+    env.update(DATA_DIR=str(data_dir), PORT=str(port))
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wait_ready(server: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("crm serve did not come up")
+
+
+def query(port: int) -> dict[str, Any]:
+    response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def store_processes(data_dir: Path) -> list[str]:
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(data_dir) in cmdline and proc.info["name"] in {"postgres", "redis-server"}:
+            found.append(proc.info["name"])
+    return found
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    server.send_signal(signal.SIGINT)
+    output, _ = server.communicate(timeout=60)
+    return output
+
+
+def test_serve_from_nothing_then_restart_keeps_data(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    server = start(data_dir, port)
+    try:
+        wait_ready(server, port)
+        first = query(port)
+        running = set(store_processes(data_dir))
+    finally:
+        output = stop(server)
+    assert "demo data: seeded (225 accounts, 826 contacts, 197 shareholdings)" in output
+    assert first["all"]["totalCount"] == 225
+    holdings = first["accounts"]["edges"]
+    assert first["accounts"]["totalCount"] == len(holdings) == 10
+    assert all(item["node"]["ultimateParent"] is None for item in holdings)
+    depths = [max(member["depth"] for member in item["node"]["groupTree"]["descendants"])
+              for item in holdings]
+    assert sorted(depths) == [2, 2, 2, 3, 3, 3, 3, 4, 4, 4]
+    assert server.returncode == 0
+    assert running == {"postgres", "redis-server"}
+    assert store_processes(data_dir) == []
+
+    again = start(data_dir, port)
+    try:
+        wait_ready(again, port)
+        assert query(port) == first
+    finally:
+        output = stop(again)
+    assert "demo data: already present, left alone" in output
+    assert store_processes(data_dir) == []
