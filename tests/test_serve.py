@@ -57,10 +57,11 @@ def query(port: int) -> dict[str, Any]:
 
 
 def store_processes(data_dir: Path) -> list[str]:
+    """Store servers working in `data_dir` (both chdir into their data directory)."""
     found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(data_dir) in cmdline and proc.info["name"] in {"postgres", "redis-server"}:
+    for proc in psutil.process_iter(["name", "cwd"]):
+        cwd = proc.info["cwd"] or ""
+        if cwd.startswith(str(data_dir)) and proc.info["name"] in {"postgres", "redis-server"}:
             found.append(proc.info["name"])
     return found
 
