@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY app.py cli.py settings.py ./
+COPY schema schema
+COPY resolvers resolvers
+COPY services services
+COPY relational relational
+COPY graph graph
+COPY analytics analytics
+COPY auth auth
+RUN pip install --no-cache-dir . && useradd --system crm
+USER crm
+ENV HOST=0.0.0.0 PORT=8000
+EXPOSE 8000
+CMD ["crm", "serve"]
