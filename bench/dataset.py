@@ -15,27 +15,37 @@ from typing import NamedTuple
 from services.demo_data import CITIES, INDUSTRIES, LIFECYCLE_STAGES, TAGS, City
 from services.uscc import make_uscc
 
-BRANDS = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """"王:wang 李:li" → (("王", "wang"), ("李", "li"))."""
+    return tuple((word.split(":")[0], word.split(":")[1]) for word in _words(text))
+
+
+BRANDS = _words(
     "华宇 中科 航天 金盾 海光 天成 东方 长城 神舟 北斗 星河 凌云 鼎信 华通 瑞达 宏远 恒信 联创 "
     "博远 九州 远望 昆仑 泰山 长江 黄河 天元 启明 曙光 银河 飞鸿 铁塔 精工 锐捷 宇航 国芯 紫光 "
     "晨光 先锋 国盛 永安 兴华 振华 新华 建元 安邦 天虹 华泰 海鹰 雄鹰 龙腾 云帆 蓝海 金桥 红旗 "
     "中盛 鑫源 和利 合众 同方 开元"
-).split()
-DOMAINS = (
+)
+DOMAINS = _words(
     "电子 光电 精密 通信 材料 装备 软件 仪器 机械 微波 雷达 导航 卫星 动力 能源 化工 船舶 航空 "
     "智能 信息 系统 测控 传感 激光 声学 物联 数据 安全 控制 芯片"
-).split()
+)
 SUFFIXES = ("科技有限公司", "有限公司", "股份有限公司", "技术有限公司", "制造有限公司",
             "工程有限公司", "研究院有限公司")
-SEARCH_TERMS = tuple(BRANDS + DOMAINS)
+SEARCH_TERMS = BRANDS + DOMAINS
 
-_SURNAMES = tuple(pair.split(":") for pair in (
+_SURNAMES = _pairs(
     "王:wang 李:li 张:zhang 刘:liu 陈:chen 杨:yang 黄:huang 赵:zhao 吴:wu 周:zhou 徐:xu 孙:sun "
-    "马:ma 朱:zhu 胡:hu 郭:guo 何:he 高:gao 林:lin 罗:luo 欧阳:ouyang 司马:sima").split())
-_GIVEN = tuple(pair.split(":") for pair in (
+    "马:ma 朱:zhu 胡:hu 郭:guo 何:he 高:gao 林:lin 罗:luo 欧阳:ouyang 司马:sima")
+_GIVEN = _pairs(
     "伟:wei 芳:fang 娜:na 敏:min 静:jing 丽:li 强:qiang 磊:lei 军:jun 洋:yang 勇:yong 艳:yan "
     "杰:jie 娟:juan 涛:tao 明:ming 超:chao 秀:xiu 霞:xia 平:ping 刚:gang 桂:gui 建:jian 国:guo"
-).split())
+)
 _TITLES = ("总经理", "副总经理", "采购总监", "技术总监", "财务总监", "项目经理", "采购经理",
            "总工程师", "质量部长", "市场总监", "保密办主任")
 _PHONE_PREFIXES = ("138", "139", "158", "186", "137", "150", "188", "135")

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import make_url
 
 from bench.config import progress
@@ -15,9 +16,10 @@ from services.graph_sync import rebuild
 from services.stores import Stores
 
 _COPY = (
-    ("accounts", "id, name, uscc, region, industry, lifecycle_stage, tags, annual_revenue"),
-    ("contacts", "id, account_id, name, title, phone, email"),
-    ("account_edges", "id, kind, source_id, target_id, share_pct"),
+    ("accounts", ("id", "name", "uscc", "region", "industry", "lifecycle_stage", "tags",
+                  "annual_revenue")),
+    ("contacts", ("id", "account_id", "name", "title", "phone", "email")),
+    ("account_edges", ("id", "kind", "source_id", "target_id", "share_pct")),
 )
 _CHUNK = 1 << 20
 
@@ -55,7 +57,9 @@ def copy_rows(database_url: str, data: Dataset, times: SeedTimes) -> None:
     with psycopg.connect(conninfo(database_url)) as conn:
         for (table, columns), block in zip(_COPY, blocks, strict=True):
             progress(f"COPY {table} ({len(block) / 1e6:.0f} MB)")
-            with conn.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
                 for offset in range(0, len(block), _CHUNK):
                     # Chunks may split a UTF-8 character; COPY only sees the joined stream.
                     copy.write(block[offset:offset + _CHUNK])
@@ -65,7 +69,7 @@ def copy_rows(database_url: str, data: Dataset, times: SeedTimes) -> None:
     progress("VACUUM ANALYZE")
     with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
         for table, _ in _COPY:
-            conn.execute(f"VACUUM (ANALYZE) {table}")
+            conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
     times.analyze_s = time.perf_counter() - started
 
 

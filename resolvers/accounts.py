@@ -81,7 +81,6 @@ async def update(ctx: Context, global_id: str, changes: AccountChanges) -> Accou
     account_id = from_global_id(global_id, "Account", "id")
     async with ctx.uow() as uow:
         row = await accounts.update(uow, account_id, changes)
-    ctx.loaders.account.clear(row.id)
-    ctx.loaders.account.prime(row.id, row)
+    ctx.loaders.account.prime(row.id, row, force=True)
     return row
 

@@ -39,8 +39,7 @@ async def update(ctx: Context, global_id: str, changes: dict[str, str | None]) -
     contact_id = from_global_id(global_id, "Contact", "id")
     async with ctx.uow() as uow:
         row = await contacts.update(uow, contact_id, changes)
-    ctx.loaders.contact.clear(row.id)
-    ctx.loaders.contact.prime(row.id, row)
+    ctx.loaders.contact.prime(row.id, row, force=True)
     return row
 
 

@@ -23,7 +23,7 @@ from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type
 from schema import accounts, contacts, groups
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
-from schema.common import AfterArg, FirstArg
+from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact
 from schema.errors import ErrorCodes
 from settings import Settings
@@ -107,9 +107,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[groups.GroupTree, groups.Shareholding],
         extensions=extensions(settings),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 
 def sdl() -> str:
     return strawberry.Schema(query=Query, mutation=Mutation,
-                             types=[groups.GroupTree, groups.Shareholding]).as_str() + "\n"
+                             types=[groups.GroupTree, groups.Shareholding],
+                             scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

@@ -48,7 +48,7 @@ _issued: set[str] = set()
 def new_uscc(division: str = "310000") -> str:
     """A valid USCC never handed out before in this test session."""
     while True:
-        rng = random.Random(next(_seeds))  # noqa: S311 - reproducible test data, not secrets
+        rng = random.Random(next(_seeds))
         code = make_uscc(rng, division=division)
         if code not in _issued:
             _issued.add(code)
@@ -68,8 +68,8 @@ def account_input(
     *, name: str = "上海恒星精密机械有限公司", region: str = "华东", industry: str = "机械制造",
     uscc: str | None = None, **fields: Any,
 ) -> dict[str, Any]:
-    return {"name": name, "uscc": uscc or new_uscc(), "region": region, "industry": industry,
-            **fields}
+    return {"name": name, "uscc": new_uscc() if uscc is None else uscc, "region": region,
+            "industry": industry, **fields}
 
 
 async def create_account(

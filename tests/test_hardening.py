@@ -43,6 +43,14 @@ async def test_malformed_scalar_names_the_field(api: Api) -> None:
     assert await api.scalar("SELECT count(*) FROM audit_log") == 1
 
 
+async def test_revenue_as_json_number_keeps_its_decimal_value(api: Api) -> None:
+    account = await company(api, "甲")
+    data = await api.data(
+        "mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) "
+        "{ account { annualRevenue } } }", {"input": {"id": account, "annualRevenue": 0.1}})
+    assert data["accountUpdate"]["account"]["annualRevenue"] == "0.10"
+
+
 async def test_node_with_garbage_global_id(api: Api) -> None:
     body = await api.post('{ node(id: "%%%") { id } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

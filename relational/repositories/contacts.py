@@ -50,7 +50,7 @@ async def counts_by_account(
         .group_by(Contact.account_id)
     )
     counts = {account_id: 0 for account_id in account_ids}
-    for account_id, number in (await session.execute(statement)).tuples():
+    for account_id, number in await session.execute(statement):
         counts[account_id] = int(number)
     return counts
 
