@@ -31,7 +31,7 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DATABASE_URL", "GRAPH_URL"}}
     env.update(DATA_DIR=str(data_dir), PORT=str(port))
-    return subprocess.Popen(  # noqa: S603 - fixed argv
+    return subprocess.Popen(
         [sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
@@ -53,7 +53,8 @@ def query(port: int) -> dict[str, Any]:
     response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 def store_processes(data_dir: Path) -> list[str]:

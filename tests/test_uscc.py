@@ -27,7 +27,7 @@ REAL_CODES = (
 
 
 def _rng(seed: int) -> random.Random:
-    return random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+    return random.Random(seed)
 
 
 def _corruptions(code: str) -> list[str]:
