@@ -48,12 +48,16 @@ def query_of(
     *, name_contains: str | None, region: str | None, industry: str | None,
     lifecycle_stage: str | None, tag: str | None, sort: str, descending: bool,
 ) -> AccountQuery:
+    def given(value: str | None) -> list[str]:
+        cleaned = " ".join((value or "").split())
+        return [cleaned] if cleaned else []
+
     return AccountQuery(
-        name_contains=name_contains,
-        regions=[region] if region else [],
-        industries=[industry] if industry else [],
-        lifecycle_stages=[lifecycle_stage] if lifecycle_stage else [],
-        tags_any=[tag] if tag else [],
+        name_contains=name_contains or None,
+        regions=given(region),
+        industries=given(industry),
+        lifecycle_stages=given(lifecycle_stage),
+        tags_any=given(tag),
         sort=AccountSort(sort),
         descending=descending,
     )

@@ -105,8 +105,8 @@ async def update(
         raise BadUserInput("`name` must not be empty", field="name")
     valid = _validated(ContactDraft(name=str(merged["name"]), title=merged["title"],
                                     phone=merged["phone"], email=merged["email"]))
-    changed = (valid.name, valid.title, valid.phone, valid.email) != (
-        contact.name, contact.title, contact.phone, contact.email)
+    changed = [name for name in ("name", "title", "phone", "email")
+               if getattr(valid, name) != getattr(contact, name)]
     if not changed:
         return contact
     contact.name, contact.title, contact.phone, contact.email = (
@@ -114,8 +114,9 @@ async def update(
     contact.version += 1
     contact.updated_at = datetime.now(UTC)
     await uow.session.flush()
+    # Names of the changed fields make a phone-only change visible without recording the number.
     uow.audit("contact.update", [str(contact.id), str(contact.account_id)], before=before,
-              after=audit_view(contact))
+              after={**audit_view(contact), "changedFields": changed})
     uow.emit("contact.updated", str(contact.id), graph_row(contact))
     return contact
 

@@ -343,9 +343,22 @@ async def test_update_with_bad_field_is_refused(api: Api) -> None:
     assert (await api.data(GET_ACCOUNT, {"id": created["id"]}))["account"] == created
 
 
-async def test_trailing_zero_decimals_are_accepted(api: Api) -> None:
-    account = await create_account(api, annualRevenue="99.100")
-    assert account["annualRevenue"] == "99.10"
+async def test_annual_revenue_is_exact_from_strings_and_json_numbers(api: Api) -> None:
+    given_and_stored: list[tuple[Any, str]] = [
+        ("99.100", "99.10"), ("1E+3", "1000.00"), (0.1, "0.10"), (1234.5, "1234.50"),
+        (100, "100.00"), (0, "0.00"), ("99999999999999999.99", "99999999999999999.99")]
+    for given, stored in given_and_stored:
+        account = await create_account(api, annualRevenue=given)
+        assert account["annualRevenue"] == stored, given
+    before = await ledger_counts(api)
+    for bad in (1.005, -0.5, "1e17"):
+        error = await api.error(CREATE_ACCOUNT, {"input": account_input(annualRevenue=bad)})
+        assert error["extensions"].get("field") == "annualRevenue", bad
+        assert_error(error, "BAD_USER_INPUT", "annualRevenue")
+    for malformed in (True, "12,5", "abc", [1]):
+        error = await api.error(CREATE_ACCOUNT, {"input": account_input(annualRevenue=malformed)})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", malformed
+    assert await ledger_counts(api) == before
 
 
 # --- audit and outbox ------------------------------------------------------------------------
@@ -409,8 +422,9 @@ async def test_update_writes_one_audit_and_one_outbox_row(api: Api) -> None:
     audits = await audit_rows(api)
     assert [row["operation"] for row in audits] == ["account.create", "account.update"]
     update = audits[1]
-    snapshot = {"name": "武汉光谷", "uscc": VALID_USCC, "region": "华中", "industry": "光电",
-                "lifecycleStage": "LEAD", "tags": [], "annualRevenue": None}
+    snapshot: dict[str, Any] = {
+        "name": "武汉光谷", "uscc": VALID_USCC, "region": "华中", "industry": "光电",
+        "lifecycleStage": "LEAD", "tags": [], "annualRevenue": None}
     assert (update["target_ids"], update["before"], update["after"], update["request_id"]) == (
         [account_uuid], snapshot,
         {**snapshot, "lifecycleStage": "PARTNER", "annualRevenue": "1.00"}, request_id)

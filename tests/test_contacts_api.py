@@ -55,6 +55,7 @@ BAD_CONTACT_FIELDS: dict[str, tuple[str, Any]] = {
     "email without domain dot": ("email", "zhang@example"),
     "email with space": ("email", "zhang wei@example.cn"),
     "email with two @": ("email", "a@b@example.cn"),
+    "email longer than 254": ("email", "a" * 64 + "@" + "b" * 190 + ".cn"),
 }
 
 
@@ -266,8 +267,8 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     assert [(row["operation"], row["target_ids"], row["before"], row["after"],
              row["request_id"]) for row in audits] == [
         ("contact.create", [contact_uuid, account_uuid], None, view, create_request),
-        ("contact.update", [contact_uuid, account_uuid], view, {**view, "hasEmail": False},
-         update_request),
+        ("contact.update", [contact_uuid, account_uuid], view,
+         {**view, "hasEmail": False, "changedFields": ["phone", "email"]}, update_request),
         ("contact.delete", [contact_uuid, account_uuid], {**view, "hasEmail": False}, None,
          delete_request),
     ]
@@ -292,6 +293,20 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     # Each write's audit record and event were stamped by the same transaction.
     assert await api.scalar(
         "SELECT count(*) FROM audit_log a JOIN outbox o ON o.id = a.id WHERE a.at <> o.at") == 0
+
+
+async def test_a_phone_only_change_is_visible_in_the_audit(api: Api) -> None:
+    """audit_view promises the trail "records that they changed, not them": replacing one
+    number by another must leave a trace that tells this update apart from a no-op."""
+    account_id = await make_account(api)
+    contact_id = await make_contact(api, account_id, name="吴刚", phone=PHONE)
+    changed = await _update(api, contact_id, phone="+86 139 0000 1111")
+    assert changed["phone"] == "+86 139 0000 1111"
+    update = (await audit_rows(api))[-1]
+    assert update["operation"] == "contact.update"
+    assert update["before"] != update["after"]
+    assert "0000 1111" not in json.dumps(update, ensure_ascii=False)
+    assert "138-0013" not in json.dumps(update, ensure_ascii=False)
 
 
 # --- the account's contacts connection -------------------------------------------------------
