@@ -20,10 +20,12 @@ from strawberry.asgi import GraphQL
 
 from graph.engine import GraphUnavailable, connect
 from relational.database import make_engine, make_sessionmaker
+from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.root import build_schema
 from services.projection import Projector
 from services.stores import Stores
+from services.users import ensure_builtin_roles
 from settings import Settings, get_settings
 
 log = logging.getLogger("crm")
@@ -54,11 +56,13 @@ class RequestIdMiddleware:
 class CrmGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         return Context(
             stores=request.state.stores,
             request_id=request.state.request_id,
             ip=client.host if client else None,
             connection=request,
+            bearer=credentials.strip() if scheme.lower() == "bearer" else None,
         )
 
 
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         base = Stores(make_sessionmaker(engine), graph, settings)
         projector = Projector(base)
         stores = replace(base, on_commit=projector.wake)
+        async with stores.uow(RequestMeta(actor="system:start")) as uow:
+            await ensure_builtin_roles(uow)
         tasks = [asyncio.create_task(projector.run()),
                  asyncio.create_task(projector.listen(database_url))]
         try:

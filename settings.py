@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +36,27 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=100)
     max_page_size: int = Field(default=100, ge=1, le=100)
     max_group_depth: int = Field(default=32, ge=1, le=50)
+
+    jwt_secret: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
+        description="HMAC key of access tokens; set it (the same on every instance) in production",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=120)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    login_max_failures: int = Field(default=5, ge=1, description="failures before a lock-out")
+    login_lock_minutes: int = Field(default=15, ge=1)
+    login_backoff_seconds: float = Field(
+        default=0.5, ge=0, description="delay per recent failure before answering a login")
+
+    field_keys: SecretStr | None = Field(
+        default=None,
+        description="SM4 field keys '1:<32 hex>,2:<32 hex>'; unset → $DATA_DIR/keys.env "
+                    "(generated once)",
+    )
+    field_key_current: int | None = Field(
+        default=None, ge=1, description="key version new envelopes use; unset → the highest")
+    blind_index_key: SecretStr | None = Field(
+        default=None, description="HMAC-SM3 blind-index key, ≥ 32 hex chars; unset → keys.env")
 
     reporting_currency: str = Field(default="CNY", min_length=3, max_length=3)
     projector_retry_seconds: float = Field(default=2.0, gt=0)

@@ -62,14 +62,20 @@ class UnitOfWork:
         session = self.session
         try:
             if exc_type is None:
-                await session.commit()
+                await self.commit()
             else:
                 await session.rollback()
         finally:
             await session.close()
             self._session = None
-        if exc_type is None and self.events and self._on_commit is not None:
+
+    async def commit(self) -> None:
+        """Commit what was done so far. Used on a clean exit, and by a use case whose refusal
+        must still be recorded (a failed login's audit record) before it raises."""
+        await self.session.commit()
+        if self.events and self._on_commit is not None:
             self._on_commit()
+        self.events = []
 
     def audit(
         self,

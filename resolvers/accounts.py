@@ -77,13 +77,13 @@ async def count(ctx: Context, query: AccountQuery) -> int:
 
 
 async def create(ctx: Context, draft: AccountDraft) -> Account:
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         return await accounts.create(uow, draft)
 
 
 async def update(ctx: Context, global_id: str, changes: AccountChanges) -> Account:
     account_id = from_global_id(global_id, "Account", "id")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         row = await accounts.update(uow, account_id, changes)
     ctx.loaders.account.prime(row.id, row, force=True)
     return row

@@ -31,13 +31,13 @@ async def count_of(ctx: Context, account: Account) -> int:
 
 async def create(ctx: Context, account_id: str, draft: ContactDraft) -> Contact:
     owner = from_global_id(account_id, "Account", "accountId")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         return await contacts.create(uow, owner, draft)
 
 
 async def update(ctx: Context, global_id: str, changes: dict[str, str | None]) -> Contact:
     contact_id = from_global_id(global_id, "Contact", "id")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         row = await contacts.update(uow, contact_id, changes)
     ctx.loaders.contact.prime(row.id, row, force=True)
     return row
@@ -45,5 +45,5 @@ async def update(ctx: Context, global_id: str, changes: dict[str, str | None]) -
 
 async def delete(ctx: Context, global_id: str) -> Contact:
     contact_id = from_global_id(global_id, "Contact", "id")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         return await contacts.delete(uow, contact_id)

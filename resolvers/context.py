@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from auth.actor import Actor
 from relational.uow import RequestMeta, UnitOfWork
 from resolvers.loaders import Loaders
+from services import identity
 from services.stores import Stores
 
 
@@ -17,11 +19,26 @@ class Context:
     request_id: str
     ip: str | None = None
     connection: HTTPConnection | None = None
+    bearer: str | None = None
     loaders: Loaders = field(init=False)
+    _actor: Actor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.stores)
 
-    def uow(self) -> UnitOfWork:
+    async def actor(self) -> Actor:
+        """Who is asking, resolved once per request from the bearer token."""
+        if self._actor is None:
+            self._actor = await identity.authenticate(self.stores, self.bearer)
+        return self._actor
+
+    async def uow(self) -> UnitOfWork:
         """A new unit of work: one per mutation field, never shared."""
-        return self.stores.uow(RequestMeta(request_id=self.request_id, ip=self.ip))
+        actor = await self.actor()
+        return self.stores.uow(RequestMeta(request_id=self.request_id, actor=actor.label,
+                                           ip=self.ip))
+
+    def anonymous_uow(self, claimed: str) -> UnitOfWork:
+        """For login: the actor is who the caller claims to be, not yet proven."""
+        return self.stores.uow(RequestMeta(request_id=self.request_id, actor=claimed,
+                                           ip=self.ip))

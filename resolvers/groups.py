@@ -17,14 +17,14 @@ async def link_parent(
 ) -> AccountEdge:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         return await groups.link_parent(uow, child, parent, Decimal(repr(share_pct)))
 
 
 async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> AccountEdge:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
-    async with ctx.uow() as uow:
+    async with await ctx.uow() as uow:
         return await groups.unlink_parent(uow, child, parent)
 
 

@@ -21,7 +21,7 @@ from strawberry.extensions import (
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type
-from schema import accounts, contacts, groups
+from schema import accounts, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact
@@ -34,6 +34,10 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 @strawberry.type(description="Read operations.")
 class Query:
+    me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.")
+    api_tokens = strawberry.field(resolver=identity.api_tokens,
+                                  description="Every API token, newest first (admins).")
+
     @strawberry.field(description="Any object by its global id; null if there is none.")
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
@@ -82,6 +86,17 @@ class Mutation:
                                          description="Change a contact.")
     contact_delete = strawberry.mutation(resolver=contacts.contact_delete,
                                          description="Delete a contact.")
+    login = strawberry.mutation(resolver=identity.login,
+                                description="Sign in: an access token and a refresh token.")
+    token_refresh = strawberry.mutation(
+        resolver=identity.token_refresh,
+        description="Exchange a refresh token (single use) for a new token pair.")
+    logout = strawberry.mutation(resolver=identity.logout,
+                                 description="End the current session.")
+    api_token_create = strawberry.mutation(
+        resolver=identity.api_token_create, description="Issue an API token (admins).")
+    api_token_revoke = strawberry.mutation(
+        resolver=identity.api_token_revoke, description="Revoke an API token (admins).")
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]

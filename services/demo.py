@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, contacts, groups
+from services import accounts, contacts, groups, users
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
@@ -40,4 +40,5 @@ async def seed_demo(stores: Stores, dataset: DemoDataset | None = None) -> SeedR
         for link in data.ownerships:
             await groups.link_parent(uow, ids[link.child_key], ids[link.parent_key],
                                      link.share_pct)
+        await users.seed_demo_users(uow)
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

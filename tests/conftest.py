@@ -27,7 +27,8 @@ from services.stores import Stores
 from settings import Settings
 
 ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
-TABLES = "accounts, contacts, account_edges, audit_log, outbox"
+TABLES = ("accounts, contacts, account_edges, audit_log, outbox, users, refresh_tokens, "
+          "api_tokens, departments")
 
 
 def free_port() -> int:
@@ -63,8 +64,9 @@ def graph_url(request: pytest.FixtureRequest, falkor: EmbeddedFalkorDB) -> str:
 
 @pytest.fixture(scope="session")
 def settings(pg_url: str, graph_url: str) -> Settings:
-    return Settings(database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2,
-                    seed_demo=False, data_dir=Path(".data-test"), _env_file=None)  # type: ignore[call-arg]
+    return Settings(  # type: ignore[call-arg]
+        database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2, seed_demo=False,
+        login_backoff_seconds=0.01, data_dir=Path(".data-test"), _env_file=None)
 
 
 @pytest.fixture(scope="session")

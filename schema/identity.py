@@ -1,0 +1,135 @@
+"""Identity types: sessions, the current user, API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from auth.actor import Actor
+from relational.identity_models import ApiToken as ApiTokenRow
+from resolvers import identity as resolve
+from resolvers.ids import to_global_id
+from schema.accounts import Info
+from services.identity import Session
+
+
+@strawberry.type(description="The signed-in user (or integrator) and what they may do.")
+class Me:
+    id: strawberry.ID = strawberry.field(description="Global id of the user.")
+    username: str = strawberry.field(description="Login name (or the API token's name).")
+    kind: str = strawberry.field(description="`user` or `api_token`.")
+    roles: list[str] = strawberry.field(description="Role names.")
+    permissions: list[str] = strawberry.field(description="Effective permissions.")
+    data_scope: str = strawberry.field(description="OWN, DEPARTMENT, REGION or ALL.")
+    clearance: str = strawberry.field(description="PUBLIC, INTERNAL, SECRET or CONFIDENTIAL.")
+    regions: list[str] = strawberry.field(description="Sales regions.")
+
+    @classmethod
+    def of(cls, actor: Actor) -> Me:
+        return cls(id=strawberry.ID(to_global_id("User", actor.user_id or "")),
+                   username=actor.username or "", kind=actor.kind, roles=list(actor.roles),
+                   permissions=sorted(actor.permissions), data_scope=actor.scope.value,
+                   clearance=actor.clearance.name, regions=list(actor.regions))
+
+
+@strawberry.type(description="Tokens of a new session.")
+class LoginPayload:
+    access_token: str = strawberry.field(description="Bearer token, valid for minutes.")
+    refresh_token: str = strawberry.field(
+        description="Single-use: exchange it with tokenRefresh for a new pair.")
+    expires_at: datetime = strawberry.field(description="When the access token expires.")
+
+    @classmethod
+    def of(cls, session: Session) -> LoginPayload:
+        return cls(access_token=session.access_token, refresh_token=session.refresh_token,
+                   expires_at=session.expires_at)
+
+
+@strawberry.type(description="Result of logout.")
+class LogoutPayload:
+    ok: bool = strawberry.field(description="The session is revoked.")
+
+
+@strawberry.type(description="An integrator's API token (the secret itself is never shown "
+                             "again).")
+class ApiToken(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="What the token is for.")
+    prefix: str = strawberry.field(description="First characters, to recognise it.")
+    permissions: list[str] = strawberry.field(description="What the token may do.")
+    created_at: datetime = strawberry.field(description="Created (UTC).")
+    last_used_at: datetime | None = strawberry.field(description="Last request made with it.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
+
+    @classmethod
+    def from_row(cls, row: ApiTokenRow) -> ApiToken:
+        return cls(id=str(row.id), name=row.name, prefix=row.prefix,
+                   permissions=list(row.permissions), created_at=row.created_at,
+                   last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+@strawberry.type(description="Result of apiTokenCreate.")
+class ApiTokenCreatePayload:
+    api_token: ApiToken = strawberry.field(description="The token's record.")
+    secret: str = strawberry.field(description="The bearer secret, shown this once only.")
+
+
+@strawberry.type(description="Result of apiTokenRevoke.")
+class ApiTokenRevokePayload:
+    api_token: ApiToken = strawberry.field(description="The revoked token.")
+
+
+@strawberry.input(description="Credentials.")
+class LoginInput:
+    username: str = strawberry.field(description="Login name.")
+    password: str = strawberry.field(description="Password.")
+
+
+@strawberry.input(description="A refresh token to exchange.")
+class TokenRefreshInput:
+    refresh_token: str = strawberry.field(description="The refresh token from login.")
+
+
+@strawberry.input(description="A new API token.")
+class ApiTokenCreateInput:
+    name: str = strawberry.field(description="What the token is for.")
+    permissions: list[str] = strawberry.field(description="Permissions it is limited to.")
+
+
+@strawberry.input(description="Revoke an API token.")
+class ApiTokenRevokeInput:
+    id: strawberry.ID = strawberry.field(description="The token.")
+
+
+async def login(info: Info, input: LoginInput) -> LoginPayload:
+    return LoginPayload.of(await resolve.login(info.context, input.username, input.password))
+
+
+async def token_refresh(info: Info, input: TokenRefreshInput) -> LoginPayload:
+    return LoginPayload.of(await resolve.refresh(info.context, input.refresh_token))
+
+
+async def logout(info: Info) -> LogoutPayload:
+    await resolve.logout(info.context)
+    return LogoutPayload(ok=True)
+
+
+async def api_token_create(info: Info, input: ApiTokenCreateInput) -> ApiTokenCreatePayload:
+    issued = await resolve.create_api_token(info.context, input.name, input.permissions)
+    return ApiTokenCreatePayload(api_token=ApiToken.from_row(issued.token), secret=issued.secret)
+
+
+async def api_token_revoke(info: Info, input: ApiTokenRevokeInput) -> ApiTokenRevokePayload:
+    row = await resolve.revoke_api_token(info.context, str(input.id))
+    return ApiTokenRevokePayload(api_token=ApiToken.from_row(row))
+
+
+async def me(info: Info) -> Me | None:
+    actor = await info.context.actor()
+    return Me.of(actor) if actor.authenticated else None
+
+
+async def api_tokens(info: Info) -> list[ApiToken]:
+    return [ApiToken.from_row(row) for row in await resolve.list_api_tokens(info.context)]

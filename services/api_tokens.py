@@ -1,0 +1,66 @@
+"""API tokens for integrators: created by an admin, shown once, scoped, revocable."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from auth import secrets as tokens
+from auth.actor import Actor
+from auth.roles import PERMISSIONS
+from relational.identity_models import ApiToken
+from relational.repositories import identity as repo
+from relational.uow import UnitOfWork
+from services import validation as check
+from services.errors import BadUserInput, NotFound
+from services.identity import API_PREFIX
+from services.policy import Unauthenticated, require
+
+_MANAGE = "apiToken:manage"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+async def create(
+    uow: UnitOfWork, actor: Actor, name: str, permissions: Sequence[str]
+) -> IssuedToken:
+    await require(uow, actor, _MANAGE, "apiToken.create")
+    label = check.text(name, "name", max_length=100)
+    unknown = sorted(set(permissions) - set(PERMISSIONS))
+    if unknown or not permissions:
+        raise BadUserInput(f"unknown or missing permissions: {', '.join(unknown) or 'none'}",
+                           field="permissions")
+    if actor.user_id is None:
+        raise Unauthenticated("API tokens are issued by users")
+    secret = tokens.new_opaque_token(API_PREFIX)
+    token = ApiToken(id=uuid.uuid4(), name=label, prefix=secret[:10],
+                     token_hash=tokens.token_hash(secret), user_id=actor.user_id,
+                     permissions=sorted(set(permissions)), created_by=actor.user_id)
+    uow.session.add(token)
+    await uow.session.flush()
+    uow.audit("apiToken.create", [str(token.id)],
+              after={"name": label, "permissions": token.permissions, "prefix": token.prefix})
+    return IssuedToken(token, secret)
+
+
+async def revoke(uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) -> ApiToken:
+    await require(uow, actor, _MANAGE, "apiToken.revoke")
+    token = await repo.api_token_for_update(uow.session, token_id)
+    if token is None:
+        raise NotFound("no API token with this id", field="id")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        uow.audit("apiToken.revoke", [str(token.id)], before={"name": token.name})
+    return token
+
+
+async def listing(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
+    await require(uow, actor, _MANAGE, "apiToken.list")
+    return await repo.api_tokens(uow.session)
+

@@ -1,0 +1,153 @@
+"""Identity use cases: log in and out, rotate refresh tokens, resolve bearer tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from auth import secrets as tokens
+from auth.actor import ANONYMOUS, Actor, Clearance, DataScope
+from auth.roles import widest
+from relational.identity_models import RefreshToken, User
+from relational.repositories import identity as repo
+from relational.uow import UnitOfWork
+from services.policy import Unauthenticated
+from services.stores import Stores
+
+REFRESH_PREFIX = "crmr"
+API_PREFIX = "crm"
+
+
+@dataclass(frozen=True)
+class Session:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    user: User
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _issue(uow: UnitOfWork, stores: Stores, user: User, family: uuid.UUID) -> Session:
+    refresh = tokens.new_opaque_token(REFRESH_PREFIX)
+    uow.session.add(RefreshToken(
+        id=uuid.uuid4(), user_id=user.id, family_id=family, token_hash=tokens.token_hash(refresh),
+        expires_at=_now() + timedelta(days=stores.settings.refresh_token_days)))
+    ttl = timedelta(minutes=stores.settings.access_token_minutes)
+    access = tokens.issue_access_token(stores.settings.jwt_secret.get_secret_value(),
+                                       tokens.AccessClaims(user.id, family), ttl)
+    return Session(access, refresh, _now() + ttl, user)
+
+
+async def _failed_login(uow: UnitOfWork, stores: Stores, user: User | None,
+                        username: str) -> None:
+    settings = stores.settings
+    if user is not None:
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = _now() + timedelta(minutes=settings.login_lock_minutes)
+            uow.audit("auth.lockout", [str(user.id)], after={
+                "username": username, "failedLogins": user.failed_logins,
+                "lockedUntil": user.locked_until.isoformat()})
+    uow.audit("auth.loginFailed", [str(user.id)] if user else [], after={"username": username})
+
+
+async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -> Session:
+    """Failures commit their audit record and counters, then raise (after the commit)."""
+    user = await repo.user_by_name(uow.session, username, lock=True)
+    if user is not None and user.failed_logins:
+        # Each recent failure slows the next answer a little more.
+        backoff = stores.settings.login_backoff_seconds * min(user.failed_logins, 8)
+        await asyncio.sleep(backoff)
+    locked = user is not None and user.locked_until is not None and user.locked_until > _now()
+    valid = tokens.verify_password(user.password_hash if user else None, password)
+    if user is None or not user.active or locked or not valid:
+        if locked and user is not None:
+            uow.audit("auth.loginLocked", [str(user.id)], after={"username": username})
+        else:
+            await _failed_login(uow, stores, user, username)
+        return await _reject(uow, "invalid username or password, or the account is locked")
+    user.failed_logins, user.locked_until = 0, None
+    uow.audit("auth.login", [str(user.id)], after={"username": username})
+    return await _issue(uow, stores, user, uuid.uuid4())
+
+
+async def _reject(uow: UnitOfWork, message: str) -> Session:
+    await uow.commit()  # the audit record of a refused attempt must survive the error
+    raise Unauthenticated(message)
+
+
+async def refresh(uow: UnitOfWork, stores: Stores, refresh_token: str) -> Session:
+    record = await repo.refresh_token(uow.session, tokens.token_hash(refresh_token))
+    if record is None or record.revoked_at is not None or record.expires_at <= _now():
+        return await _reject(uow, "refresh token is invalid, expired or revoked")
+    if record.used_at is not None:
+        # A rotated token came back: someone holds a copy. End the whole session.
+        await repo.revoke_family(uow.session, record.family_id)
+        uow.audit("auth.refreshReuse", [str(record.user_id)],
+                  after={"session": str(record.family_id)})
+        return await _reject(uow, "refresh token was already used; the session is revoked")
+    user = await repo.user_by_id(uow.session, record.user_id)
+    if user is None or not user.active:
+        return await _reject(uow, "the user is disabled")
+    record.used_at = _now()
+    return await _issue(uow, stores, user, record.family_id)
+
+
+async def logout(uow: UnitOfWork, actor: Actor) -> None:
+    if actor.session_id is None or actor.user_id is None:
+        raise Unauthenticated("log in first")
+    await repo.revoke_family(uow.session, actor.session_id)
+    uow.audit("auth.logout", [str(actor.user_id)], after={"session": str(actor.session_id)})
+
+
+async def actor_for_user(stores: Stores, user: User, session_id: uuid.UUID | None) -> Actor:
+    async with stores.read() as session:
+        roles = await repo.roles(session, user.roles)
+        departments = await repo.department_subtree(session, user.department_ids)
+    return Actor(
+        kind="user", user_id=user.id, username=user.username, roles=tuple(user.roles),
+        permissions=frozenset(p for role in roles for p in role.permissions),
+        scope=widest([DataScope(role.data_scope) for role in roles]),
+        clearance=Clearance[user.clearance], department_ids=tuple(departments),
+        regions=tuple(user.regions), session_id=session_id)
+
+
+async def authenticate(stores: Stores, bearer: str | None) -> Actor:
+    """The actor behind an `Authorization: Bearer …` value; anonymous without one."""
+    if not bearer:
+        return ANONYMOUS
+    if bearer.startswith(f"{API_PREFIX}_"):
+        return await _api_token_actor(stores, bearer)
+    try:
+        claims = tokens.read_access_token(stores.settings.jwt_secret.get_secret_value(), bearer)
+    except tokens.InvalidToken as error:
+        raise Unauthenticated("access token is invalid or expired") from error
+    async with stores.read() as session:
+        user = await repo.user_by_id(session, claims.user_id)
+        live = await repo.family_active(session, claims.session_id, _now())
+    if user is None or not user.active or not live:
+        raise Unauthenticated("the session has ended")
+    return await actor_for_user(stores, user, claims.session_id)
+
+
+async def _api_token_actor(stores: Stores, bearer: str) -> Actor:
+    async with stores.sessionmaker() as session, session.begin():
+        token = await repo.api_token(session, tokens.token_hash(bearer))
+        if token is None:
+            raise Unauthenticated("API token is invalid or revoked")
+        await repo.touch_api_token(session, token.id)
+        user = await repo.user_by_id(session, token.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("the API token's user is disabled")
+    actor = await actor_for_user(stores, user, None)
+    # A token is scoped: it never carries more than its own permissions.
+    allowed = actor.permissions & frozenset(token.permissions)
+    return Actor(kind="api_token", user_id=actor.user_id, username=token.name,
+                 roles=actor.roles, permissions=allowed, scope=actor.scope,
+                 clearance=actor.clearance, department_ids=actor.department_ids,
+                 regions=actor.regions)
