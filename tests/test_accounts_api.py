@@ -374,7 +374,7 @@ async def test_create_writes_one_audit_and_one_outbox_row_in_its_transaction(api
     assert {key: audit[key] for key in
             ("actor", "operation", "target_ids", "before", "after", "ip", "request_id", "reason")
             } == {
-        "actor": None,
+        "actor": "anonymous",
         "operation": "account.create",
         "target_ids": [account_uuid],
         "before": None,
