@@ -9,7 +9,8 @@ COPY relational relational
 COPY graph graph
 COPY analytics analytics
 COPY auth auth
-RUN pip install --no-cache-dir . && useradd --system crm
+RUN pip install --no-cache-dir . && useradd --system crm && mkdir -p /app/.data \
+    && chown crm /app/.data
 USER crm
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000

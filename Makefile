@@ -16,8 +16,9 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# A developer's server shows GraphiQL; production (docker-compose) keeps both off by default.
 run: install
-	$(BIN)/crm serve
+	GRAPHIQL=$${GRAPHIQL:-true} INTROSPECTION=$${INTROSPECTION:-true} $(BIN)/crm serve
 
 test: install lint typecheck layers sdl-check pytest
 

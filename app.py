@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -18,11 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from auth.keys import load_or_create
 from graph.engine import GraphUnavailable, connect
 from relational.database import make_engine, make_sessionmaker
 from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.root import build_schema
+from services import rate_limit
 from services.projection import Projector
 from services.stores import Stores
 from services.users import ensure_builtin_roles
@@ -53,6 +56,52 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class SecurityHeadersMiddleware:
+    """Headers every response carries; the API is never framed or sniffed."""
+
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+               (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"),
+               (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).extend(self.HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+class RateLimitMiddleware:
+    """Counts every GraphQL request against its identity's quota before it is parsed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        bearer = credentials.strip() if scheme.lower() == "bearer" else None
+        client = request.client.host if request.client else None
+        try:
+            await rate_limit.check(scope["state"]["stores"], bearer, client)
+        except rate_limit.RateLimited as limited:
+            error = {"message": limited.message, "extensions": {
+                "code": limited.code.value, "retryAfter": limited.retry_after,
+                "requestId": scope["state"]["request_id"]}}
+            response = JSONResponse({"errors": [error]}, status_code=429,
+                                    headers={"retry-after": str(limited.retry_after)})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class CrmGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
@@ -79,13 +128,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        keyring, blind_key = load_or_create(settings)
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
         graph = connect(graph_url, settings.graph_name)
         try:
             await graph.ensure_schema()
         except GraphUnavailable as error:
             log.warning("graph unreachable at start-up, projecting later: %s", error)
-        base = Stores(make_sessionmaker(engine), graph, settings)
+        base = Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
+                      blind_key=blind_key)
         projector = Projector(base)
         stores = replace(base, on_commit=projector.wake)
         async with stores.uow(RequestMeta(actor="system:start")) as uow:
@@ -109,5 +160,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 Route("/healthz", health)],
         lifespan=lifespan,
     )
+    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type", "x-request-id"],
+                           expose_headers=["x-request-id"], max_age=600)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -11,13 +11,17 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import psutil
 
+from auth.keys import load_or_create
 from graph.engine import connect
 from relational.database import make_engine, make_sessionmaker
 from relational.migrate import upgrade
+from services import key_rotation
+from services.audit import verify as verify_audit
 from services.demo import seed_demo
 from services.graph_sync import rebuild, verify
 from services.projection import Projector
@@ -76,10 +80,12 @@ def _with_urls(settings: Settings, urls: Urls) -> Settings:
 async def _with_stores(settings: Settings, work: Work) -> int:
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("stores are not up")
+    keyring, blind_key = load_or_create(settings)
     engine = make_engine(settings.database_url, pool_size=2)
     graph = connect(settings.graph_url, settings.graph_name)
     try:
-        base = Stores(make_sessionmaker(engine), graph, settings)
+        base = Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
+                      blind_key=blind_key)
         projector = Projector(base)
         return await work(replace(base, on_commit=projector.wake), projector)
     finally:
@@ -119,6 +125,42 @@ async def _verify(stores: Stores, projector: Projector) -> int:
     return 0
 
 
+async def _audit_verify(stores: Stores, projector: Projector) -> int:
+    report = await verify_audit(stores)
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        count = len(report.problems)
+        print(f"audit chain BROKEN: {count} problem{'s' if count > 1 else ''} in "
+              f"{report.records} records")
+        return 1
+    print(f"audit chain intact: {report.records} records")
+    return 0
+
+
+async def _encrypt_pending(stores: Stores, projector: Projector) -> int:
+    """Plaintext left from before migration 0003 is encrypted before anything is served."""
+    report = await key_rotation.rotate(stores, plaintext_only=True)
+    if report.encrypted or not report.complete:
+        print("\n".join(report.summary()), flush=True)
+    return 0
+
+
+async def _keys_rotate(stores: Stores, projector: Projector, *, batch: int) -> int:
+    if batch < 1:
+        print("--batch must be at least 1", file=sys.stderr)
+        return 2
+    print(key_rotation.describe_ring(stores.keyring.versions, stores.keyring.current), flush=True)
+    report = await key_rotation.rotate(stores, batch=batch)
+    print("\n".join(report.summary()))
+    return 0 if report.complete else 1
+
+
+async def _keys_status(stores: Stores, projector: Projector) -> int:
+    print("\n".join((await key_rotation.status(stores)).summary()))
+    return 0
+
+
 def _migrate(settings: Settings) -> None:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set")
@@ -133,9 +175,11 @@ def _serve(settings: Settings) -> int:
     with stores_up(settings) as urls:
         ready = _with_urls(settings, urls)
         _migrate(ready)
+        asyncio.run(_with_stores(ready, _encrypt_pending))
         if settings.seed_demo:
             asyncio.run(_with_stores(ready, _seed))
         runfile = _runfile(settings)
+        runfile.parent.mkdir(parents=True, exist_ok=True)
         runfile.write_text(json.dumps({"pid": os.getpid(), "database_url": urls.database,
                                        "graph_url": urls.graph}))
         try:
@@ -172,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="seed the demo dataset (once)")
     graph = commands.add_parser("graph", help="graph projection maintenance")
     graph.add_argument("action", choices=["rebuild", "verify"])
+    audit = commands.add_parser("audit", help="audit log: check its SM3 hash chain")
+    audit.add_argument("action", choices=["verify"])
+    keys = commands.add_parser("keys", help="field-encryption keys").add_subparsers(
+        dest="action", required=True)
+    keys.add_parser("status", help="envelopes per key version, plaintext left")
+    keys.add_parser("rotate", help="re-encrypt to the current key version (online)").add_argument(
+        "--batch", type=int, default=key_rotation.DEFAULT_BATCH, help="rows per transaction")
     sdl = commands.add_parser("sdl", help="the committed SDL (schema/schema.graphql)")
     sdl.add_argument("--check", action="store_true", help="fail if it differs from the code")
     sdl.add_argument("--write", action="store_true", help="rewrite it from the code")
@@ -190,8 +241,12 @@ def main(argv: list[str] | None = None) -> int:
             _migrate(ready)
             return 0
         _migrate(ready)
-        work = {"seed": _seed, "rebuild": _rebuild, "verify": _verify}[
-            args.action if args.command == "graph" else args.command]
+        works: dict[str, Work] = {
+            "seed": _seed, "rebuild": _rebuild, "verify": _verify, "status": _keys_status,
+            "audit": _audit_verify,  # its only action
+            "rotate": partial(_keys_rotate, batch=getattr(args, "batch", 0))}
+        work = works[
+            args.action if args.command in {"graph", "keys"} else args.command]
         return asyncio.run(_with_stores(ready, work))
 
 

@@ -29,8 +29,16 @@ class Settings(BaseSettings):
     graph_name: str = Field(default="crm", description="graph (FalkorDB) or database (Neo4j) name")
     seed_demo: bool = Field(default=True, description="`crm serve` seeds the demo dataset once")
 
-    graphiql: bool = Field(default=True, description="serve GraphiQL at /graphql")
-    introspection: bool = Field(default=True, description="allow schema introspection")
+    graphiql: bool = Field(default=False, description="serve GraphiQL at /graphql")
+    introspection: bool = Field(default=False, description="allow schema introspection")
+    rate_limit_per_minute: int = Field(default=600, ge=1,
+                                       description="GraphQL requests per user or API token")
+    anonymous_rate_limit_per_minute: int = Field(default=120, ge=1,
+                                                 description="requests per client address")
+    max_query_cost: int = Field(default=20000, ge=100,
+                                description="fields × page sizes of nested connections")
+    cors_origins: list[str] = Field(default_factory=list,
+                                    description="origins allowed to call the API from a browser")
     max_query_depth: int = Field(default=12, ge=2)
     max_aliases: int = Field(default=30, ge=1)
     max_tokens: int = Field(default=2000, ge=100)

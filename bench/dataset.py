@@ -1,4 +1,4 @@
-"""A large, valid, deterministic dataset: accounts, contacts and ownership groups as plain rows.
+"""A large, valid, deterministic dataset of companies: accounts and ownership groups as rows.
 
 Pure: no I/O. Names are `{city}{brand}{domain}{suffix}` from word lists, so every brand and
 domain word is a two-character substring matching a predictable share of the names.
@@ -7,7 +7,7 @@ domain word is a two-character substring matching a predictable share of the nam
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -18,11 +18,6 @@ from services.uscc import make_uscc
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
-
-
-def _pairs(text: str) -> tuple[tuple[str, str], ...]:
-    """"王:wang 李:li" → (("王", "wang"), ("李", "li"))."""
-    return tuple((word.split(":")[0], word.split(":")[1]) for word in _words(text))
 
 
 BRANDS = _words(
@@ -39,16 +34,6 @@ SUFFIXES = ("科技有限公司", "有限公司", "股份有限公司", "技术�
             "工程有限公司", "研究院有限公司")
 SEARCH_TERMS = BRANDS + DOMAINS
 
-_SURNAMES = _pairs(
-    "王:wang 李:li 张:zhang 刘:liu 陈:chen 杨:yang 黄:huang 赵:zhao 吴:wu 周:zhou 徐:xu 孙:sun "
-    "马:ma 朱:zhu 胡:hu 郭:guo 何:he 高:gao 林:lin 罗:luo 欧阳:ouyang 司马:sima")
-_GIVEN = _pairs(
-    "伟:wei 芳:fang 娜:na 敏:min 静:jing 丽:li 强:qiang 磊:lei 军:jun 洋:yang 勇:yong 艳:yan "
-    "杰:jie 娟:juan 涛:tao 明:ming 超:chao 秀:xiu 霞:xia 平:ping 刚:gang 桂:gui 建:jian 国:guo"
-)
-_TITLES = ("总经理", "副总经理", "采购总监", "技术总监", "财务总监", "项目经理", "采购经理",
-           "总工程师", "质量部长", "市场总监", "保密办主任")
-_PHONE_PREFIXES = ("138", "139", "158", "186", "137", "150", "188", "135")
 _STAGE_WEIGHTS = (20, 25, 35, 10, 10)
 
 
@@ -63,15 +48,6 @@ class AccountRow(NamedTuple):
     annual_revenue: str
 
 
-class ContactRow(NamedTuple):
-    id: str
-    account_id: str
-    name: str
-    title: str
-    phone: str
-    email: str
-
-
 class EdgeRow(NamedTuple):
     id: str
     kind: str
@@ -81,26 +57,32 @@ class EdgeRow(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Dataset:
+class Companies:
     """Rows in COPY text format (bytes pickle cheaply out of a worker process) and the figures
     the scenarios need."""
 
     accounts: bytes
-    contacts: bytes
     edges: bytes
     counts: dict[str, int]
     grouped: list[str]  # ids of accounts inside a group (with a parent or a child)
 
 
-def _uuid(rng: random.Random) -> str:
+def new_uuid(rng: random.Random) -> str:
     bits = rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
     text = f"{bits | 0x4000 << 64 | 0x8000 << 48:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def _copy_text(rows: list[AccountRow] | list[ContactRow] | list[EdgeRow]) -> bytes:
-    """COPY text format; no value holds a tab, newline or backslash."""
-    return "".join("\t".join(row) + "\n" for row in rows).encode()
+def account_ids(count: int, seed: int) -> list[str]:
+    """The accounts' ids, drawn apart from the rest so contact workers can start at once."""
+    rng = random.Random(f"{seed}:ids")
+    return [new_uuid(rng) for _ in range(count)]
+
+
+def copy_text(rows: Iterable[Sequence[str | None]]) -> bytes:
+    """COPY text format (None is NULL); no value holds a tab, newline or backslash."""
+    return "".join("\t".join(r"\N" if value is None else value for value in row) + "\n"
+                   for row in rows).encode()
 
 
 def _names(rng: random.Random, count: int) -> Iterator[tuple[str, City]]:
@@ -118,10 +100,10 @@ def _names(rng: random.Random, count: int) -> Iterator[tuple[str, City]]:
         yield f"{place.name}{BRANDS[brand]}{DOMAINS[domain]}{number}{SUFFIXES[suffix]}", place
 
 
-def _accounts(rng: random.Random, count: int) -> list[AccountRow]:
+def _accounts(rng: random.Random, ids: list[str]) -> list[AccountRow]:
     seen: set[str] = set()
     rows = []
-    for name, city in _names(rng, count):
+    for account_id, (name, city) in zip(ids, _names(rng, len(ids)), strict=True):
         code = make_uscc(rng, division=city.division)
         while code in seen:
             code = make_uscc(rng, division=city.division)
@@ -129,32 +111,8 @@ def _accounts(rng: random.Random, count: int) -> list[AccountRow]:
         revenue = Decimal(round(10 ** rng.uniform(6, 10.5) * 100)).scaleb(-2)
         tags = ",".join(tag for tag in TAGS if rng.random() < 0.15)
         rows.append(AccountRow(
-            _uuid(rng), name, code, city.region, rng.choice(INDUSTRIES),
+            account_id, name, code, city.region, rng.choice(INDUSTRIES),
             rng.choices(LIFECYCLE_STAGES, _STAGE_WEIGHTS)[0], f"{{{tags}}}", str(revenue)))
-    return rows
-
-
-def _person(bits: int) -> tuple[str, str, str, str]:
-    """Name, e-mail local part, title and phone from one random number (fast: no rng calls)."""
-    bits, surname = divmod(bits, len(_SURNAMES))
-    bits, first = divmod(bits, len(_GIVEN))
-    bits, second = divmod(bits, len(_GIVEN) * 10 // 7)  # out of range: a one-character name
-    bits, title = divmod(bits, len(_TITLES))
-    bits, prefix = divmod(bits, len(_PHONE_PREFIXES))
-    chosen = [_GIVEN[first]] + ([_GIVEN[second]] if second < len(_GIVEN) else [])
-    name = _SURNAMES[surname][0] + "".join(char for char, _ in chosen)
-    local = _SURNAMES[surname][1] + "".join(sound for _, sound in chosen) + str(bits % 100)
-    phone = _PHONE_PREFIXES[prefix] + f"{bits // 100 % 10**8:08d}"
-    return name, local, _TITLES[title], phone
-
-
-def _contacts(rng: random.Random, accounts: list[AccountRow]) -> list[ContactRow]:
-    rows = []
-    for number, account in enumerate(accounts):
-        for _ in range(2 + rng.getrandbits(8) % 3):
-            name, local, title, phone = _person(rng.getrandbits(96))
-            email = f"{local}@corp{number:06d}.com.cn"
-            rows.append(ContactRow(_uuid(rng), account.id, name, title, phone, email))
     return rows
 
 
@@ -176,12 +134,12 @@ def _group(rng: random.Random, members: list[str]) -> list[EdgeRow]:
             parent = rng.choice([i for i in range(index) if level[i] < levels - 1])
         level[index] = level[parent] + 1
         share = _share(rng, 51, 100)
-        edges.append(EdgeRow(_uuid(rng), "OWNS", members[parent], members[index], str(share)))
+        edges.append(EdgeRow(new_uuid(rng), "OWNS", members[parent], members[index], str(share)))
         above = [i for i in range(index) if level[i] < level[index] and i != parent]
         if share <= 95 and above and rng.random() < 0.3:
             second = _share(rng, 1, int(100 - share))
             holder = members[rng.choice(above)]
-            edges.append(EdgeRow(_uuid(rng), "OWNS", holder, members[index], str(second)))
+            edges.append(EdgeRow(new_uuid(rng), "OWNS", holder, members[index], str(second)))
     return edges
 
 
@@ -203,12 +161,9 @@ def _groups(rng: random.Random, accounts: list[AccountRow]) -> tuple[int, list[s
     return groups, grouped, edges
 
 
-def build(accounts: int, seed: int) -> Dataset:
+def companies(ids: list[str], seed: int) -> Companies:
     rng = random.Random(seed)
-    account_rows = _accounts(rng, accounts)
-    contact_rows = _contacts(rng, account_rows)
+    account_rows = _accounts(rng, ids)
     groups, grouped, edges = _groups(rng, account_rows)
-    counts = {"accounts": len(account_rows), "contacts": len(contact_rows),
-              "ownerships": len(edges), "groups": groups}
-    return Dataset(_copy_text(account_rows), _copy_text(contact_rows), _copy_text(edges),
-                   counts, grouped)
+    counts = {"accounts": len(account_rows), "ownerships": len(edges), "groups": groups}
+    return Companies(copy_text(account_rows), copy_text(edges), counts, grouped)

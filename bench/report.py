@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bench.config import TARGET_P95_MS
+from bench.diagnose import Cost
 from bench.runner import Result
-from bench.seed import SeedTimes
+from bench.seed import Seeded
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    """`align`: l or r per column; the first column is left-aligned, the others right."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    align = (align or "l").ljust(len(header), "r")
 
     def line(cells: Sequence[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
+        return "  ".join(cell.ljust(width) if how == "l" else cell.rjust(width)
+                         for cell, width, how in zip(cells, widths, align, strict=True)).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
@@ -25,17 +27,22 @@ def _spread(values: list[int]) -> str:
     return f"{min(values)}-{max(values)}" if values else "-"
 
 
-def seeding(counts: dict[str, int], times: SeedTimes, generate_s: float) -> str:
-    rebuilt = times.rebuilt or {}
+def _rows(counts: dict[str, int], *keys: str) -> str:
+    return ", ".join(f"{counts[key]:,} {key}" for key in keys if key in counts)
+
+
+def seeding(seeded: Seeded) -> str:
+    counts = seeded.counts
     rows = [
-        ["dataset generated (worker process)", f"{generate_s:.1f}",
-         ", ".join(f"{value:,} {key}" for key, value in counts.items())],
-        ["COPY into PostgreSQL", f"{times.copy_s:.1f}", "accounts, contacts, account_edges"],
-        ["VACUUM ANALYZE", f"{times.analyze_s:.1f}", ""],
-        ["graph rebuild (graph_sync.rebuild)", f"{times.rebuild_s:.1f}",
-         ", ".join(f"{value:,} {key}" for key, value in rebuilt.items())],
+        ["rows generated (2 worker processes, during store start-up)", f"{seeded.generate_s:.1f}",
+         _rows(counts, "accounts", "contacts", "ownerships", "groups")],
+        ["COPY into PostgreSQL (one transaction)", f"{seeded.copy_s:.1f}",
+         "accounts, contacts (phone/e-mail/ID number sealed), account_edges"],
+        ["VACUUM ANALYZE", f"{seeded.analyze_s:.1f}", ""],
+        ["graph rebuild (services.graph_sync.rebuild)", f"{seeded.rebuild_s:.1f}",
+         _rows(seeded.rebuilt, *seeded.rebuilt)],
     ]
-    return _table(["seeding step", "s", "rows"], rows)
+    return _table(["seeding step", "s", "rows"], rows, "lrl")
 
 
 def scenarios(results: Sequence[Result]) -> str:
@@ -71,3 +78,28 @@ def page_sizes(results: Sequence[Result]) -> str:
     header = ["page size (c)", "SQL/req", "conn/req", "Cypher/req", "p50 ms", "p95 ms",
               "contacts per page"]
     return _table(header, rows)
+
+
+def cpu(results: Sequence[Result]) -> str:
+    rows = [[
+        f"({result.scenario.key})",
+        f"{result.percentile(50):.1f}",
+        f"{result.ms_per_request(result.cpu.app):.1f}",
+        f"{result.ms_per_request(result.cpu.gc):.1f}",
+        str(result.cpu.full_gcs),
+        f"{result.ms_per_request(result.cpu.postgres):.1f}",
+        f"{result.ms_per_request(result.cpu.graph):.1f}",
+        f"{result.ms_per_request(result.cpu.other):.1f}",
+    ] for result in results]
+    header = ["scenario", "p50 ms", "app CPU ms/req", "of which GC", "full GCs",
+              "Postgres CPU ms/req", "FalkorDB CPU ms/req", "other load CPU ms/req"]
+    return _table(header, rows)
+
+
+def diagnostics(costs: Sequence[Cost]) -> str:
+    rows = [[
+        f"({cost.scenario})", cost.what, str(len(cost.times_ms)), f"{cost.median_ms:.2f}",
+        f"{max(cost.times_ms):.2f}", cost.plan,
+    ] for cost in costs]
+    header = ["scenario", "round trip", "n", "median ms", "max ms", "plan (slowest sample)"]
+    return _table(header, rows, "llrrrl")

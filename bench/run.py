@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.pool
+import os
 import random
 import shutil
+import signal
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +18,11 @@ import httpx
 from bench import report, scenarios
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
-from bench.dataset import Dataset, build
+from bench.cpu import CpuMeter
+from bench.diagnose import Cost, graph_costs, sql_costs
 from bench.runner import Result, call, run
-from bench.seed import SeedTimes, copy_rows, prepare, rebuild_graph
-from bench.stores import Urls, app_settings, direct_stores, serve, stores_up
+from bench.seed import Generation, Seeded, copy_rows, prepare, rebuild_graph
+from bench.stores import Urls, app_settings, direct_stores, serve, stores_up, wait_until_quiet
 from relational.migrate import upgrade
 
 PAGE_SIZES = (10, 50, 100)
@@ -29,88 +32,116 @@ PAGE_SIZES = (10, 50, 100)
 class Measured:
     main: list[Result]
     sweep: list[Result]
+    costs: list[Cost]
 
 
-def timed_build(accounts: int, seed: int) -> tuple[Dataset, float]:
-    started = time.perf_counter()
-    data = build(accounts, seed)
-    return data, time.perf_counter() - started
+async def _cursors(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for variables, region in scenarios.cursor_queries():
+        data = await call(client, scenarios.CURSORS, variables)
+        found.extend(scenarios.cursors_of(data, region))
+    return found
 
 
-async def _gather_cursors(client: httpx.AsyncClient) -> list[str]:
-    cursors: list[str] = []
-    for variables in scenarios.cursor_queries():
-        cursors.extend(scenarios.cursors_of(await call(client, scenarios.CURSORS, variables)))
-    return cursors
-
-
-async def _measure(config: BenchConfig, settings_dir: Path, urls: Urls, data: Dataset,
-                   times: SeedTimes) -> Measured:
-    settings = app_settings(urls, settings_dir)
-    async with direct_stores(settings) as stores:
-        await rebuild_graph(stores, times)
-    counter = SqlCounter()
-    counter.install()
+async def _scenarios(config: BenchConfig, client: httpx.AsyncClient, counter: SqlCounter,
+                     meter: CpuMeter, grouped: list[str]) -> list[Result]:
     rng = random.Random(config.seed)
     count = config.requests + config.warmup
-    try:
-        async with serve(settings) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
-            progress(f"app serving on {url}")
-            cursors = await _gather_cursors(client)
-            pages = {size: scenarios.page(rng, cursors, count, size) for size in PAGE_SIZES}
-            plan = [scenarios.search(rng, count), scenarios.group_tree(rng, data.grouped, count),
-                    pages[50], pages[10], pages[100]]
-            results: list[Result] = []
-            for scenario in plan:
-                progress(f"scenario ({scenario.key}): {config.warmup} warm-up + "
-                         f"{config.requests} requests")
-                results.append(await run(client, counter, scenario, requests=config.requests,
-                                         warmup=config.warmup))
-    finally:
-        counter.remove()
+    cursors = await _cursors(client)
+    pages = {size: scenarios.page(rng, cursors, count, size) for size in PAGE_SIZES}
+    plan = [scenarios.search(rng, count), scenarios.group_tree(rng, grouped, count),
+            pages[50], pages[10], pages[100]]
+    results = []
+    for scenario in plan:
+        progress(f"scenario ({scenario.key}): {config.warmup} warm-up + {config.requests} "
+                 f"requests, one at a time")
+        results.append(await run(client, counter, meter, scenario, requests=config.requests,
+                                 warmup=config.warmup))
+    return results
+
+
+async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seeded) -> Measured:
+    settings = app_settings(urls, workdir)
+    counter = SqlCounter()
+    async with direct_stores(settings) as stores:
+        await rebuild_graph(stores, seeded)
+        await wait_until_quiet(urls.graph)
+        counter.install()
+        try:
+            with CpuMeter(urls.postgres_dir, urls.graph_dir) as meter:
+                async with serve(settings) as url, httpx.AsyncClient(base_url=url,
+                                                                      timeout=60) as client:
+                    progress(f"app serving on {url}")
+                    results = await _scenarios(config, client, counter, meter, seeded.grouped)
+                    progress("diagnostics: EXPLAIN ANALYZE of the captured SQL, Cypher timings")
+                    costs: list[Cost] = []
+                    for result in results[:3]:
+                        costs += await sql_costs(client, counter, result.scenario, urls.database)
+                    sample = random.Random(config.seed).sample(seeded.grouped, 20)
+                    costs += await graph_costs(stores, "b", sample)
+        finally:
+            counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))
-    return Measured(results[:3], sweep)
+    return Measured(results[:3], sweep, costs)
 
 
-def _print(data: Dataset, times: SeedTimes, generate_s: float, measured: Measured) -> None:
+def _print(seeded: Seeded, measured: Measured) -> None:
+    for table in (report.seeding(seeded), report.scenarios(measured.main),
+                  report.page_sizes(measured.sweep), report.cpu(measured.main + [
+                      result for result in measured.sweep if result not in measured.main]),
+                  report.diagnostics(measured.costs)):
+        print()
+        print(table)
     print()
-    print(report.seeding(data.counts, times, generate_s))
-    print()
-    print(report.scenarios(measured.main))
-    print()
-    print(report.page_sizes(measured.sweep))
-    print()
-    print("SQL/req: statements sent; conn/req: pool checkouts (each adds a pre-ping and a "
-          "reset round trip); Cypher/req: graph round trips. Sequential, concurrency 1.")
+    print("SQL/req: statements sent; conn/req: pool checkouts, each adding a pre-ping and a\n"
+          "BEGIN before and a ROLLBACK after its statement (PostgreSQL log); Cypher/req: graph\n"
+          "round trips. Requests one at a time; client and app share this process, so app CPU\n"
+          "includes the HTTP client. 'other load' is CPU used outside the bench and its stores:\n"
+          "when it is high, latencies are inflated by a busy machine.")
 
 
-def _bench(config: BenchConfig, workdir: Path, pool: multiprocessing.pool.Pool) -> None:
-    progress(f"generating {config.accounts:,} accounts in a worker process")
-    pending = pool.apply_async(timed_build, (config.accounts, config.seed))
-    with stores_up(config, workdir) as urls:
-        progress("migrating")
-        upgrade(urls.database)
-        prepare(urls.database, reset=config.reset)
-        data, generate_s = pending.get()
-        times = SeedTimes()
-        copy_rows(urls.database, data, times)
-        measured = asyncio.run(_measure(config, workdir, urls, data, times))
-    _print(data, times, generate_s, measured)
+def _workers() -> multiprocessing.pool.Pool:
+    """Two row generators, forked before any thread or connection exists. They ignore Ctrl-C:
+    the main process terminates them (a worker killed by SIGINT can die holding the pool's
+    queue lock, and terminating the pool would then hang)."""
+    return multiprocessing.get_context("fork").Pool(
+        2, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+
+
+def _stop(pool: multiprocessing.pool.Pool) -> None:
+    pool.terminate()
+    pool.join()
+
+
+def _bench(config: BenchConfig, workdir: Path) -> None:
+    pool = _workers()
+    try:
+        progress(f"generating {config.accounts:,} accounts and their contacts in workers")
+        generation = Generation(pool, config, workdir)
+        seeded = Seeded()
+        with stores_up(config, workdir) as urls:
+            progress("migrating")
+            upgrade(urls.database)
+            prepare(urls.database, reset=config.reset)
+            copy_rows(urls.database, generation, seeded)
+            del generation  # its results hold the COPY blocks (hundreds of MB)
+            _stop(pool)
+            measured = asyncio.run(_measure(config, workdir, urls, seeded))
+    finally:
+        _stop(pool)
+    _print(seeded, measured)
 
 
 def main() -> int:
     config = BenchConfig.from_env()
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    # Forked before any thread or connection exists; terminated whatever happens.
-    pool = multiprocessing.get_context("fork").Pool(1)
     try:
-        _bench(config, workdir, pool)
+        _bench(config, workdir)
     except KeyboardInterrupt:
         progress("interrupted")
         return 130
     finally:
-        pool.terminate()
-        pool.join()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"total run time {elapsed():.0f} s")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

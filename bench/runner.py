@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bench.counters import Counts, SqlCounter
+from bench.cpu import CpuMeter, CpuTimes
 from bench.scenarios import Data, Scenario
 
 
@@ -23,6 +24,7 @@ class Result:
     latencies_ms: list[float]
     wall_s: float
     counts: Counts  # totals over the measured requests
+    cpu: CpuTimes  # over the measured requests
     observed: list[int]
 
     @property
@@ -38,8 +40,11 @@ class Result:
     def per_second(self) -> float:
         return self.requests / self.wall_s if self.wall_s else 0.0
 
-    def per_request(self, total: int) -> float:
+    def per_request(self, total: float) -> float:
         return total / self.requests
+
+    def ms_per_request(self, seconds: float) -> float:
+        return seconds * 1000 / self.requests
 
 
 async def call(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Data:
@@ -54,14 +59,14 @@ async def call(client: httpx.AsyncClient, query: str, variables: dict[str, Any])
     return data
 
 
-async def run(client: httpx.AsyncClient, counter: SqlCounter, scenario: Scenario, *,
-              requests: int, warmup: int) -> Result:
+async def run(client: httpx.AsyncClient, counter: SqlCounter, meter: CpuMeter,
+              scenario: Scenario, *, requests: int, warmup: int) -> Result:
     """Warm-up requests use other variables than the measured ones."""
     for number in range(warmup):
         await call(client, scenario.query, scenario.variables(requests + number))
     latencies: list[float] = []
     observed: list[int] = []
-    before = counter.now()
+    before, cpu = counter.now(), meter.now()
     started = time.perf_counter()
     for number in range(requests):
         sent = time.perf_counter()
@@ -69,4 +74,4 @@ async def run(client: httpx.AsyncClient, counter: SqlCounter, scenario: Scenario
         latencies.append((time.perf_counter() - sent) * 1000)
         observed.append(scenario.observe(data))
     wall = time.perf_counter() - started
-    return Result(scenario, latencies, wall, counter.now() - before, observed)
+    return Result(scenario, latencies, wall, counter.now() - before, meter.now() - cpu, observed)

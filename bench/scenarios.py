@@ -82,22 +82,27 @@ def _contacts_in_page(data: Data) -> int:
     return sum(len(edge["node"]["contacts"]["edges"]) for edge in data["accounts"]["edges"])
 
 
-def page(rng: random.Random, cursors: list[str], count: int, first: int) -> Scenario:
-    """Pages after cursors spread over the whole name order, every other one within a region."""
-    afters = [rng.choice(cursors) for _ in range(count)]
-    regions = [rng.choice(REGIONS) if n % 2 else None for n in range(count)]
+def page(rng: random.Random, cursors: list[tuple[str, str]], count: int,
+         first: int) -> Scenario:
+    """Pages after cursors spread over the whole name order; every other page is filtered to
+    the region of the cursor's account (so it is never empty)."""
+    picked = [rng.choice(cursors) for _ in range(count)]
+
+    def variables(n: int) -> Data:
+        after, region = picked[n % count]
+        return {"first": first, "after": after, "region": region if n % 2 else None}
+
     return Scenario(
         f"c{first}", f"accounts(first {first}, after) + contacts(first 5) each", PAGE,
-        lambda n: {"first": first, "after": afters[n % count], "region": regions[n % count]},
-        _contacts_in_page, "contacts",
+        variables, _contacts_in_page, "contacts",
     )
 
 
-def cursor_queries() -> list[Data]:
-    """Variables of the requests whose cursors seed scenario (c): names start with the city,
-    so the first hundred of each city lie all over the name order."""
-    return [{"term": city.name} for city in CITIES]
+def cursor_queries() -> list[tuple[Data, str]]:
+    """Variables (and region) of the requests whose cursors seed scenario (c): names start
+    with the city, so the first hundred of each city lie all over the name order."""
+    return [({"term": city.name}, city.region) for city in CITIES]
 
 
-def cursors_of(data: Data) -> list[str]:
-    return [str(edge["cursor"]) for edge in data["accounts"]["edges"][::10]]
+def cursors_of(data: Data, region: str) -> list[tuple[str, str]]:
+    return [(str(edge["cursor"]), region) for edge in data["accounts"]["edges"][::10]]

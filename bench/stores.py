@@ -6,24 +6,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis.asyncio
 import uvicorn
 
 from app import create_app
+from auth.keys import load_or_create
 from bench.config import DATABASE_NAME, GRAPH_NAME, BenchConfig, progress
 from graph.engine import connect
 from relational.database import make_engine, make_sessionmaker
 from services.stores import Stores
 from settings import Settings
 
+_QUIET_TIMEOUT_S = 120.0
+
 
 @dataclass(frozen=True)
 class Urls:
     database: str
     graph: str
+    postgres_dir: Path | None = None  # data dirs of embedded stores (to find their processes)
+    graph_dir: Path | None = None
 
 
 def free_port() -> int:
@@ -54,8 +61,29 @@ def stores_up(config: BenchConfig, workdir: Path) -> Iterator[Urls]:
             falkor = EmbeddedFalkorDB(workdir / "graph")
             stack.callback(falkor.stop)
             graph = falkor.start()
-        yield Urls(database, graph)
+        yield Urls(database, graph, None if config.database_url else workdir / "pg",
+                   None if config.graph_url else workdir / "graph")
         progress("stopping the stores")
+
+
+async def wait_until_quiet(graph_url: str) -> None:
+    """After a bulk load FalkorDB's redis forks to save a snapshot and rewrite its append-only
+    file; on 2 cores that would compete with the measured requests, so wait it out."""
+    if not graph_url.startswith(("falkordb://", "falkor://", "redis://")):
+        return
+    client = redis.asyncio.Redis.from_url("redis://" + graph_url.split("://", 1)[1])
+    try:
+        deadline = time.monotonic() + _QUIET_TIMEOUT_S
+        while time.monotonic() < deadline:
+            info = await client.info("persistence")
+            busy = [key for key in ("rdb_bgsave_in_progress", "aof_rewrite_in_progress",
+                                    "aof_rewrite_scheduled") if info.get(key)]
+            if not busy:
+                return
+            progress(f"waiting for FalkorDB's background save ({', '.join(busy)})")
+            await asyncio.sleep(2)
+    finally:
+        await client.aclose()
 
 
 def app_settings(urls: Urls, workdir: Path) -> Settings:
@@ -72,14 +100,26 @@ async def direct_stores(settings: Settings) -> AsyncIterator[Stores]:
     """Stores for work outside the app (the graph rebuild)."""
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("stores are not up")
+    # Keys generated into the bench's work directory, the same the app reads.
+    keyring, blind_key = load_or_create(settings)
     engine = make_engine(settings.database_url, pool_size=2)
     graph = connect(settings.graph_url, settings.graph_name)
     try:
         await graph.ensure_schema()
-        yield Stores(make_sessionmaker(engine), graph, settings)
+        yield Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
+                     blind_key=blind_key)
     finally:
         await graph.close()
         await engine.dispose()
+
+
+class _Server(uvicorn.Server):
+    """Leaves Ctrl-C to `asyncio.run`, which cancels the benchmark and so stops this server,
+    instead of uvicorn stopping the server under the running benchmark."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +128,7 @@ async def serve(settings: Settings) -> AsyncIterator[str]:
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:

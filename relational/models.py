@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -66,6 +67,22 @@ class Account(TimestampedMixin, Base):
     )
 
 
+PROTECTED_CONTACT_FIELDS = ("phone", "email", "id_number")
+
+
+def _protected_field_rules(name: str) -> tuple[Any, ...]:
+    """An envelope column holds only envelopes; an index needs its envelope; search by index
+    pages by (name, id)."""
+    return (
+        CheckConstraint(f"{name}_enc IS NULL OR {name}_enc LIKE 'sm4gcm:v%'",
+                        name=f"ck_contacts_{name}_enc"),
+        CheckConstraint(f"{name}_bidx IS NULL OR ({name}_enc IS NOT NULL "
+                        f"AND {name}_bidx ~ '^[0-9a-f]{{64}}$')", name=f"ck_contacts_{name}_bidx"),
+        Index(f"ix_contacts_{name}_bidx", f"{name}_bidx", "name", "id",
+              postgresql_where=text(f"{name}_bidx IS NOT NULL")),
+    )
+
+
 class Contact(TimestampedMixin, Base):
     """A person at an account."""
 
@@ -77,11 +94,25 @@ class Contact(TimestampedMixin, Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     title: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Protected fields: SM4-GCM envelopes (services.field_cipher) and HMAC-SM3 blind indexes.
+    phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    email_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id_number_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_bidx: Mapped[str | None] = mapped_column(CHAR(64), nullable=True)
+    email_bidx: Mapped[str | None] = mapped_column(CHAR(64), nullable=True)
+    id_number_bidx: Mapped[str | None] = mapped_column(CHAR(64), nullable=True)
+    # Plaintext written before migration 0003 (or by an older instance during a rollout);
+    # encrypted and cleared by `crm serve` at start and by `crm keys rotate`. Never written.
+    legacy_phone: Mapped[str | None] = mapped_column("phone", String(32), nullable=True)
+    legacy_email: Mapped[str | None] = mapped_column("email", String(254), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
 
-    __table_args__ = (Index("ix_contacts_account_name", "account_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_contacts_account_name", "account_id", "name", "id"),
+        Index("ix_contacts_legacy_plaintext", "id",
+              postgresql_where=text("phone IS NOT NULL OR email IS NOT NULL")),
+        *(rule for name in PROTECTED_CONTACT_FIELDS for rule in _protected_field_rules(name)),
+    )
 
 
 class AccountEdge(TimestampedMixin, Base):
@@ -128,8 +159,16 @@ class AuditRecord(Base):
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # SM3 hash chain (auth.audit_chain): `seq` is the chain position, unique so that two
+    # appenders can never both claim the same place even if the append lock were bypassed.
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(CHAR(64), nullable=False)
+    hash: Mapped[str] = mapped_column(CHAR(64), nullable=False)
 
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        UniqueConstraint("seq", name="uq_audit_log_seq"),
+    )
 
 
 class OutboxEvent(Base):

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from relational.models import AuditRecord, OutboxEvent
+from relational.models import OutboxEvent
+from relational.repositories import audit as audit_log
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,15 @@ class UnitOfWork:
         meta: RequestMeta,
         *,
         on_commit: Callable[[], None] | None = None,
+        chain: audit_log.Chain,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.meta = meta
         self._on_commit = on_commit
+        self._chain = chain
         self._session: AsyncSession | None = None
         self.events: list[OutboxEvent] = []
+        self._audits: list[dict[str, Any]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -72,6 +76,12 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit what was done so far. Used on a clean exit, and by a use case whose refusal
         must still be recorded (a failed login's audit record) before it raises."""
+        if self._audits:
+            # The change is flushed first so that the chain's append lock, taken next, is
+            # held only for the audit insert and the commit.
+            await self.session.flush()
+            records, self._audits = self._audits, []
+            await audit_log.append(self.session, self._chain, records)
         await self.session.commit()
         if self.events and self._on_commit is not None:
             self._on_commit()
@@ -85,18 +95,19 @@ class UnitOfWork:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        self.session.add(
-            AuditRecord(
-                actor=self.meta.actor,
-                operation=operation,
-                target_ids=target_ids,
-                before=before,
-                after=after,
-                ip=self.meta.ip,
-                request_id=self.meta.request_id,
-                reason=self.meta.reason,
-            )
-        )
+        """Record the change; the record is chained and written when the unit commits."""
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        self._audits.append({
+            "actor": self.meta.actor,
+            "operation": operation,
+            "target_ids": target_ids,
+            "before": before,
+            "after": after,
+            "ip": self.meta.ip,
+            "request_id": self.meta.request_id,
+            "reason": self.meta.reason,
+        })
 
     def emit(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         event = OutboxEvent(topic=topic, aggregate_id=aggregate_id, payload=payload)

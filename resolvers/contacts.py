@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from relational.models import Account, Contact
+from relational.models import Account
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import contacts
-from services.contacts import ContactDraft
+from services.contact_fields import ContactRecord
+from services.contacts import ContactDraft, ContactFilter
 from services.errors import NotFound
 from services.pagination import Page
 
 
-async def contact(ctx: Context, global_id: str) -> Contact | None:
+async def contact(ctx: Context, global_id: str) -> ContactRecord | None:
     try:
         contact_id = from_global_id(global_id, "Contact", "id")
     except NotFound:
@@ -21,7 +22,7 @@ async def contact(ctx: Context, global_id: str) -> Contact | None:
 
 async def page_of(
     ctx: Context, account: Account, first: int | None, after: str | None
-) -> Page[Contact]:
+) -> Page[ContactRecord]:
     return await ctx.loaders.contact_page.load((account.id, first, after))
 
 
@@ -29,21 +30,36 @@ async def count_of(ctx: Context, account: Account) -> int:
     return await ctx.loaders.contact_count.load(account.id)
 
 
-async def create(ctx: Context, account_id: str, draft: ContactDraft) -> Contact:
+async def search(
+    ctx: Context, wanted: ContactFilter, first: int | None, after: str | None
+) -> Page[ContactRecord]:
+    page = await contacts.search(ctx.stores, wanted, first, after)
+    for record in page.items:
+        ctx.loaders.contact.prime(record.id, record)
+    return page
+
+
+async def count_matching(ctx: Context, wanted: ContactFilter) -> int:
+    return await contacts.count_matching(ctx.stores, wanted)
+
+
+async def create(ctx: Context, account_id: str, draft: ContactDraft) -> ContactRecord:
     owner = from_global_id(account_id, "Account", "accountId")
     async with await ctx.uow() as uow:
-        return await contacts.create(uow, owner, draft)
+        return await contacts.create(uow, ctx.stores.cipher, owner, draft)
 
 
-async def update(ctx: Context, global_id: str, changes: dict[str, str | None]) -> Contact:
+async def update(
+    ctx: Context, global_id: str, changes: dict[str, str | None]
+) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:
-        row = await contacts.update(uow, contact_id, changes)
-    ctx.loaders.contact.prime(row.id, row, force=True)
-    return row
+        record = await contacts.update(uow, ctx.stores.cipher, contact_id, changes)
+    ctx.loaders.contact.prime(record.id, record, force=True)
+    return record
 
 
-async def delete(ctx: Context, global_id: str) -> Contact:
+async def delete(ctx: Context, global_id: str) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:
-        return await contacts.delete(uow, contact_id)
+        return await contacts.delete(uow, ctx.stores.cipher, contact_id)

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from graph.accounts import OwnershipEdge
-from relational.models import Account, Contact
+from relational.models import Account
 from services import accounts, contacts, groups
+from services.contact_fields import ContactRecord
 from services.pagination import Page
 from services.stores import Stores
 
@@ -21,8 +22,8 @@ class Loaders:
     def __init__(self, stores: Stores) -> None:
         self._stores = stores
         self.account = DataLoader[uuid.UUID, Account | None](self._accounts)
-        self.contact = DataLoader[uuid.UUID, Contact | None](self._contacts)
-        self.contact_page = DataLoader[ContactPageKey, Page[Contact]](self._contact_pages)
+        self.contact = DataLoader[uuid.UUID, ContactRecord | None](self._contacts)
+        self.contact_page = DataLoader[ContactPageKey, Page[ContactRecord]](self._contact_pages)
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
@@ -31,16 +32,16 @@ class Loaders:
         found = await accounts.load_many(self._stores, ids)
         return [found.get(key) for key in ids]
 
-    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+    async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[ContactRecord | None]:
         found = await contacts.load_many(self._stores, ids)
         return [found.get(key) for key in ids]
 
-    async def _contact_pages(self, keys: Sequence[ContactPageKey]) -> list[Page[Contact]]:
+    async def _contact_pages(self, keys: Sequence[ContactPageKey]) -> list[Page[ContactRecord]]:
         # Accounts asking for the same page window share one statement.
         windows: dict[tuple[int | None, str | None], list[uuid.UUID]] = defaultdict(list)
         for account_id, first, after in keys:
             windows[(first, after)].append(account_id)
-        pages: dict[ContactPageKey, Page[Contact]] = {}
+        pages: dict[ContactPageKey, Page[ContactRecord]] = {}
         for (first, after), account_ids in windows.items():
             found = await contacts.pages_by_account(self._stores, account_ids, first, after)
             for account_id, page in found.items():

@@ -10,13 +10,14 @@ import strawberry
 from strawberry import relay
 
 from relational.models import Account as AccountRow
-from relational.models import Contact as ContactRow
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
 from schema.common import edges, page_info
+from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft
+from services.contacts import ContactFilter as ContactMatch
 from services.pagination import Page
 
 
@@ -25,17 +26,15 @@ class Contact(relay.Node):
     id: relay.NodeID[str]
     name: str = strawberry.field(description="Full name.")
     title: str | None = strawberry.field(description="Job title.")
-    phone: str | None = strawberry.field(description="Phone number.")
-    email: str | None = strawberry.field(description="E-mail address.")
     created_at: datetime = strawberry.field(description="Created (UTC).")
     updated_at: datetime = strawberry.field(description="Last change (UTC).")
     account_id: strawberry.Private[uuid.UUID]
+    record: strawberry.Private[ContactRecord]
 
     @classmethod
-    def from_row(cls, row: ContactRow) -> Contact:
-        return cls(id=str(row.id), name=row.name, title=row.title, phone=row.phone,
-                   email=row.email, created_at=row.created_at, updated_at=row.updated_at,
-                   account_id=row.account_id)
+    def from_row(cls, row: ContactRecord) -> Contact:
+        return cls(id=str(row.id), name=row.name, title=row.title, created_at=row.created_at,
+                   updated_at=row.updated_at, account_id=row.account_id, record=row)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -45,6 +44,20 @@ class Contact(relay.Node):
                 for node_id in node_ids]
         return [None if row is None else cls.from_row(row) for row in rows]
 
+    # Protected fields: encrypted at rest; a value that fails its integrity check is null
+    # with an INTERNAL error on this field only.
+    @strawberry.field(description="Phone number (encrypted at rest).")
+    def phone(self) -> str | None:
+        return self.record.protected("phone")
+
+    @strawberry.field(description="E-mail address (encrypted at rest).")
+    def email(self) -> str | None:
+        return self.record.protected("email")
+
+    @strawberry.field(description="居民身份证号, 18 characters (encrypted at rest).")
+    def id_number(self) -> str | None:
+        return self.record.protected("id_number")
+
     @strawberry.field(description="The company this person works at.")
     async def account(self, info: Info) -> Account:
         return Account.from_row(await resolve_accounts.require(info.context, self.account_id))
@@ -52,16 +65,39 @@ class Contact(relay.Node):
 
 @strawberry.type(description="A page of contacts.")
 class ContactConnection(relay.Connection[Contact]):
-    account: strawberry.Private[AccountRow]
+    source: strawberry.Private[AccountRow | ContactMatch]
 
     @classmethod
-    def of(cls, page: Page[ContactRow], account: AccountRow) -> ContactConnection:
-        return cls(page_info=page_info(page), edges=edges(page, Contact.from_row),
-                   account=account)
+    def of(cls, page: Page[ContactRecord], source: AccountRow | ContactMatch) -> ContactConnection:
+        return cls(page_info=page_info(page), edges=edges(page, Contact.from_row), source=source)
 
-    @strawberry.field(description="Number of contacts at the account (all pages).")
+    @strawberry.field(description="Number of contacts in this list (all pages).")
     async def total_count(self, info: Info) -> int:
-        return await resolve.count_of(info.context, self.account)
+        if isinstance(self.source, ContactMatch):
+            return await resolve.count_matching(info.context, self.source)
+        return await resolve.count_of(info.context, self.source)
+
+
+@strawberry.input(description="Exact match on protected contact fields; every given field must "
+                              "match, at least one must be given. Phone formatting (+86, spaces, "
+                              "dashes), e-mail case and ID-card spacing are ignored.")
+class ContactFilter:
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    email: str | None = strawberry.field(default=None, description="E-mail address.")
+    id_number: str | None = strawberry.field(default=None, description="居民身份证号.")
+
+    def match(self) -> ContactMatch:
+        return ContactMatch(phone=self.phone, email=self.email, id_number=self.id_number)
+
+
+async def contacts_connection(
+    info: Info, filter: ContactFilter, first: int | None, after: str | None
+) -> ContactConnection:
+    # Searching by a protected field tells whether a value exists: security work will restrict
+    # who may filter on each field, like who may read it.
+    wanted = filter.match()
+    page = await resolve.search(info.context, wanted, first, after)
+    return ContactConnection.of(page, wanted)
 
 
 @strawberry.input(description="A new contact at an account.")
@@ -71,6 +107,9 @@ class ContactCreateInput:
     title: str | None = strawberry.field(default=None, description="Job title.")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     email: str | None = strawberry.field(default=None, description="E-mail address.")
+    id_number: str | None = strawberry.field(
+        default=None, description="居民身份证号: 18 characters with a valid GB 11643 check "
+                                  "character.")
 
 
 @strawberry.input(description="Changes to a contact; omitted fields stay, null clears.")
@@ -80,10 +119,12 @@ class ContactUpdateInput:
     title: str | None = strawberry.field(default=strawberry.UNSET, description="Job title.")
     phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone.")
     email: str | None = strawberry.field(default=strawberry.UNSET, description="E-mail.")
+    id_number: str | None = strawberry.field(default=strawberry.UNSET,
+                                             description="居民身份证号.")
 
     def changes(self) -> dict[str, str | None]:
         given = {"name": self.name, "title": self.title, "phone": self.phone,
-                 "email": self.email}
+                 "email": self.email, "id_number": self.id_number}
         return {key: value for key, value in given.items() if value is not strawberry.UNSET}
 
 
@@ -104,7 +145,7 @@ class ContactDeletePayload:
 
 async def contact_create(info: Info, input: ContactCreateInput) -> ContactPayload:
     draft = ContactDraft(name=input.name, title=input.title, phone=input.phone,
-                         email=input.email)
+                         email=input.email, id_number=input.id_number)
     row = await resolve.create(info.context, str(input.account_id), draft)
     return ContactPayload(contact=Contact.from_row(row))
 

@@ -24,8 +24,9 @@ from resolvers.ids import global_type
 from schema import accounts, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
-from schema.contacts import Contact
+from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.errors import ErrorCodes
+from schema.limits import HideSuggestions, cost_rule
 from settings import Settings
 
 GlobalIdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
@@ -67,6 +68,16 @@ class Query:
         first: FirstArg = 20, after: AfterArg = None,
     ) -> AccountConnection:
         return await accounts.accounts_connection(info, filter, order_by, first, after)
+
+    @strawberry.field(description="Contacts whose phone, e-mail or ID-card number equal the "
+                                  "given ones exactly (blind-index search), by name.")
+    async def contacts(
+        self, info: Info,
+        filter: Annotated[ContactFilter, strawberry.argument(
+            description="Protected fields to match; at least one.")],
+        first: FirstArg = 20, after: AfterArg = None,
+    ) -> ContactConnection:
+        return await contacts.contacts_connection(info, filter, first, after)
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
@@ -110,9 +121,11 @@ def extensions(settings: Settings) -> list[Extension]:
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        partial(AddValidationRules, [cost_rule(settings.max_query_cost)]),
     ]
     if not settings.introspection:
         rules.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+        rules.append(HideSuggestions)
     return rules
 
 

@@ -1,8 +1,9 @@
-"""Contact use cases: people at an account."""
+"""Contact use cases: people at an account. Phone, e-mail and ID-card number are encrypted here
+on write and decrypted here on read (`services.contact_fields`); below this layer they exist
+only as envelopes and blind indexes, and the audit trail, outbox and graph never see them."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,14 +14,17 @@ from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
 from relational.uow import UnitOfWork
+from services import contact_fields as fields
 from services import validation as check
+from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
 from services.errors import BadUserInput, NotFound
+from services.field_cipher import FieldCipher
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
 from services.stores import Stores
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,30}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _CURSOR_KIND = "contacts"
+_SEARCH_CURSOR_KIND = "contactSearch"
+_EDITABLE = ("name", "title", "phone", "email", "id_number")
 
 
 @dataclass(frozen=True)
@@ -29,42 +33,38 @@ class ContactDraft:
     title: str | None = None
     phone: str | None = None
     email: str | None = None
+    id_number: str | None = None
 
 
-def _phone(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    if not _PHONE.match(value.strip()):
-        raise BadUserInput("`phone` is not a phone number", field="phone")
-    return value.strip()
+@dataclass(frozen=True)
+class ContactFilter:
+    """Exact match on protected fields (all given ones must match), through blind indexes."""
 
-
-def _email(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    cleaned = value.strip()
-    if len(cleaned) > 254 or not _EMAIL.match(cleaned):
-        raise BadUserInput("`email` is not an e-mail address", field="email")
-    return cleaned
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
 
 
 def _validated(draft: ContactDraft) -> ContactDraft:
     return ContactDraft(
         name=check.text(draft.name, "name", max_length=100),
         title=check.optional_text(draft.title, "title", max_length=100),
-        phone=_phone(draft.phone),
-        email=_email(draft.email),
+        phone=fields.phone(draft.phone),
+        email=fields.email(draft.email),
+        id_number=fields.id_number(draft.id_number),
     )
 
 
 def audit_view(contact: Contact) -> dict[str, Any]:
-    """Phone and e-mail are personal data: the audit trail records that they changed, not them."""
+    """Protected fields are personal data: the audit trail records that they are set and that
+    they changed, never their values."""
     return {
         "accountId": str(contact.account_id),
         "name": contact.name,
         "title": contact.title,
-        "hasPhone": contact.phone is not None,
-        "hasEmail": contact.email is not None,
+        "hasPhone": fields.has(contact, "phone"),
+        "hasEmail": fields.has(contact, "email"),
+        "hasIdNumber": fields.has(contact, "id_number"),
     }
 
 
@@ -73,17 +73,21 @@ def graph_row(contact: Contact) -> dict[str, Any]:
             "title": contact.title}
 
 
-async def create(uow: UnitOfWork, account_id: uuid.UUID, draft: ContactDraft) -> Contact:
+async def create(
+    uow: UnitOfWork, cipher: FieldCipher, account_id: uuid.UUID, draft: ContactDraft
+) -> ContactRecord:
     valid = _validated(draft)
     if await account_repo.get_for_update(uow.session, account_id) is None:
         raise NotFound("no account with this id", field="accountId")
-    contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title,
-                      phone=valid.phone, email=valid.email)
+    contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title)
+    clear = {name: getattr(valid, name) for name in PROTECTED}
+    for name, value in clear.items():
+        fields.seal(cipher, contact, name, value)
     uow.session.add(contact)
     await uow.session.flush()
     uow.audit("contact.create", [str(contact.id), str(account_id)], after=audit_view(contact))
     uow.emit("contact.created", str(contact.id), graph_row(contact))
-    return contact
+    return fields.record_of(contact, clear)
 
 
 async def _locked(uow: UnitOfWork, contact_id: uuid.UUID) -> Contact:
@@ -94,63 +98,78 @@ async def _locked(uow: UnitOfWork, contact_id: uuid.UUID) -> Contact:
 
 
 async def update(
-    uow: UnitOfWork, contact_id: uuid.UUID, changes: dict[str, str | None]
-) -> Contact:
-    """`changes` holds only the given fields; an explicit None clears title/phone/email."""
+    uow: UnitOfWork, cipher: FieldCipher, contact_id: uuid.UUID, changes: dict[str, str | None]
+) -> ContactRecord:
+    """`changes` holds only the given fields; an explicit None clears all but the name. A
+    protected field that no longer decrypts can be overwritten; untouched, it stays as it is."""
     contact = await _locked(uow, contact_id)
+    current = fields.reveal(cipher, contact)
     before = audit_view(contact)
-    merged = {"name": contact.name, "title": contact.title, "phone": contact.phone,
-              "email": contact.email, **changes}
+    merged = {**{name: getattr(current, name) for name in _EDITABLE}, **changes}
     if merged["name"] is None:
         raise BadUserInput("`name` must not be empty", field="name")
-    valid = _validated(ContactDraft(name=str(merged["name"]), title=merged["title"],
-                                    phone=merged["phone"], email=merged["email"]))
-    changed = [name for name in ("name", "title", "phone", "email")
-               if getattr(valid, name) != getattr(contact, name)]
+    valid = _validated(ContactDraft(
+        name=str(merged["name"]), title=merged["title"], phone=merged["phone"],
+        email=merged["email"], id_number=merged["id_number"]))
+    changed = [name for name in _EDITABLE if getattr(valid, name) != getattr(current, name)
+               or (name in current.unreadable and name in changes)]
     if not changed:
-        return contact
-    contact.name, contact.title, contact.phone, contact.email = (
-        valid.name, valid.title, valid.phone, valid.email)
+        return current
+    contact.name, contact.title = valid.name, valid.title
+    # Legacy plaintext still on the row is encrypted by any write to it.
+    for name in set(changed).intersection(PROTECTED) | fields.legacy_fields(contact):
+        fields.seal(cipher, contact, name, getattr(valid, name))
     contact.version += 1
     contact.updated_at = datetime.now(UTC)
     await uow.session.flush()
     # Names of the changed fields make a phone-only change visible without recording the number.
     uow.audit("contact.update", [str(contact.id), str(contact.account_id)], before=before,
-              after={**audit_view(contact), "changedFields": changed})
+              after={**audit_view(contact),
+                     "changedFields": [PUBLIC_NAMES.get(name, name) for name in changed]})
     uow.emit("contact.updated", str(contact.id), graph_row(contact))
-    return contact
+    clear = {name: getattr(valid, name) for name in PROTECTED}
+    return fields.record_of(contact, clear, current.unreadable.difference(changed))
 
 
-async def delete(uow: UnitOfWork, contact_id: uuid.UUID) -> Contact:
+async def delete(uow: UnitOfWork, cipher: FieldCipher, contact_id: uuid.UUID) -> ContactRecord:
     contact = await _locked(uow, contact_id)
+    record = fields.reveal(cipher, contact)
     await uow.session.delete(contact)
     await uow.session.flush()
     uow.audit("contact.delete", [str(contact.id), str(contact.account_id)],
               before=audit_view(contact))
     uow.emit("contact.deleted", str(contact.id), {"id": str(contact.id)})
-    return contact
+    return record
 
 
-async def load_many(stores: Stores, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+async def load_many(
+    stores: Stores, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ContactRecord]:
     async with stores.read() as session:
-        return await repo.get_many(session, ids)
+        rows = await repo.get_many(session, ids)
+    cipher = stores.cipher
+    return {contact_id: fields.reveal(cipher, row) for contact_id, row in rows.items()}
+
+
+def _page(
+    cipher: FieldCipher, rows: list[Contact], limit: int, kind: str, after: str | None
+) -> Page[ContactRecord]:
+    return make_page([fields.reveal(cipher, row) for row in rows], limit,
+                     lambda item: encode_cursor(kind, item.name, item.id),
+                     has_previous=after is not None)
 
 
 async def pages_by_account(
     stores: Stores, account_ids: Sequence[uuid.UUID], first: int | None, after: str | None
-) -> dict[uuid.UUID, Page[Contact]]:
+) -> dict[uuid.UUID, Page[ContactRecord]]:
     """One page of contacts for each account, in one statement whatever the number of accounts."""
     limit = check_first(first)
     bound = None if after is None else decode_cursor(after, _CURSOR_KIND, str)
     async with stores.read() as session:
         rows = await repo.pages_by_account(session, account_ids, limit=limit + 1, after=bound)
-    return {
-        account_id: make_page(
-            contacts, limit, lambda row: encode_cursor(_CURSOR_KIND, row.name, row.id),
-            has_previous=after is not None,
-        )
-        for account_id, contacts in rows.items()
-    }
+    cipher = stores.cipher
+    return {account_id: _page(cipher, contacts, limit, _CURSOR_KIND, after)
+            for account_id, contacts in rows.items()}
 
 
 async def counts_by_account(
@@ -158,3 +177,41 @@ async def counts_by_account(
 ) -> dict[uuid.UUID, int]:
     async with stores.read() as session:
         return await repo.counts_by_account(session, account_ids)
+
+
+def _indexes(cipher: FieldCipher, wanted: ContactFilter) -> dict[str, str]:
+    """Blind-index values of the given filter fields; refuses an empty filter, which would
+    turn an exact lookup into a listing of every contact."""
+    indexes: dict[str, str] = {}
+    for name in PROTECTED:
+        value: str | None = getattr(wanted, name)
+        if value is None:
+            continue
+        try:
+            indexes[name] = cipher.index(name, value)
+        except ValueError:
+            raise BadUserInput(f"`{PUBLIC_NAMES[name]}` has nothing to search for",
+                               field=PUBLIC_NAMES[name]) from None
+    if not indexes:
+        raise BadUserInput("give at least one of phone, email, idNumber", field="filter")
+    return indexes
+
+
+async def search(
+    stores: Stores, wanted: ContactFilter, first: int | None, after: str | None
+) -> Page[ContactRecord]:
+    """Contacts matching every given protected field exactly (phone formatting, e-mail case
+    and ID-card spacing do not matter), by name."""
+    cipher = stores.cipher
+    indexes = _indexes(cipher, wanted)
+    limit = check_first(first)
+    bound = None if after is None else decode_cursor(after, _SEARCH_CURSOR_KIND, str)
+    async with stores.read() as session:
+        rows = await repo.search(session, indexes, limit=limit + 1, after=bound)
+    return _page(cipher, rows, limit, _SEARCH_CURSOR_KIND, after)
+
+
+async def count_matching(stores: Stores, wanted: ContactFilter) -> int:
+    indexes = _indexes(stores.cipher, wanted)
+    async with stores.read() as session:
+        return await repo.count_matching(session, indexes)

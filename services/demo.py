@@ -35,8 +35,9 @@ async def seed_demo(stores: Stores, dataset: DemoDataset | None = None) -> SeedR
                 annual_revenue=item.annual_revenue))
             ids[item.key] = row.id
         for person in data.contacts:
-            await contacts.create(uow, ids[person.account_key], ContactDraft(
-                name=person.name, title=person.title, phone=person.phone, email=person.email))
+            await contacts.create(uow, stores.cipher, ids[person.account_key], ContactDraft(
+                name=person.name, title=person.title, phone=person.phone, email=person.email,
+                id_number=person.id_number))
         for link in data.ownerships:
             await groups.link_parent(uow, ids[link.child_key], ids[link.parent_key],
                                      link.share_pct)

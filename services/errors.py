@@ -40,3 +40,11 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     code = ErrorCode.FORBIDDEN
+
+
+class ProtectedDataUnreadable(DomainError):
+    """A stored envelope failed authentication (tampered, copied from another record or field,
+    or under a key version this instance lacks). Reported as INTERNAL: it is not the caller's
+    fault, and the message says nothing about the data."""
+
+    code = ErrorCode.INTERNAL

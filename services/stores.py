@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from auth import audit_chain
+from auth.crypto import KeyRing
 from graph.engine import GraphEngine
+from relational.repositories.audit import Chain
 from relational.uow import RequestMeta, UnitOfWork
+from services.field_cipher import FieldCipher
 from settings import Settings
+
+# The audit log's SM3 hash chain, handed to every unit of work (relational/ cannot import auth/).
+AUDIT_CHAIN = Chain(genesis=audit_chain.GENESIS, link=audit_chain.link)
 
 
 @dataclass(frozen=True)
@@ -19,9 +26,17 @@ class Stores:
     graph: GraphEngine
     settings: Settings
     on_commit: Callable[[], None] | None = None
+    # Keyword-only: the SM4 key ring and the blind-index key (never in a repr).
+    keyring: KeyRing = field(kw_only=True)
+    blind_key: bytes = field(kw_only=True, repr=False)
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """Encryption of protected fields; services use it, repositories see only its output."""
+        return FieldCipher(self.keyring, self.blind_key)
 
     def uow(self, meta: RequestMeta) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker, meta, on_commit=self.on_commit)
+        return UnitOfWork(self.sessionmaker, meta, on_commit=self.on_commit, chain=AUDIT_CHAIN)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from app import create_app
+from auth.keys import load_or_create
 from graph.embedded import EmbeddedFalkorDB
 from graph.engine import connect
 from relational.database import make_engine, make_sessionmaker
@@ -26,8 +28,14 @@ from services.projection import Projector
 from services.stores import Stores
 from settings import Settings
 
+# Fixed test keys (never used outside tests): key version 1 of the session, and the blind-index
+# key that rotation tests keep when they add version 2.
+FIELD_KEY_V1 = "1:" + "a1" * 16
+BLIND_INDEX_KEY = "b2" * 32
+
 ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, outbox, users, refresh_tokens, "
+          "rate_counters, "
           "api_tokens, departments")
 
 
@@ -36,6 +44,16 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture(scope="session", autouse=True)
+def field_keys_env() -> Iterator[None]:
+    """`crm` subprocesses get the session's keys too: no test may generate a key file in the
+    developer's ./.data."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FIELD_KEYS", FIELD_KEY_V1)
+        patch.setenv("BLIND_INDEX_KEY", BLIND_INDEX_KEY)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +84,8 @@ def graph_url(request: pytest.FixtureRequest, falkor: EmbeddedFalkorDB) -> str:
 def settings(pg_url: str, graph_url: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2, seed_demo=False,
-        login_backoff_seconds=0.01, data_dir=Path(".data-test"), _env_file=None)
+        login_backoff_seconds=0.01, data_dir=Path(".data-test"), _env_file=None,
+        field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY))
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +110,8 @@ async def stores(settings: Settings) -> AsyncIterator[Stores]:
     engine = make_engine(settings.database_url, pool_size=4)
     graph = connect(settings.graph_url, settings.graph_name)
     await graph.ensure_schema()
-    yield Stores(make_sessionmaker(engine), graph, settings)
+    keyring, blind_key = load_or_create(settings)
+    yield Stores(make_sessionmaker(engine), graph, settings, keyring=keyring, blind_key=blind_key)
     await graph.close()
     await engine.dispose()
 

@@ -262,7 +262,7 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     assert "errors" not in body, body
 
     view = {"accountId": account_uuid, "name": "周敏", "title": "处长", "hasPhone": True,
-            "hasEmail": True}
+            "hasEmail": True, "hasIdNumber": False}
     audits = (await audit_rows(api))[audits_before:]
     assert [(row["operation"], row["target_ids"], row["before"], row["after"],
              row["request_id"]) for row in audits] == [

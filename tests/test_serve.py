@@ -21,7 +21,8 @@ QUERY = """{
   accounts(first: 100, filter: {nameContains: "集团有限公司"}) {
     totalCount
     edges { node { name ultimateParent { id } groupTree(depth: 5) {
-      descendants { depth effectiveOwnership } } } }
+      descendants { depth effectiveOwnership } }
+      contacts(first: 2) { edges { node { phone email idNumber } } } } }
   }
   all: accounts { totalCount }
 }"""
@@ -29,7 +30,7 @@ QUERY = """{
 
 def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "GRAPH_URL"}}
+           if key not in {"DATABASE_URL", "GRAPH_URL", "FIELD_KEYS", "BLIND_INDEX_KEY"}}
     env.update(DATA_DIR=str(data_dir), PORT=str(port))
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env, text=True,
@@ -93,6 +94,11 @@ def test_serve_from_nothing_then_restart_keeps_data(tmp_path: Path) -> None:
     assert server.returncode == 0
     assert running == {"postgres", "redis-server"}
     assert store_processes(data_dir) == []
+    # Field keys were generated once; the restart must read the same ones (the query compares
+    # decrypted phones, e-mails and ID-card numbers).
+    assert (data_dir / "keys.env").stat().st_mode & 0o777 == 0o600
+    assert all(node["node"]["phone"] for item in holdings
+               for node in item["node"]["contacts"]["edges"])
 
     again = start(data_dir, port)
     try:

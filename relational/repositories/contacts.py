@@ -1,14 +1,24 @@
-"""Contact queries, batched per account for DataLoaders."""
+"""Contact queries, batched per account for DataLoaders; exact-match search by blind index and
+the rows key rotation has to visit. Protected fields are only ever envelopes and index values
+here: the plaintext never reaches SQL."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from relational.models import Contact
+
+_INDEX: Mapping[str, InstrumentedAttribute[str | None]] = {
+    "phone": Contact.phone_bidx, "email": Contact.email_bidx,
+    "id_number": Contact.id_number_bidx}
+_ENVELOPE: Mapping[str, InstrumentedAttribute[str | None]] = {
+    "phone": Contact.phone_enc, "email": Contact.email_enc,
+    "id_number": Contact.id_number_enc}
 
 
 async def pages_by_account(
@@ -65,3 +75,72 @@ async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid
 async def get_for_update(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
     statement = select(Contact).where(Contact.id == contact_id).with_for_update()
     return (await session.scalars(statement)).one_or_none()
+
+
+def _matching(indexes: Mapping[str, str]) -> list[ColumnElement[bool]]:
+    """Every given field's blind index equals the given value (an empty mapping matches none)."""
+    if not indexes:
+        raise ValueError("search needs at least one blind-index value")
+    return [_INDEX[name] == value for name, value in indexes.items()]
+
+
+async def search(
+    session: AsyncSession,
+    indexes: Mapping[str, str],
+    *,
+    limit: int,
+    after: tuple[str, uuid.UUID] | None = None,
+) -> list[Contact]:
+    """Contacts whose blind indexes equal `indexes` (field -> index value), by (name, id)."""
+    statement = select(Contact).where(*_matching(indexes))
+    if after is not None:
+        statement = statement.where(tuple_(Contact.name, Contact.id) > tuple_(after[0], after[1]))
+    statement = statement.order_by(Contact.name, Contact.id).limit(limit)
+    return list((await session.scalars(statement)).all())
+
+
+async def count_matching(session: AsyncSession, indexes: Mapping[str, str]) -> int:
+    statement = select(func.count()).select_from(Contact).where(*_matching(indexes))
+    return int(await session.scalar(statement) or 0)
+
+
+def _needing_keys(prefix: str | None) -> ColumnElement[bool]:
+    """Rows holding legacy plaintext or, given the current envelope `prefix`, an envelope
+    written under another key version."""
+    conditions: list[ColumnElement[bool]] = [
+        Contact.legacy_phone.is_not(None), Contact.legacy_email.is_not(None)]
+    if prefix is not None:
+        conditions += [and_(column.is_not(None), not_(column.startswith(prefix, autoescape=True)))
+                       for column in _ENVELOPE.values()]
+    return or_(*conditions)
+
+
+async def lock_needing_keys(
+    session: AsyncSession, *, prefix: str | None, after: uuid.UUID | None, limit: int
+) -> list[Contact]:
+    """The next `limit` rows (by id, after `after`) to encrypt or re-encrypt, locked; rows a
+    running transaction holds are skipped rather than waited for."""
+    statement = select(Contact).where(_needing_keys(prefix))
+    if after is not None:
+        statement = statement.where(Contact.id > after)
+    statement = statement.order_by(Contact.id).limit(limit).with_for_update(skip_locked=True)
+    return list((await session.scalars(statement)).all())
+
+
+async def count_needing_keys(session: AsyncSession, *, prefix: str | None) -> int:
+    statement = select(func.count()).select_from(Contact).where(_needing_keys(prefix))
+    return int(await session.scalar(statement) or 0)
+
+
+async def envelope_versions(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Per protected field: envelopes per key version ("v1": n, …) and "plaintext" rows."""
+    result: dict[str, dict[str, int]] = {}
+    for name, column in _ENVELOPE.items():
+        version = func.split_part(column, ":", 2)
+        rows = await session.execute(
+            select(version, func.count()).where(column.is_not(None)).group_by(version))
+        result[name] = {str(key): int(number) for key, number in rows}
+    for name, legacy in (("phone", Contact.legacy_phone), ("email", Contact.legacy_email)):
+        count = await session.scalar(select(func.count()).where(legacy.is_not(None)))
+        result[name]["plaintext"] = int(count or 0)
+    return result

@@ -1,0 +1,72 @@
+"""Audit log appends (hash-chained) and the ordered walk that `crm audit verify` reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import AuditRecord
+
+_APPEND_LOCK = 0x61756469  # "audi"; transaction-scoped, so the commit releases it
+
+# What a record's hash covers besides its `seq` (auth.audit_chain.FIELDS).
+CONTENT = ("at", "actor", "operation", "target_ids", "before", "after", "ip", "request_id",
+           "reason")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The chain's rules, given by services/stores.py: relational/ must not import auth/,
+    where the hashing lives. `link(prev_hash, fields) -> hash`; `genesis` precedes seq 1."""
+
+    genesis: str
+    link: Callable[[str, Mapping[str, Any]], str]
+
+
+async def append(session: AsyncSession, chain: Chain, records: Sequence[Mapping[str, Any]]) -> None:
+    """Chain `records` (CONTENT fields but `at`) after the current tail and insert them.
+
+    `at` is set here, before hashing, to the transaction's now() (with microseconds, as read
+    back), so the hash never depends on a server default and the record carries the same
+    stamp as the rows of its change.
+
+    Call it last before the commit: the lock serialises appenders from here until the commit,
+    so the tail read below is still the tail when the rows land and the chain cannot fork.
+    The tail is read in its own statement, after the lock: a READ COMMITTED snapshot taken
+    before the wait would miss a record committed during it.
+    """
+    # now() is the same anywhere in the transaction, so it comes with the lock for free.
+    locked = await session.execute(
+        text("SELECT now() AS at FROM pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    at: datetime = locked.scalar_one()
+    tail = (await session.execute(
+        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+    )).first()
+    seq, prev_hash = (tail.seq, tail.hash) if tail is not None else (0, chain.genesis)
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        seq += 1
+        fields = {**record, "at": at, "seq": seq}
+        digest = chain.link(prev_hash, fields)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    # One multi-row INSERT: ids come from the sequence in row order, so id order = seq order.
+    await session.execute(insert(AuditRecord), rows)
+
+
+async def walk(session: AsyncSession, batch: int) -> AsyncIterator[Sequence[RowMapping]]:
+    """Every record in (seq, id) order, `batch` at a time, as plain rows (no identity map to
+    grow); the id breaks ties only in a tampered log, where seq may have been made to repeat."""
+    columns = (AuditRecord.id, AuditRecord.seq, AuditRecord.prev_hash, AuditRecord.hash,
+               *(getattr(AuditRecord, name) for name in CONTENT))
+    statement = select(*columns).order_by(AuditRecord.seq, AuditRecord.id).limit(batch)
+    rows = (await session.execute(statement)).mappings().all()
+    while rows:
+        yield rows
+        last = tuple_(AuditRecord.seq, AuditRecord.id) > tuple_(rows[-1]["seq"], rows[-1]["id"])
+        rows = (await session.execute(statement.where(last))).mappings().all()
