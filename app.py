@@ -8,24 +8,28 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from auth.keys import load_or_create
+from auth.secrets import configure_password_hashing
 from graph.engine import GraphUnavailable, connect
 from relational.database import make_engine, make_sessionmaker
+from relational.repositories.audit import TrailQuery
 from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.root import build_schema
-from services import rate_limit
+from services import audit_trail, identity, rate_limit
+from services.errors import BadUserInput, DomainError
 from services.projection import Projector
 from services.stores import Stores
 from services.users import ensure_builtin_roles
@@ -115,6 +119,44 @@ class CrmGraphQL(GraphQL[Context, None]):
         )
 
 
+async def audit_export(request: Request) -> Response:
+    """The audit trail as CSV; the same filters as `auditTrail`, as query parameters."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = credentials.strip() if scheme.lower() == "bearer" else None
+    params = request.query_params
+    try:
+        client = request.client.host if request.client else None
+        actor = await identity.authenticate(request.state.stores, bearer, client)
+        query = TrailQuery(actor=params.get("actorUsername"), target_id=params.get("targetId"),
+                           operation=params.get("operation"),
+                           since=_instant(params.get("since"), "since"),
+                           until=_instant(params.get("until"), "until"))
+        rows = audit_trail.export_csv(request.state.stores, actor, query)
+        first = await anext(rows)
+    except DomainError as error:
+        status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
+        return JSONResponse({"errors": [{"message": error.message, "extensions": {
+            "code": error.code.value, "requestId": request.state.request_id}}]}, status)
+
+    async def body() -> AsyncIterator[str]:
+        yield first
+        async for chunk in rows:
+            yield chunk
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": 'attachment; filename="audit-trail.csv"'})
+
+
+def _instant(value: str | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        found = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise BadUserInput(f"`{field}` is not an ISO 8601 time", field=field) from error
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
 async def health(request: Request) -> Response:
     projector: Projector = request.state.projector
     return JSONResponse({"status": "ok", "graph": "up" if projector.healthy else "catching up"})
@@ -125,6 +167,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
     database_url, graph_url = settings.database_url, settings.graph_url
+
+    configure_password_hashing(settings.password_hash_memory_kib,
+                               settings.password_hash_time_cost)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -157,7 +202,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql),
-                Route("/healthz", health)],
+                Route("/healthz", health),
+                Route("/audit/export.csv", audit_export)],
         lifespan=lifespan,
     )
     app.add_middleware(RateLimitMiddleware)

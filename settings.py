@@ -35,6 +35,9 @@ class Settings(BaseSettings):
                                        description="GraphQL requests per user or API token")
     anonymous_rate_limit_per_minute: int = Field(default=120, ge=1,
                                                  description="requests per client address")
+    sensitive_reads_per_minute: int = Field(
+        default=500, ge=1, description="protected-field reads per user and minute before a "
+                                       "security event is recorded")
     max_query_cost: int = Field(default=20000, ge=100,
                                 description="fields × page sizes of nested connections")
     cors_origins: list[str] = Field(default_factory=list,
@@ -51,6 +54,9 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(default=15, ge=1, le=120)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024,
+                                          description="argon2id memory cost of new hashes")
+    password_hash_time_cost: int = Field(default=3, ge=1, description="argon2id passes")
     login_max_failures: int = Field(default=5, ge=1, description="failures before a lock-out")
     login_lock_minutes: int = Field(default=15, ge=1)
     login_backoff_seconds: float = Field(

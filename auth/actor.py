@@ -35,6 +35,7 @@ class Actor:
     department_ids: tuple[uuid.UUID, ...] = ()
     regions: tuple[str, ...] = ()
     session_id: uuid.UUID | None = None
+    home_department: uuid.UUID | None = None
 
     @property
     def authenticated(self) -> bool:

@@ -17,6 +17,13 @@ from auth.crypto import sm3_hex
 _HASHER = PasswordHasher()  # argon2id, library defaults (64 MiB, t=3, p=4)
 # Verified when the username is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def configure_password_hashing(memory_kib: int, time_cost: int) -> None:
+    """Cost of new hashes (existing hashes keep the cost they were made with)."""
+    global _HASHER, _DUMMY_HASH
+    _HASHER = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost)
+    _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 _ALGORITHM = "HS256"
 
 

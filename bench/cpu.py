@@ -31,12 +31,13 @@ class CpuTimes:
     machine: float  # every CPU of the machine, busy time
     gc: float  # inside this process's garbage collector
     full_gcs: int  # collections of the oldest generation
+    objects: int = 0  # objects the collector tracks (at the later sample)
     pids: tuple[Pids, Pids] = ({}, {})  # postgres, graph processes (samples only)
 
     def __sub__(self, other: CpuTimes) -> CpuTimes:
         return CpuTimes(self.app - other.app, _spent(self.pids[0], other.pids[0]),
                         _spent(self.pids[1], other.pids[1]), self.machine - other.machine,
-                        self.gc - other.gc, self.full_gcs - other.full_gcs)
+                        self.gc - other.gc, self.full_gcs - other.full_gcs, self.objects)
 
     @property
     def other(self) -> float:
@@ -94,4 +95,5 @@ class CpuMeter:
         stores = self._stores()
         postgres, graph = stores.get("postgres", {}), stores.get("redis-server", {})
         return CpuTimes(_cpu(psutil.Process()), sum(postgres.values()), sum(graph.values()),
-                        _busy(), self._gc_total, self._full, (postgres, graph))
+                        _busy(), self._gc_total, self._full, len(gc.get_objects()),
+                        (postgres, graph))

@@ -35,12 +35,17 @@ _SPACE = re.compile(r"\s+")
 class Cost:
     scenario: str
     what: str
-    times_ms: list[float]
+    seen: int  # how often the sampled requests sent it
+    times_ms: list[float]  # server execution times; empty for writes (EXPLAIN without ANALYZE)
     plan: str = ""
 
     @property
-    def median_ms(self) -> float:
-        return statistics.median(self.times_ms)
+    def median_ms(self) -> float | None:
+        return statistics.median(self.times_ms) if self.times_ms else None
+
+    @property
+    def max_ms(self) -> float | None:
+        return max(self.times_ms) if self.times_ms else None
 
 
 def _shape(statement: str) -> str:
@@ -50,11 +55,18 @@ def _shape(statement: str) -> str:
 
 def _label(statement: str) -> str:
     """E.g. `SQL count accounts: name ILIKE, region IN`."""
-    statement = _SPACE.sub(" ", statement)
+    statement = _SPACE.sub(" ", statement).strip()
     lowered = statement.lower()
+    verb = lowered.split(" ", 1)[0]
+    if verb == "with":  # a CTE: name it after the write it wraps, if any
+        verb = next((word for word in ("insert", "update", "delete")
+                     if re.search(rf"\b{word}\b", lowered)), "select")
+    if verb in {"insert", "update", "delete"}:
+        target = re.search(r"\b(?:into|update|from) (\w+)", lowered)
+        return f"SQL {verb} {target.group(1) if target else '?'}"
     tables = [table for table in dict.fromkeys(re.findall(r"\bfrom (\w+)", lowered))
               if not table.startswith("anon_")]
-    kind = "count" if "count(" in lowered else "select"
+    kind = "count" if "count(" in lowered else verb
     where = statement.split(" WHERE ", 1)[1] if " WHERE " in statement else ""
     conditions = []
     for match in _CONDITION.finditer(where):
@@ -86,17 +98,24 @@ def _summary(plan: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _is_read(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in statement
+
+
 def _explain(database_url: str, statement: str, parameters: Any) -> tuple[float, str, str]:
-    """Execution time (ms), a one-line summary and the full text plan of one statement."""
+    """Execution time (ms; -1 for a write, which is planned but not run), a one-line summary
+    and the full text plan of one statement."""
+    analyze = _is_read(statement)
+    as_json = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " if analyze else "EXPLAIN (FORMAT JSON) "
+    as_text = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
     with psycopg.connect(conninfo(database_url)) as conn:
-        row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
-                           parameters).fetchone()
+        row = conn.execute(as_json + statement, parameters).fetchone()
         found: Any = row[0] if row else "[{}]"
         plan: dict[str, Any] = (json.loads(found) if isinstance(found, str) else found)[0]
-        text = "\n".join(line for (line,) in conn.execute(
-            "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall())
+        text = "\n".join(line for (line,) in conn.execute(as_text + statement,
+                                                           parameters).fetchall())
         conn.rollback()
-    return float(plan["Execution Time"]), _summary(plan), text
+    return float(plan.get("Execution Time", -1.0)), _summary(plan), text
 
 
 async def sql_costs(client: httpx.AsyncClient, counter: SqlCounter, scenario: Scenario,
@@ -117,7 +136,8 @@ async def sql_costs(client: httpx.AsyncClient, counter: SqlCounter, scenario: Sc
                      for statement, parameters in runs]
         slowest = max(explained)
         label = _label(runs[0][0])
-        costs.append(Cost(scenario.key, label, [ms for ms, _, _ in explained], slowest[1]))
+        times = [ms for ms, _, _ in explained if ms >= 0]
+        costs.append(Cost(scenario.key, label, len(runs), times, slowest[1] or "(write)"))
         if slowest[0] >= _SHOW_PLAN_MS:
             shown = _SPACE.sub(" ", runs[0][0])[:300]
             print(f"\n--- ({scenario.key}) {label}, slowest sample {slowest[0]:.1f} ms\n{shown}\n"
@@ -141,5 +161,5 @@ async def graph_costs(stores: Stores, scenario: str, ids: list[str]) -> list[Cos
         started = time.perf_counter()
         await groups.descendant_edges(stores, [account])
         down.append(_ms(started))
-    return [Cost(scenario, "Cypher ancestor_edges", up),
-            Cost(scenario, "Cypher descendant_edges", down)]
+    return [Cost(scenario, "Cypher ancestor_edges (timed directly)", len(up), up),
+            Cost(scenario, "Cypher descendant_edges (timed directly)", len(down), down)]

@@ -90,16 +90,19 @@ def cpu(results: Sequence[Result]) -> str:
         f"{result.ms_per_request(result.cpu.postgres):.1f}",
         f"{result.ms_per_request(result.cpu.graph):.1f}",
         f"{result.ms_per_request(result.cpu.other):.1f}",
+        f"{result.cpu.objects / 1000:.0f}k",
     ] for result in results]
     header = ["scenario", "p50 ms", "app CPU ms/req", "of which GC", "full GCs",
-              "Postgres CPU ms/req", "FalkorDB CPU ms/req", "other load CPU ms/req"]
+              "Postgres CPU ms/req", "FalkorDB CPU ms/req", "other load CPU ms/req",
+              "GC-tracked objects after"]
     return _table(header, rows)
 
 
 def diagnostics(costs: Sequence[Cost]) -> str:
-    rows = [[
-        f"({cost.scenario})", cost.what, str(len(cost.times_ms)), f"{cost.median_ms:.2f}",
-        f"{max(cost.times_ms):.2f}", cost.plan,
-    ] for cost in costs]
-    header = ["scenario", "round trip", "n", "median ms", "max ms", "plan (slowest sample)"]
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    rows = [[f"({cost.scenario})", cost.what, str(cost.seen), ms(cost.median_ms),
+             ms(cost.max_ms), cost.plan] for cost in costs]
+    header = ["scenario", "round trip", "sent", "median ms", "max ms", "plan (slowest sample)"]
     return _table(header, rows, "llrrrl")

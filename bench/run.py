@@ -20,6 +20,7 @@ from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
 from bench.diagnose import Cost, graph_costs, sql_costs
+from bench.identity import log_in_admin
 from bench.runner import Result, call, run
 from bench.seed import Generation, Seeded, copy_rows, prepare, rebuild_graph
 from bench.stores import Urls, app_settings, direct_stores, serve, stores_up, wait_until_quiet
@@ -71,7 +72,8 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
             with CpuMeter(urls.postgres_dir, urls.graph_dir) as meter:
                 async with serve(settings) as url, httpx.AsyncClient(base_url=url,
                                                                       timeout=60) as client:
-                    progress(f"app serving on {url}")
+                    user = await log_in_admin(stores, client)
+                    progress(f"app serving on {url}; requests as {user} (role admin)")
                     results = await _scenarios(config, client, counter, meter, seeded.grouped)
                     progress("diagnostics: EXPLAIN ANALYZE of the captured SQL, Cypher timings")
                     costs: list[Cost] = []
@@ -93,11 +95,11 @@ def _print(seeded: Seeded, measured: Measured) -> None:
         print()
         print(table)
     print()
-    print("SQL/req: statements sent; conn/req: pool checkouts, each adding a pre-ping and a\n"
-          "BEGIN before and a ROLLBACK after its statement (PostgreSQL log); Cypher/req: graph\n"
-          "round trips. Requests one at a time; client and app share this process, so app CPU\n"
-          "includes the HTTP client. 'other load' is CPU used outside the bench and its stores:\n"
-          "when it is high, latencies are inflated by a busy machine.")
+    print("SQL/req: statements sent; conn/req: pool checkouts, each adding three round trips\n"
+          "(pre-ping, BEGIN, ROLLBACK or COMMIT) to its statements; Cypher/req: graph round\n"
+          "trips. Requests one at a time as a logged-in admin; client and app share this\n"
+          "process, so app CPU includes the HTTP client. 'other load' is CPU used outside the\n"
+          "bench and its stores: when it is high, latencies are inflated by a busy machine.")
 
 
 def _workers() -> multiprocessing.pool.Pool:

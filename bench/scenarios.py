@@ -21,12 +21,13 @@ query Search($region: String!, $term: String!) {
   }
 }"""
 
+# `... on Account`: a member outside the reader's scope is a restricted AccountRef stub.
 GROUP_TREE = """
 query Tree($id: ID!) {
   account(id: $id) {
     groupTree(depth: 5) {
-      ancestors { account { id name } depth effectiveOwnership }
-      descendants { account { id name } depth effectiveOwnership }
+      ancestors { account { id ... on Account { name } } depth effectiveOwnership }
+      descendants { account { id ... on Account { name } } depth effectiveOwnership }
     }
   }
 }"""

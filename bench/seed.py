@@ -4,6 +4,7 @@ it by the product's own `graph_sync.rebuild`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import multiprocessing.pool
 import time
@@ -137,3 +138,8 @@ async def rebuild_graph(stores: Stores, seeded: Seeded) -> None:
     started = time.perf_counter()
     seeded.rebuilt = await rebuild(stores)
     seeded.rebuild_s = time.perf_counter() - started
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        # A Ctrl-C that arrived while the rebuild was writing to FalkorDB gets lost below it
+        # (the rebuild runs to its end); honour it now instead of measuring.
+        raise asyncio.CancelledError

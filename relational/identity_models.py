@@ -43,6 +43,9 @@ class Role(Base):
     permissions: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     data_scope: Mapped[str] = mapped_column(String(16), nullable=False)
     builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    # CIDRs; when set, the role's permissions apply only to requests from these networks.
+    ip_allowlist: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
 
 
 class User(Base):

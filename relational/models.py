@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -55,6 +56,12 @@ class Account(TimestampedMixin, Base):
     )
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    # Who may see it: the owner, their department subtree, the region, per the reader's scope;
+    # and only readers cleared for its classification (0 公开 … 3 机密).
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    department_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
+                                                server_default=text("1"))
 
     __table_args__ = (
         Index("ix_accounts_name_trgm", "name", postgresql_using="gin",
@@ -94,6 +101,8 @@ class Contact(TimestampedMixin, Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     title: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
+                                                server_default=text("1"))
     # Protected fields: SM4-GCM envelopes (services.field_cipher) and HMAC-SM3 blind indexes.
     phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     email_enc: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -66,25 +66,25 @@ def query_of(
 async def search(
     ctx: Context, query: AccountQuery, first: int | None, after: str | None
 ) -> Page[Account]:
-    page = await accounts.search(ctx.stores, query, first, after)
+    page = await accounts.search(ctx.stores, await ctx.actor(), query, first, after)
     for row in page.items:
         ctx.loaders.account.prime(row.id, row)
     return page
 
 
 async def count(ctx: Context, query: AccountQuery) -> int:
-    return await accounts.count(ctx.stores, query)
+    return await accounts.count(ctx.stores, await ctx.actor(), query)
 
 
 async def create(ctx: Context, draft: AccountDraft) -> Account:
     async with await ctx.uow() as uow:
-        return await accounts.create(uow, draft)
+        return await accounts.create(uow, await ctx.actor(), draft)
 
 
 async def update(ctx: Context, global_id: str, changes: AccountChanges) -> Account:
     account_id = from_global_id(global_id, "Account", "id")
     async with await ctx.uow() as uow:
-        row = await accounts.update(uow, account_id, changes)
+        row = await accounts.update(uow, await ctx.actor(), account_id, changes)
     ctx.loaders.account.prime(row.id, row, force=True)
     return row
 

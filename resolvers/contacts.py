@@ -33,20 +33,20 @@ async def count_of(ctx: Context, account: Account) -> int:
 async def search(
     ctx: Context, wanted: ContactFilter, first: int | None, after: str | None
 ) -> Page[ContactRecord]:
-    page = await contacts.search(ctx.stores, wanted, first, after)
+    page = await contacts.search(ctx.stores, await ctx.actor(), wanted, first, after)
     for record in page.items:
         ctx.loaders.contact.prime(record.id, record)
     return page
 
 
 async def count_matching(ctx: Context, wanted: ContactFilter) -> int:
-    return await contacts.count_matching(ctx.stores, wanted)
+    return await contacts.count_matching(ctx.stores, await ctx.actor(), wanted)
 
 
 async def create(ctx: Context, account_id: str, draft: ContactDraft) -> ContactRecord:
     owner = from_global_id(account_id, "Account", "accountId")
     async with await ctx.uow() as uow:
-        return await contacts.create(uow, ctx.stores.cipher, owner, draft)
+        return await contacts.create(uow, await ctx.actor(), ctx.stores.cipher, owner, draft)
 
 
 async def update(
@@ -54,7 +54,8 @@ async def update(
 ) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:
-        record = await contacts.update(uow, ctx.stores.cipher, contact_id, changes)
+        record = await contacts.update(uow, await ctx.actor(), ctx.stores.cipher, contact_id,
+                                       changes)
     ctx.loaders.contact.prime(record.id, record, force=True)
     return record
 
@@ -62,4 +63,4 @@ async def update(
 async def delete(ctx: Context, global_id: str) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:
-        return await contacts.delete(uow, ctx.stores.cipher, contact_id)
+        return await contacts.delete(uow, await ctx.actor(), ctx.stores.cipher, contact_id)

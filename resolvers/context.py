@@ -9,7 +9,7 @@ from starlette.requests import HTTPConnection
 from auth.actor import Actor
 from relational.uow import RequestMeta, UnitOfWork
 from resolvers.loaders import Loaders
-from services import identity
+from services import identity, security_events
 from services.stores import Stores
 
 
@@ -22,14 +22,15 @@ class Context:
     bearer: str | None = None
     loaders: Loaders = field(init=False)
     _actor: Actor | None = field(default=None, init=False)
+    _reads: list[dict[str, str]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.stores)
+        self.loaders = Loaders(self.stores, self.actor)
 
     async def actor(self) -> Actor:
         """Who is asking, resolved once per request from the bearer token."""
         if self._actor is None:
-            self._actor = await identity.authenticate(self.stores, self.bearer)
+            self._actor = await identity.authenticate(self.stores, self.bearer, self.ip)
         return self._actor
 
     async def uow(self) -> UnitOfWork:
@@ -42,3 +43,19 @@ class Context:
         """For login: the actor is who the caller claims to be, not yet proven."""
         return self.stores.uow(RequestMeta(request_id=self.request_id, actor=claimed,
                                            ip=self.ip))
+
+    def note_read(self, type_name: str, field_name: str, record_id: str, outcome: str) -> None:
+        """A protected field was read in clear, masked or refused; audited once per operation."""
+        self._reads.append({"type": type_name, "field": field_name, "record": record_id,
+                            "outcome": outcome})
+
+    async def flush_reads(self) -> None:
+        if not self._reads:
+            return
+        reads, self._reads = self._reads, []
+        targets = sorted({read["record"] for read in reads if read["record"]})
+        async with await self.uow() as uow:
+            await security_events.check_sensitive_reads(
+                uow, uow.meta.actor or "anonymous",
+                self.stores.settings.sensitive_reads_per_minute - len(reads))
+            uow.audit("read.sensitive", targets, after={"reads": reads})

@@ -18,14 +18,15 @@ async def link_parent(
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
     async with await ctx.uow() as uow:
-        return await groups.link_parent(uow, child, parent, Decimal(repr(share_pct)))
+        return await groups.link_parent(uow, await ctx.actor(), child, parent,
+                                        Decimal(repr(share_pct)))
 
 
 async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> AccountEdge:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
     async with await ctx.uow() as uow:
-        return await groups.unlink_parent(uow, child, parent)
+        return await groups.unlink_parent(uow, await ctx.actor(), child, parent)
 
 
 async def parent_id(ctx: Context, account: Account) -> str | None:

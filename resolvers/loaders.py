@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from strawberry.dataloader import DataLoader
 
+from auth.actor import Actor
 from graph.accounts import OwnershipEdge
 from relational.models import Account
 from services import accounts, contacts, groups
@@ -19,8 +20,9 @@ ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 
 
 class Loaders:
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, actor: Callable[[], Awaitable[Actor]]) -> None:
         self._stores = stores
+        self._actor = actor
         self.account = DataLoader[uuid.UUID, Account | None](self._accounts)
         self.contact = DataLoader[uuid.UUID, ContactRecord | None](self._contacts)
         self.contact_page = DataLoader[ContactPageKey, Page[ContactRecord]](self._contact_pages)
@@ -29,11 +31,11 @@ class Loaders:
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[Account | None]:
-        found = await accounts.load_many(self._stores, ids)
+        found = await accounts.load_many(self._stores, await self._actor(), ids)
         return [found.get(key) for key in ids]
 
     async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[ContactRecord | None]:
-        found = await contacts.load_many(self._stores, ids)
+        found = await contacts.load_many(self._stores, await self._actor(), ids)
         return [found.get(key) for key in ids]
 
     async def _contact_pages(self, keys: Sequence[ContactPageKey]) -> list[Page[ContactRecord]]:
@@ -43,13 +45,14 @@ class Loaders:
             windows[(first, after)].append(account_id)
         pages: dict[ContactPageKey, Page[ContactRecord]] = {}
         for (first, after), account_ids in windows.items():
-            found = await contacts.pages_by_account(self._stores, account_ids, first, after)
+            found = await contacts.pages_by_account(
+                self._stores, await self._actor(), account_ids, first, after)
             for account_id, page in found.items():
                 pages[(account_id, first, after)] = page
         return [pages[key] for key in keys]
 
     async def _contact_counts(self, ids: Sequence[uuid.UUID]) -> list[int]:
-        found = await contacts.counts_by_account(self._stores, ids)
+        found = await contacts.counts_by_account(self._stores, await self._actor(), ids)
         return [found.get(key, 0) for key in ids]
 
     async def _ancestor_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:

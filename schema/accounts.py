@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from auth.actor import Clearance
 from relational.models import Account as AccountRow
 from relational.repositories.accounts import AccountQuery
 from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
 from resolvers.context import Context
+from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
+from schema.directives import ClassificationLevel, Classified
 from services.accounts import AccountChanges, AccountDraft
 
 if TYPE_CHECKING:
@@ -37,9 +40,26 @@ class LifecycleStage(Enum):
     CHURNED = "CHURNED"
 
 
+@strawberry.interface(description="An account as seen in a relationship traversal: either the "
+                                   "Account, or a stub when it is outside the reader's scope.")
+class AccountRef:
+    id: strawberry.ID = strawberry.field(description="Global id.")
+    restricted: bool = strawberry.field(
+        description="True for a stub of an account the reader may not see.")
+
+
+@strawberry.type(description="An account outside the reader's scope: only its id, so the shape "
+                             "of a group is not falsified and nothing else leaks.")
+class RestrictedAccount(AccountRef):
+    pass
+
+
 @strawberry.type(description="A customer company: one legal entity, identified by its USCC.")
-class Account(relay.Node):
-    id: relay.NodeID[str]
+class Account(relay.Node, AccountRef):
+    id: relay.NodeID[str]  # type: ignore[assignment]  # the Node global id satisfies AccountRef
+    restricted: bool = strawberry.field(default=False, description="Always false.")
+    classification: ClassificationLevel = strawberry.field(
+        description="Who may see the account: readers cleared for this level.")
     name: str = strawberry.field(description="Registered name.")
     uscc: str = strawberry.field(description="统一社会信用代码 (GB 32100-2015).")
     region: str = strawberry.field(description="Sales region, e.g. 华东.")
@@ -47,7 +67,8 @@ class Account(relay.Node):
     lifecycle_stage: LifecycleStage = strawberry.field(description="Lifecycle stage.")
     tags: list[str] = strawberry.field(description="Free tags.")
     annual_revenue: Decimal | None = strawberry.field(
-        description="Annual revenue in the reporting currency (CNY).")
+        description="Annual revenue in the reporting currency (CNY).",
+        directives=[Classified(level=ClassificationLevel.INTERNAL)])
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
     updated_at: datetime = strawberry.field(description="Last change (UTC).")
     row: strawberry.Private[AccountRow]
@@ -59,6 +80,7 @@ class Account(relay.Node):
             industry=row.industry, lifecycle_stage=LifecycleStage(row.lifecycle_stage),
             tags=list(row.tags), annual_revenue=row.annual_revenue, created_at=row.created_at,
             updated_at=row.updated_at, row=row,
+            classification=ClassificationLevel(Clearance(row.classification).name),
         )
 
     @classmethod
@@ -83,14 +105,14 @@ class Account(relay.Node):
         return ContactConnection.of(page, self.row)
 
     @strawberry.field(description="The controlling shareholder (largest stake), if any.")
-    async def parent(self, info: Info) -> Account | None:
-        return Account.maybe(await resolve.account_by_uuid(
-            info.context, await resolve_groups.parent_id(info.context, self.row)))
+    async def parent(self, info: Info) -> AccountRef | None:
+        found = await resolve_groups.parent_id(info.context, self.row)
+        return None if found is None else await account_ref(info, found)
 
     @strawberry.field(description="Top of the chain of controlling shareholders.")
-    async def ultimate_parent(self, info: Info) -> Account | None:
-        return Account.maybe(await resolve.account_by_uuid(
-            info.context, await resolve_groups.ultimate_parent_id(info.context, self.row)))
+    async def ultimate_parent(self, info: Info) -> AccountRef | None:
+        found = await resolve_groups.ultimate_parent_id(info.context, self.row)
+        return None if found is None else await account_ref(info, found)
 
     @strawberry.field(description="Direct shareholders within our accounts, largest first.")
     async def shareholders(
@@ -111,10 +133,20 @@ class Account(relay.Node):
 
         return GroupTree.of(await resolve_groups.tree(info.context, self.row, depth))
 
-    @strawberry.field(description="Annual revenue of this company plus every descendant's, "
-                                  "weighted by effective ownership (CNY).")
-    async def group_revenue(self, info: Info) -> Decimal:
+    @strawberry.field(description="Annual revenue of this company plus every visible "
+                                  "descendant's, weighted by effective ownership (CNY).",
+                      directives=[Classified(level=ClassificationLevel.INTERNAL)])
+    async def group_revenue(self, info: Info) -> Decimal | None:
         return await resolve_groups.group_revenue(info.context, self.row)
+
+
+async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:
+    """The account, or a restricted stub when the reader may not see it."""
+    row = await resolve.account_by_uuid(info.context, account_id)
+    if row is None:
+        return RestrictedAccount(id=strawberry.ID(to_global_id("Account", account_id)),
+                                 restricted=True)
+    return Account.from_row(row)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -187,12 +219,16 @@ class AccountCreateInput:
     tags: list[str] = strawberry.field(default_factory=list, description="Tags.")
     annual_revenue: Decimal | None = strawberry.field(default=None,
                                                       description="Annual revenue (CNY).")
+    classification: ClassificationLevel = strawberry.field(
+        default=ClassificationLevel.INTERNAL,
+        description="Who may see it; at most your own clearance.")
 
     def draft(self) -> AccountDraft:
         return AccountDraft(
             name=self.name, uscc=self.uscc, region=self.region, industry=self.industry,
             lifecycle_stage=self.lifecycle_stage.value, tags=self.tags,
-            annual_revenue=self.annual_revenue)
+            annual_revenue=self.annual_revenue,
+            classification=Clearance[self.classification.value])
 
 
 @strawberry.input(description="Changes to an account; omitted fields stay as they are.")
@@ -206,12 +242,16 @@ class AccountUpdateInput:
     tags: list[str] | None = strawberry.field(default=None, description="Replaces the tags.")
     annual_revenue: Decimal | None = strawberry.field(default=None,
                                                       description="Annual revenue (CNY).")
+    classification: ClassificationLevel | None = strawberry.field(
+        default=None, description="Who may see it; at most your own clearance.")
 
     def changes(self) -> AccountChanges:
         return AccountChanges(
             name=self.name, uscc=self.uscc, region=self.region, industry=self.industry,
             lifecycle_stage=self.lifecycle_stage.value if self.lifecycle_stage else None,
-            tags=self.tags, annual_revenue=self.annual_revenue)
+            tags=self.tags, annual_revenue=self.annual_revenue,
+            classification=Clearance[self.classification.value] if self.classification
+            else None)
 
 
 @strawberry.type(description="Result of accountCreate.")

@@ -9,12 +9,14 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from auth.masking import MaskKind
 from relational.models import Account as AccountRow
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
 from schema.common import edges, page_info
+from schema.directives import Masked, Requires
 from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft
 from services.contacts import ContactFilter as ContactMatch
@@ -46,15 +48,18 @@ class Contact(relay.Node):
 
     # Protected fields: encrypted at rest; a value that fails its integrity check is null
     # with an INTERNAL error on this field only.
-    @strawberry.field(description="Phone number (encrypted at rest).")
+    @strawberry.field(description="Phone number (encrypted at rest).", directives=[
+        Requires(permission="contact.phone:read"), Masked(as_=MaskKind.PHONE)])
     def phone(self) -> str | None:
         return self.record.protected("phone")
 
-    @strawberry.field(description="E-mail address (encrypted at rest).")
+    @strawberry.field(description="E-mail address (encrypted at rest).", directives=[
+        Requires(permission="contact.email:read"), Masked(as_=MaskKind.EMAIL)])
     def email(self) -> str | None:
         return self.record.protected("email")
 
-    @strawberry.field(description="居民身份证号, 18 characters (encrypted at rest).")
+    @strawberry.field(description="居民身份证号, 18 characters (encrypted at rest).", directives=[
+        Requires(permission="contact.idNumber:read"), Masked(as_=MaskKind.ID_NUMBER)])
     def id_number(self) -> str | None:
         return self.record.protected("id_number")
 

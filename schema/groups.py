@@ -11,7 +11,7 @@ from relational.models import Account as AccountRow
 from relational.models import AccountEdge
 from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
-from schema.accounts import Account, Info
+from schema.accounts import Account, AccountRef, Info, account_ref
 from services.groups import GroupTree as GroupTreeResult
 from services.ownership import Relative
 
@@ -30,9 +30,9 @@ class GroupMember:
         return cls(account_id=relative.account_id, depth=relative.depth,
                    effective_ownership=float(relative.effective_ownership))
 
-    @strawberry.field(description="The account.")
-    async def account(self, info: Info) -> Account:
-        return Account.from_row(await resolve_accounts.require(info.context, self.account_id))
+    @strawberry.field(description="The account, or a restricted stub outside your scope.")
+    async def account(self, info: Info) -> AccountRef:
+        return await account_ref(info, self.account_id)
 
 
 @strawberry.type(description="The group structure around an account.")
@@ -58,9 +58,9 @@ class Shareholding:
         pairs = await resolve.shareholders(info.context, row)
         return [cls(holder_id=holder, share_pct=share) for holder, share in pairs]
 
-    @strawberry.field(description="The shareholder.")
-    async def holder(self, info: Info) -> Account:
-        return Account.from_row(await resolve_accounts.require(info.context, self.holder_id))
+    @strawberry.field(description="The shareholder, or a restricted stub outside your scope.")
+    async def holder(self, info: Info) -> AccountRef:
+        return await account_ref(info, self.holder_id)
 
 
 @strawberry.input(description="Make `parentId` a shareholder of `childId`, or change its stake.")

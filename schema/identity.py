@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry import relay
 
-from auth.actor import Actor
+from auth.actor import Actor, DataScope
 from relational.identity_models import ApiToken as ApiTokenRow
 from resolvers import identity as resolve
+from resolvers import roles as resolve_roles
 from resolvers.ids import to_global_id
 from schema.accounts import Info
 from services.identity import Session
+from services.roles import RoleDraft
 
 
 @strawberry.type(description="The signed-in user (or integrator) and what they may do.")
@@ -133,3 +136,47 @@ async def me(info: Info) -> Me | None:
 
 async def api_tokens(info: Info) -> list[ApiToken]:
     return [ApiToken.from_row(row) for row in await resolve.list_api_tokens(info.context)]
+
+
+@strawberry.enum(name="DataScope", description="Which records a role reaches.")
+class DataScopeEnum(Enum):
+    OWN = "OWN"
+    DEPARTMENT = "DEPARTMENT"
+    REGION = "REGION"
+    ALL = "ALL"
+
+
+@strawberry.type(description="A named permission set with a data scope.")
+class RoleType:
+    name: str = strawberry.field(description="Role name.")
+    description: str = strawberry.field(description="What it is for.")
+    permissions: list[str] = strawberry.field(description="Permissions granted.")
+    data_scope: DataScopeEnum = strawberry.field(description="Records reached.")
+    ip_allowlist: list[str] = strawberry.field(
+        description="Networks the role applies from; empty: any.")
+    builtin: bool = strawberry.field(description="Built-in roles keep permissions and scope.")
+
+
+@strawberry.input(description="Create or change a role (admins).")
+class RoleUpsertInput:
+    name: str = strawberry.field(description="Role name.")
+    description: str = strawberry.field(default="", description="What it is for.")
+    permissions: list[str] = strawberry.field(description="Permissions granted.")
+    data_scope: DataScopeEnum = strawberry.field(description="Records reached.")
+    ip_allowlist: list[str] = strawberry.field(
+        default_factory=list, description="CIDRs the role applies from; empty: any.")
+
+
+@strawberry.type(description="Result of roleUpsert.")
+class RoleUpsertPayload:
+    role: RoleType = strawberry.field(description="The role after the change.")
+
+
+async def role_upsert(info: Info, input: RoleUpsertInput) -> RoleUpsertPayload:
+    row = await resolve_roles.upsert(info.context, RoleDraft(
+        name=input.name, description=input.description, permissions=input.permissions,
+        data_scope=DataScope(input.data_scope.value), ip_allowlist=input.ip_allowlist))
+    return RoleUpsertPayload(role=RoleType(
+        name=row.name, description=row.description, permissions=list(row.permissions),
+        data_scope=DataScopeEnum(row.data_scope), ip_allowlist=list(row.ip_allowlist),
+        builtin=row.builtin))

@@ -21,10 +21,11 @@ from strawberry.extensions import (
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type
-from schema import accounts, contacts, groups, identity
+from schema import accounts, audit, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
+from schema.directives import FieldPolicy
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, cost_rule
 from settings import Settings
@@ -36,6 +37,10 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 @strawberry.type(description="Read operations.")
 class Query:
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.")
+    audit_trail = strawberry.field(
+        resolver=audit.audit_trail,
+        description="Who accessed or changed which data, when, from where (auditors only). "
+                    "CSV: GET /audit/export.csv with the same filter as query parameters.")
     api_tokens = strawberry.field(resolver=identity.api_tokens,
                                   description="Every API token, newest first (admins).")
 
@@ -106,6 +111,10 @@ class Mutation:
                                  description="End the current session.")
     api_token_create = strawberry.mutation(
         resolver=identity.api_token_create, description="Issue an API token (admins).")
+    role_upsert = strawberry.mutation(
+        resolver=identity.role_upsert,
+        description="Create a role or change one (admins); built-in roles only take an "
+                    "address allowlist.")
     api_token_revoke = strawberry.mutation(
         resolver=identity.api_token_revoke, description="Revoke an API token (admins).")
 
@@ -118,6 +127,7 @@ def extensions(settings: Settings) -> list[Extension]:
     extension instance holds per-operation state."""
     rules: list[Extension] = [
         ErrorCodes,
+        FieldPolicy,
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
@@ -133,7 +143,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[groups.GroupTree, groups.Shareholding],
+        types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount],
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
     )
@@ -141,5 +151,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def sdl() -> str:
     return strawberry.Schema(query=Query, mutation=Mutation,
-                             types=[groups.GroupTree, groups.Shareholding],
+                             types=[groups.GroupTree, groups.Shareholding,
+                                    accounts.RestrictedAccount],
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from auth.actor import Actor, Clearance
 from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
 from relational.uow import UnitOfWork
+from services import policy
 from services import validation as check
-from services.errors import BadUserInput, Conflict, NotFound
+from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
 from services.stores import Stores
 from services.uscc import UsccError, normalize_uscc
@@ -31,6 +33,7 @@ class AccountDraft:
     lifecycle_stage: str = "LEAD"
     tags: Sequence[str] = ()
     annual_revenue: Decimal | None = None
+    classification: Clearance = Clearance.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class AccountChanges:
     lifecycle_stage: str | None = None
     tags: Sequence[str] | None = None
     annual_revenue: Decimal | None = None
+    classification: Clearance | None = None
 
 
 def snapshot(account: Account) -> dict[str, Any]:
@@ -56,6 +60,8 @@ def snapshot(account: Account) -> dict[str, Any]:
         "lifecycleStage": account.lifecycle_stage,
         "tags": list(account.tags),
         "annualRevenue": None if account.annual_revenue is None else str(account.annual_revenue),
+        "classification": Clearance(account.classification).name,
+        "ownerId": None if account.owner_id is None else str(account.owner_id),
     }
 
 
@@ -87,7 +93,13 @@ def _validated(draft: AccountDraft) -> AccountDraft:
             draft.lifecycle_stage, "lifecycleStage", check.LIFECYCLE_STAGES),
         tags=check.tags(draft.tags),
         annual_revenue=check.money(draft.annual_revenue, "annualRevenue"),
+        classification=draft.classification,
     )
+
+
+def _within_clearance(actor: Actor, level: Clearance) -> None:
+    if level > actor.clearance:
+        raise Forbidden("you cannot classify above your own clearance", field="classification")
 
 
 async def _ensure_uscc_free(uow: UnitOfWork, uscc: str, except_id: uuid.UUID | None) -> None:
@@ -102,13 +114,16 @@ async def _flush(uow: UnitOfWork) -> None:
         raise Conflict("an account with this `uscc` already exists", field="uscc") from error
 
 
-async def create(uow: UnitOfWork, draft: AccountDraft) -> Account:
+async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account:
+    await policy.require(uow, actor, "account:write", "account.create")
     valid = _validated(draft)
+    _within_clearance(actor, valid.classification)
     await _ensure_uscc_free(uow, valid.uscc, None)
     account = Account(
         id=uuid.uuid4(), name=valid.name, uscc=valid.uscc, region=valid.region,
         industry=valid.industry, lifecycle_stage=valid.lifecycle_stage, tags=list(valid.tags),
-        annual_revenue=valid.annual_revenue,
+        annual_revenue=valid.annual_revenue, owner_id=actor.user_id,
+        department_id=actor.home_department, classification=int(valid.classification),
     )
     uow.session.add(account)
     await _flush(uow)
@@ -117,20 +132,26 @@ async def create(uow: UnitOfWork, draft: AccountDraft) -> Account:
     return account
 
 
-async def update(uow: UnitOfWork, account_id: uuid.UUID, changes: AccountChanges) -> Account:
-    account = await repo.get_for_update(uow.session, account_id)
+async def update(
+    uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, changes: AccountChanges
+) -> Account:
+    await policy.require(uow, actor, "account:write", "account.update")
+    account = await repo.get_for_update(uow.session, account_id, policy.visibility(actor))
     if account is None:
         raise NotFound("no account with this id", field="id")
     before = snapshot(account)
     current = AccountDraft(account.name, account.uscc, account.region, account.industry,
-                           account.lifecycle_stage, account.tags, account.annual_revenue)
+                           account.lifecycle_stage, account.tags, account.annual_revenue,
+                           Clearance(account.classification))
     given = {key: value for key, value in vars(changes).items() if value is not None}
     valid = _validated(replace(current, **given))
+    _within_clearance(actor, valid.classification)
     if valid.uscc != account.uscc:
         await _ensure_uscc_free(uow, valid.uscc, account.id)
     account.name, account.uscc, account.region = valid.name, valid.uscc, valid.region
     account.industry, account.lifecycle_stage = valid.industry, valid.lifecycle_stage
     account.tags, account.annual_revenue = list(valid.tags), valid.annual_revenue
+    account.classification = int(valid.classification)
     after = snapshot(account)
     if after == before:
         return account
@@ -142,9 +163,23 @@ async def update(uow: UnitOfWork, account_id: uuid.UUID, changes: AccountChanges
     return account
 
 
-async def load_many(stores: Stores, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+async def load_many(
+    stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Account]:
+    """The accounts among `ids` the actor may see; the others are simply absent."""
+    policy.check(actor, "account:read")
     async with stores.read() as session:
-        return await repo.get_many(session, ids)
+        return await repo.get_many(session, ids, policy.visibility(actor))
+
+
+async def visible(stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    async with stores.read() as session:
+        return await repo.visible_ids(session, ids, policy.visibility(actor))
+
+
+def scoped(actor: Actor, query: AccountQuery) -> AccountQuery:
+    policy.check(actor, "account:read")
+    return replace(query, visibility=policy.visibility(actor))
 
 
 def _parse_sort_value(sort: AccountSort) -> Any:
@@ -156,8 +191,9 @@ def _parse_sort_value(sort: AccountSort) -> Any:
 
 
 async def search(
-    stores: Stores, query: AccountQuery, first: int | None, after: str | None
+    stores: Stores, actor: Actor, query: AccountQuery, first: int | None, after: str | None
 ) -> Page[Account]:
+    query = scoped(actor, query)
     limit = check_first(first)
     kind = f"accounts:{query.sort.value}:{int(query.descending)}"
     if after is not None:
@@ -171,6 +207,6 @@ async def search(
     )
 
 
-async def count(stores: Stores, query: AccountQuery) -> int:
+async def count(stores: Stores, actor: Actor, query: AccountQuery) -> int:
     async with stores.read() as session:
-        return await repo.count(session, query)
+        return await repo.count(session, scoped(actor, query))

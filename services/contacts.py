@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from auth.actor import Actor
 from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
 from relational.uow import UnitOfWork
 from services import contact_fields as fields
+from services import policy
 from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
 from services.errors import BadUserInput, NotFound
@@ -74,10 +76,13 @@ def graph_row(contact: Contact) -> dict[str, Any]:
 
 
 async def create(
-    uow: UnitOfWork, cipher: FieldCipher, account_id: uuid.UUID, draft: ContactDraft
+    uow: UnitOfWork, actor: Actor, cipher: FieldCipher, account_id: uuid.UUID,
+    draft: ContactDraft,
 ) -> ContactRecord:
+    await policy.require(uow, actor, "contact:write", "contact.create")
     valid = _validated(draft)
-    if await account_repo.get_for_update(uow.session, account_id) is None:
+    seen = policy.visibility(actor)
+    if await account_repo.get_for_update(uow.session, account_id, seen) is None:
         raise NotFound("no account with this id", field="accountId")
     contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title)
     clear = {name: getattr(valid, name) for name in PROTECTED}
@@ -90,19 +95,21 @@ async def create(
     return fields.record_of(contact, clear)
 
 
-async def _locked(uow: UnitOfWork, contact_id: uuid.UUID) -> Contact:
-    contact = await repo.get_for_update(uow.session, contact_id)
+async def _locked(uow: UnitOfWork, actor: Actor, contact_id: uuid.UUID) -> Contact:
+    contact = await repo.get_for_update(uow.session, contact_id, policy.visibility(actor))
     if contact is None:
         raise NotFound("no contact with this id", field="id")
     return contact
 
 
 async def update(
-    uow: UnitOfWork, cipher: FieldCipher, contact_id: uuid.UUID, changes: dict[str, str | None]
+    uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID,
+    changes: dict[str, str | None],
 ) -> ContactRecord:
     """`changes` holds only the given fields; an explicit None clears all but the name. A
     protected field that no longer decrypts can be overwritten; untouched, it stays as it is."""
-    contact = await _locked(uow, contact_id)
+    await policy.require(uow, actor, "contact:write", "contact.update")
+    contact = await _locked(uow, actor, contact_id)
     current = fields.reveal(cipher, contact)
     before = audit_view(contact)
     merged = {**{name: getattr(current, name) for name in _EDITABLE}, **changes}
@@ -131,8 +138,11 @@ async def update(
     return fields.record_of(contact, clear, current.unreadable.difference(changed))
 
 
-async def delete(uow: UnitOfWork, cipher: FieldCipher, contact_id: uuid.UUID) -> ContactRecord:
-    contact = await _locked(uow, contact_id)
+async def delete(
+    uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID
+) -> ContactRecord:
+    await policy.require(uow, actor, "contact:write", "contact.delete")
+    contact = await _locked(uow, actor, contact_id)
     record = fields.reveal(cipher, contact)
     await uow.session.delete(contact)
     await uow.session.flush()
@@ -143,10 +153,11 @@ async def delete(uow: UnitOfWork, cipher: FieldCipher, contact_id: uuid.UUID) ->
 
 
 async def load_many(
-    stores: Stores, ids: Sequence[uuid.UUID]
+    stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ContactRecord]:
+    policy.check(actor, "contact:read")
     async with stores.read() as session:
-        rows = await repo.get_many(session, ids)
+        rows = await repo.get_many(session, ids, policy.visibility(actor))
     cipher = stores.cipher
     return {contact_id: fields.reveal(cipher, row) for contact_id, row in rows.items()}
 
@@ -160,33 +171,40 @@ def _page(
 
 
 async def pages_by_account(
-    stores: Stores, account_ids: Sequence[uuid.UUID], first: int | None, after: str | None
+    stores: Stores, actor: Actor, account_ids: Sequence[uuid.UUID], first: int | None,
+    after: str | None,
 ) -> dict[uuid.UUID, Page[ContactRecord]]:
     """One page of contacts for each account, in one statement whatever the number of accounts."""
+    policy.check(actor, "contact:read")
     limit = check_first(first)
     bound = None if after is None else decode_cursor(after, _CURSOR_KIND, str)
     async with stores.read() as session:
-        rows = await repo.pages_by_account(session, account_ids, limit=limit + 1, after=bound)
+        rows = await repo.pages_by_account(session, account_ids, policy.visibility(actor),
+                                           limit=limit + 1, after=bound)
     cipher = stores.cipher
     return {account_id: _page(cipher, contacts, limit, _CURSOR_KIND, after)
             for account_id, contacts in rows.items()}
 
 
 async def counts_by_account(
-    stores: Stores, account_ids: Sequence[uuid.UUID]
+    stores: Stores, actor: Actor, account_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
+    policy.check(actor, "contact:read")
     async with stores.read() as session:
-        return await repo.counts_by_account(session, account_ids)
+        return await repo.counts_by_account(session, account_ids, policy.visibility(actor))
 
 
-def _indexes(cipher: FieldCipher, wanted: ContactFilter) -> dict[str, str]:
+def _indexes(actor: Actor, cipher: FieldCipher, wanted: ContactFilter) -> dict[str, str]:
     """Blind-index values of the given filter fields; refuses an empty filter, which would
-    turn an exact lookup into a listing of every contact."""
+    turn an exact lookup into a listing of every contact. Filtering on a field needs the
+    permission to read it, or the search would be an oracle for its value."""
+    policy.check(actor, "contact:read")
     indexes: dict[str, str] = {}
     for name in PROTECTED:
         value: str | None = getattr(wanted, name)
         if value is None:
             continue
+        policy.check(actor, f"contact.{PUBLIC_NAMES.get(name, name)}:read")
         try:
             indexes[name] = cipher.index(name, value)
         except ValueError:
@@ -198,20 +216,21 @@ def _indexes(cipher: FieldCipher, wanted: ContactFilter) -> dict[str, str]:
 
 
 async def search(
-    stores: Stores, wanted: ContactFilter, first: int | None, after: str | None
+    stores: Stores, actor: Actor, wanted: ContactFilter, first: int | None, after: str | None
 ) -> Page[ContactRecord]:
     """Contacts matching every given protected field exactly (phone formatting, e-mail case
     and ID-card spacing do not matter), by name."""
     cipher = stores.cipher
-    indexes = _indexes(cipher, wanted)
+    indexes = _indexes(actor, cipher, wanted)
     limit = check_first(first)
     bound = None if after is None else decode_cursor(after, _SEARCH_CURSOR_KIND, str)
     async with stores.read() as session:
-        rows = await repo.search(session, indexes, limit=limit + 1, after=bound)
+        rows = await repo.search(session, indexes, policy.visibility(actor), limit=limit + 1,
+                                 after=bound)
     return _page(cipher, rows, limit, _SEARCH_CURSOR_KIND, after)
 
 
-async def count_matching(stores: Stores, wanted: ContactFilter) -> int:
-    indexes = _indexes(stores.cipher, wanted)
+async def count_matching(stores: Stores, actor: Actor, wanted: ContactFilter) -> int:
+    indexes = _indexes(actor, stores.cipher, wanted)
     async with stores.read() as session:
-        return await repo.count_matching(session, indexes)
+        return await repo.count_matching(session, indexes, policy.visibility(actor))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auth.actor import Clearance
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
 from services import accounts, contacts, groups, users
@@ -11,6 +12,9 @@ from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
 from services.stores import Stores
+
+# Accounts holding the top secrecy qualification are classified 秘密 in the demo.
+SECRET_TAG = "保密资质一级"  # noqa: S105 - a tag
 
 
 @dataclass(frozen=True)
@@ -27,19 +31,27 @@ async def seed_demo(stores: Stores, dataset: DemoDataset | None = None) -> SeedR
     async with stores.uow(RequestMeta(actor="system:demo-seed", reason="demo dataset")) as uow:
         if await account_repo.any_exist(uow.session):
             return SeedResult(seeded=False)
-        ids = {}
+        people = {name: users.builtin_actor(user)
+                  for name, user in (await users.seed_demo_users(uow)).items()}
+        # 华东 and 华北 accounts belong to those regions' salespeople, the rest to the admin.
+        owners = {"华东": people["sales.east"], "华北": people["sales.north"]}
+        ids, owner_of = {}, {}
         for item in data.accounts:
-            row = await accounts.create(uow, AccountDraft(
+            secret = SECRET_TAG in item.tags
+            # A 秘密 account is kept by someone cleared for it.
+            owner = people["admin"] if secret else owners.get(item.region, people["admin"])
+            row = await accounts.create(uow, owner, AccountDraft(
                 name=item.name, uscc=item.uscc, region=item.region, industry=item.industry,
                 lifecycle_stage=item.lifecycle_stage, tags=item.tags,
-                annual_revenue=item.annual_revenue))
-            ids[item.key] = row.id
+                annual_revenue=item.annual_revenue,
+                classification=Clearance.SECRET if secret else Clearance.INTERNAL))
+            ids[item.key], owner_of[item.key] = row.id, owner
         for person in data.contacts:
-            await contacts.create(uow, stores.cipher, ids[person.account_key], ContactDraft(
+            await contacts.create(uow, owner_of[person.account_key], stores.cipher,
+                                  ids[person.account_key], ContactDraft(
                 name=person.name, title=person.title, phone=person.phone, email=person.email,
                 id_number=person.id_number))
         for link in data.ownerships:
-            await groups.link_parent(uow, ids[link.child_key], ids[link.parent_key],
-                                     link.share_pct)
-        await users.seed_demo_users(uow)
+            await groups.link_parent(uow, people["admin"], ids[link.child_key],
+                                     ids[link.parent_key], link.share_pct)
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

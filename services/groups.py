@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from auth.actor import Actor
 from graph import accounts as graph_accounts
 from graph.accounts import OwnershipEdge
 from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
 from relational.repositories import edges as edge_repo
 from relational.uow import UnitOfWork
-from services import ownership
+from services import ownership, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
 from services.ownership import Relative
@@ -39,8 +40,10 @@ def _audit(edge: AccountEdge) -> dict[str, Any]:
             "sharePct": str(edge.share_pct)}
 
 
-async def _require_accounts(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID) -> None:
-    found = await account_repo.get_many(uow.session, [child, parent])
+async def _require_accounts(
+    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
+) -> None:
+    found = await account_repo.get_many(uow.session, [child, parent], policy.visibility(actor))
     if child not in found:
         raise NotFound("no account with this id", field="childId")
     if parent not in found:
@@ -48,14 +51,15 @@ async def _require_accounts(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID
 
 
 async def link_parent(
-    uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
+    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
 ) -> AccountEdge:
-    """Make `parent` a shareholder of `child` (or change its stake)."""
+    """Make `parent` a shareholder of `child` (or change its stake); both must be visible."""
+    await policy.require(uow, actor, "group:write", "account.linkParent")
     share = check.percentage(share_pct, "sharePct")
     if child == parent:
         raise BadUserInput("a company cannot hold shares in itself", field="parentId")
     await edge_repo.lock_ownership(uow.session)
-    await _require_accounts(uow, child, parent)
+    await _require_accounts(uow, actor, child, parent)
     if await edge_repo.is_descendant_or_self(uow.session, child, parent):
         raise Conflict("the parent is already owned by the child: this link would make a "
                        "company its own ancestor", field="parentId")
@@ -77,9 +81,12 @@ async def link_parent(
     return edge
 
 
-async def unlink_parent(uow: UnitOfWork, child: uuid.UUID, parent: uuid.UUID) -> AccountEdge:
+async def unlink_parent(
+    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
+) -> AccountEdge:
+    await policy.require(uow, actor, "group:write", "account.unlinkParent")
     await edge_repo.lock_ownership(uow.session)
-    await _require_accounts(uow, child, parent)
+    await _require_accounts(uow, actor, child, parent)
     edge = await edge_repo.get(uow.session, OWNS, parent, child)
     if edge is None:
         raise NotFound("the parent holds no shares in this company", field="parentId")

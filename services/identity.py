@@ -13,7 +13,9 @@ from auth.roles import widest
 from relational.identity_models import RefreshToken, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
+from services import security_events
 from services.policy import Unauthenticated
+from services.roles import applies_from
 from services.stores import Stores
 
 REFRESH_PREFIX = "crmr"
@@ -72,6 +74,7 @@ async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -
             await _failed_login(uow, stores, user, username)
         return await _reject(uow, "invalid username or password, or the account is locked")
     user.failed_logins, user.locked_until = 0, None
+    await security_events.check_login_address(uow, str(user.id), username, uow.meta.ip)
     uow.audit("auth.login", [str(user.id)], after={"username": username})
     return await _issue(uow, stores, user, uuid.uuid4())
 
@@ -105,24 +108,28 @@ async def logout(uow: UnitOfWork, actor: Actor) -> None:
     uow.audit("auth.logout", [str(actor.user_id)], after={"session": str(actor.session_id)})
 
 
-async def actor_for_user(stores: Stores, user: User, session_id: uuid.UUID | None) -> Actor:
+async def actor_for_user(stores: Stores, user: User, session_id: uuid.UUID | None,
+                         ip: str | None = None) -> Actor:
+    """The user's permissions, from the roles that apply from the client's address."""
     async with stores.read() as session:
-        roles = await repo.roles(session, user.roles)
+        roles = [role for role in await repo.roles(session, user.roles)
+                 if applies_from(role, ip)]
         departments = await repo.department_subtree(session, user.department_ids)
     return Actor(
         kind="user", user_id=user.id, username=user.username, roles=tuple(user.roles),
         permissions=frozenset(p for role in roles for p in role.permissions),
         scope=widest([DataScope(role.data_scope) for role in roles]),
         clearance=Clearance[user.clearance], department_ids=tuple(departments),
-        regions=tuple(user.regions), session_id=session_id)
+        regions=tuple(user.regions), session_id=session_id,
+        home_department=user.department_ids[0] if user.department_ids else None)
 
 
-async def authenticate(stores: Stores, bearer: str | None) -> Actor:
+async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None) -> Actor:
     """The actor behind an `Authorization: Bearer …` value; anonymous without one."""
     if not bearer:
         return ANONYMOUS
     if bearer.startswith(f"{API_PREFIX}_"):
-        return await _api_token_actor(stores, bearer)
+        return await _api_token_actor(stores, bearer, ip)
     try:
         claims = tokens.read_access_token(stores.settings.jwt_secret.get_secret_value(), bearer)
     except tokens.InvalidToken as error:
@@ -132,10 +139,10 @@ async def authenticate(stores: Stores, bearer: str | None) -> Actor:
         live = await repo.family_active(session, claims.session_id, _now())
     if user is None or not user.active or not live:
         raise Unauthenticated("the session has ended")
-    return await actor_for_user(stores, user, claims.session_id)
+    return await actor_for_user(stores, user, claims.session_id, ip)
 
 
-async def _api_token_actor(stores: Stores, bearer: str) -> Actor:
+async def _api_token_actor(stores: Stores, bearer: str, ip: str | None) -> Actor:
     async with stores.sessionmaker() as session, session.begin():
         token = await repo.api_token(session, tokens.token_hash(bearer))
         if token is None:
@@ -144,10 +151,10 @@ async def _api_token_actor(stores: Stores, bearer: str) -> Actor:
         user = await repo.user_by_id(session, token.user_id)
     if user is None or not user.active:
         raise Unauthenticated("the API token's user is disabled")
-    actor = await actor_for_user(stores, user, None)
+    actor = await actor_for_user(stores, user, None, ip)
     # A token is scoped: it never carries more than its own permissions.
     allowed = actor.permissions & frozenset(token.permissions)
     return Actor(kind="api_token", user_id=actor.user_id, username=token.name,
                  roles=actor.roles, permissions=allowed, scope=actor.scope,
                  clearance=actor.clearance, department_ids=actor.department_ids,
-                 regions=actor.regions)
+                 regions=actor.regions, home_department=actor.home_department)

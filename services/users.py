@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auth import secrets as tokens
-from auth.actor import Clearance
-from auth.roles import BUILTIN_ROLES
+from auth.actor import Actor, Clearance
+from auth.roles import BUILTIN_ROLES, widest
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
@@ -80,3 +80,15 @@ async def seed_demo_users(uow: UnitOfWork) -> dict[str, User]:
                                     regions=regions)
         for username, display, roles, clearance, departments, regions in people
     }
+
+
+def builtin_actor(user: User) -> Actor:
+    """The actor of a user holding only built-in roles, without a database round trip (the
+    demo seed acts as its users inside the transaction that creates them)."""
+    specs = [spec for spec in BUILTIN_ROLES if spec.name in user.roles]
+    return Actor(kind="user", user_id=user.id, username=user.username, roles=tuple(user.roles),
+                 permissions=frozenset(p for spec in specs for p in spec.permissions),
+                 scope=widest([spec.scope for spec in specs]),
+                 clearance=Clearance[user.clearance], department_ids=tuple(user.department_ids),
+                 regions=tuple(user.regions),
+                 home_department=user.department_ids[0] if user.department_ids else None)

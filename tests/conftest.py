@@ -7,7 +7,7 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,10 @@ from graph.engine import connect
 from relational.database import make_engine, make_sessionmaker
 from relational.embedded import EmbeddedPostgres, create_database
 from relational.migrate import upgrade
+from relational.uow import RequestMeta
 from services.projection import Projector
 from services.stores import Stores
+from services.users import DEMO_PASSWORD, seed_demo_users
 from settings import Settings
 
 # Fixed test keys (never used outside tests): key version 1 of the session, and the blind-index
@@ -85,6 +87,8 @@ def settings(pg_url: str, graph_url: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2, seed_demo=False,
         login_backoff_seconds=0.01, data_dir=Path(".data-test"), _env_file=None,
+        # Cheap password hashes: the suite logs in thousands of times.
+        password_hash_memory_kib=1024, password_hash_time_cost=1,
         field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY))
 
 
@@ -129,16 +133,42 @@ async def reset(stores: Stores, projector: Projector) -> None:
     await stores.graph.clear()
 
 
+DEMO_USERS = ("admin", "manager.east", "sales.east", "sales.north", "finance", "service",
+              "auditor")
+LOGIN = """mutation($u: String!, $p: String!) {
+  login(input: {username: $u, password: $p}) { accessToken } }"""
+
+
 @dataclass
 class Api:
-    """GraphQL over real HTTP."""
+    """GraphQL over real HTTP, as the demo `admin` unless told otherwise (`as_user`,
+    `anonymous`); the demo users (README) exist in every test."""
 
     client: httpx.AsyncClient
     stores: Stores
     projector: Projector
+    tokens: dict[str, str] = field(default_factory=dict)
+    user: str | None = "admin"
+
+    async def token(self, username: str) -> str:
+        if username not in self.tokens:
+            response = await self.client.post("/graphql", json={
+                "query": LOGIN, "variables": {"u": username, "p": DEMO_PASSWORD}})
+            self.tokens[username] = response.json()["data"]["login"]["accessToken"]
+        return self.tokens[username]
+
+    def as_user(self, username: str | None) -> Api:
+        """The same client acting as another demo user (None: anonymous)."""
+        return Api(self.client, self.stores, self.projector, self.tokens, username)
+
+    @property
+    def anonymous(self) -> Api:
+        return self.as_user(None)
 
     async def post(self, query: str, variables: dict[str, Any] | None = None,
                    **headers: str) -> dict[str, Any]:
+        if self.user is not None and not any(key.lower() == "authorization" for key in headers):
+            headers["Authorization"] = f"Bearer {await self.token(self.user)}"
         response = await self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         body: dict[str, Any] = response.json()
@@ -165,5 +195,14 @@ class Api:
 @pytest.fixture
 async def api(server: str, stores: Stores, projector: Projector) -> AsyncIterator[Api]:
     await reset(stores, projector)
+    async with stores.uow(RequestMeta(actor="test:setup")) as uow:
+        await seed_demo_users(uow)
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        yield Api(client, stores, projector)
+        api = Api(client, stores, projector)
+        for username in DEMO_USERS:
+            await api.token(username)
+        # Tests count audit records and rate-limit hits from here on.
+        async with stores.sessionmaker() as session:
+            await session.execute(text("TRUNCATE audit_log, rate_counters RESTART IDENTITY"))
+            await session.commit()
+        yield api

@@ -113,9 +113,12 @@ async def post_with_request_id(
     api: Api, query: str, variables: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The response body and the `x-request-id` response header."""
+    """The response body and the `x-request-id` response header, as `api`'s user."""
+    sent = dict(headers or {})
+    if api.user is not None:
+        sent.setdefault("Authorization", f"Bearer {await api.token(api.user)}")
     response = await api.client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
     body: dict[str, Any] = response.json()
     return body, response.headers["x-request-id"]
 

@@ -370,16 +370,18 @@ async def test_create_writes_one_audit_and_one_outbox_row_in_its_transaction(api
     account = body["data"]["accountCreate"]["account"]
     account_uuid = raw_id(account["id"])
 
+    admin_id = str(await api.scalar("SELECT id FROM users WHERE username = 'admin'"))
     [audit] = await audit_rows(api)
     assert {key: audit[key] for key in
             ("actor", "operation", "target_ids", "before", "after", "ip", "request_id", "reason")
             } == {
-        "actor": "anonymous",
+        "actor": "admin",
         "operation": "account.create",
         "target_ids": [account_uuid],
         "before": None,
         "after": {"name": "深圳海川", "uscc": VALID_USCC, "region": "华南", "industry": "通信",
-                  "lifecycleStage": "LEAD", "tags": ["5G"], "annualRevenue": "88.80"},
+                  "lifecycleStage": "LEAD", "tags": ["5G"], "annualRevenue": "88.80",
+                  "classification": "INTERNAL", "ownerId": admin_id},
         "ip": "127.0.0.1",
         "request_id": request_id,
         "reason": None,
@@ -422,9 +424,11 @@ async def test_update_writes_one_audit_and_one_outbox_row(api: Api) -> None:
     audits = await audit_rows(api)
     assert [row["operation"] for row in audits] == ["account.create", "account.update"]
     update = audits[1]
+    admin_id = str(await api.scalar("SELECT id FROM users WHERE username = 'admin'"))
     snapshot: dict[str, Any] = {
         "name": "武汉光谷", "uscc": VALID_USCC, "region": "华中", "industry": "光电",
-        "lifecycleStage": "LEAD", "tags": [], "annualRevenue": None}
+        "lifecycleStage": "LEAD", "tags": [], "annualRevenue": None,
+        "classification": "INTERNAL", "ownerId": admin_id}
     assert (update["target_ids"], update["before"], update["after"], update["request_id"]) == (
         [account_uuid], snapshot,
         {**snapshot, "lifecycleStage": "PARTNER", "annualRevenue": "1.00"}, request_id)

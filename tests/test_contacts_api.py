@@ -190,7 +190,13 @@ async def test_update_without_change_writes_nothing(api: Api) -> None:
     before = await ledger_counts(api)
     same = await _update(api, created["id"], name=" 孙悦 ", phone=PHONE, email=None)
     assert same == created
-    assert await ledger_counts(api) == before
+    # No write: the only new record is the audit of the phone read back in the payload.
+    assert await ledger_counts(api) == {**before, "audit_log": before["audit_log"] + 1}
+    [read] = (await audit_rows(api))[before["audit_log"]:]
+    assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
+        {"type": "Contact", "field": "phone", "record": raw_id(created["id"]),
+         "outcome": "clear"}]})
+    assert await api.scalar("SELECT version FROM contacts") == 1
 
 
 async def test_update_with_a_bad_field_is_refused(api: Api) -> None:
@@ -263,12 +269,21 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
 
     view = {"accountId": account_uuid, "name": "周敏", "title": "处长", "hasPhone": True,
             "hasEmail": True, "hasIdNumber": False}
+
+    def read(field: str) -> dict[str, str]:
+        return {"type": "Contact", "field": field, "record": contact_uuid, "outcome": "clear"}
+
     audits = (await audit_rows(api))[audits_before:]
+    # The payloads read phone/email back (the cleared email is null, so not a read): each
+    # such operation adds one read.sensitive record after its write.
     assert [(row["operation"], row["target_ids"], row["before"], row["after"],
              row["request_id"]) for row in audits] == [
         ("contact.create", [contact_uuid, account_uuid], None, view, create_request),
+        ("read.sensitive", [contact_uuid], None, {"reads": [read("phone"), read("email")]},
+         create_request),
         ("contact.update", [contact_uuid, account_uuid], view,
          {**view, "hasEmail": False, "changedFields": ["phone", "email"]}, update_request),
+        ("read.sensitive", [contact_uuid], None, {"reads": [read("phone")]}, update_request),
         ("contact.delete", [contact_uuid, account_uuid], {**view, "hasEmail": False}, None,
          delete_request),
     ]
@@ -290,9 +305,17 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     assert await api.scalar(
         "SELECT count(*) FROM audit_log a WHERE a::text LIKE '%138-0013%' "
         "OR a::text LIKE '%0000 1111%' OR a::text LIKE '%example.cn%'") == 0
-    # Each write's audit record and event were stamped by the same transaction.
+    # Each write's audit record and event were stamped by the same transaction (the n-th write
+    # record goes with the n-th event; read records have no event).
     assert await api.scalar(
-        "SELECT count(*) FROM audit_log a JOIN outbox o ON o.id = a.id WHERE a.at <> o.at") == 0
+        "SELECT count(*) FILTER (WHERE a.at <> o.at) FROM "
+        "(SELECT at, row_number() OVER (ORDER BY id) AS n FROM audit_log "
+        " WHERE operation <> 'read.sensitive') a "
+        "FULL JOIN (SELECT at, row_number() OVER (ORDER BY id) AS n FROM outbox) o USING (n)"
+    ) == 0
+    assert await api.scalar(
+        "SELECT count(*) FROM audit_log WHERE operation <> 'read.sensitive'"
+    ) == await api.scalar("SELECT count(*) FROM outbox")
 
 
 async def test_a_phone_only_change_is_visible_in_the_audit(api: Api) -> None:
@@ -302,11 +325,15 @@ async def test_a_phone_only_change_is_visible_in_the_audit(api: Api) -> None:
     contact_id = await make_contact(api, account_id, name="吴刚", phone=PHONE)
     changed = await _update(api, contact_id, phone="+86 139 0000 1111")
     assert changed["phone"] == "+86 139 0000 1111"
-    update = (await audit_rows(api))[-1]
+    update, read = (await audit_rows(api))[-2:]
     assert update["operation"] == "contact.update"
     assert update["before"] != update["after"]
-    assert "0000 1111" not in json.dumps(update, ensure_ascii=False)
-    assert "138-0013" not in json.dumps(update, ensure_ascii=False)
+    # The payload's phone read back is audited after the write, by reference only.
+    assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
+        {"type": "Contact", "field": "phone", "record": raw_id(contact_id), "outcome": "clear"}]})
+    for row in (update, read):
+        assert "0000 1111" not in json.dumps(row, ensure_ascii=False)
+        assert "138-0013" not in json.dumps(row, ensure_ascii=False)
 
 
 # --- the account's contacts connection -------------------------------------------------------

@@ -213,8 +213,13 @@ async def test_id_number_must_be_a_valid_resident_id(api: Api) -> None:
     assert contact["idNumber"] == x_number
     changed = await api.data(UPDATE, {"input": {"id": contact["id"], "idNumber": ID_NUMBER}})
     assert changed["contactUpdate"]["contact"]["idNumber"] == ID_NUMBER
-    update = (await audit_rows(api))[-1]
+    update, read = (await audit_rows(api))[-2:]
+    assert update["operation"] == "contact.update"
     assert update["after"]["changedFields"] == ["idNumber"]
+    # The payload read the number back: audited after the write, by reference only.
+    assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
+        {"type": "Contact", "field": "idNumber", "record": raw_id(contact["id"]),
+         "outcome": "clear"}]})
     assert update["before"]["hasIdNumber"] is update["after"]["hasIdNumber"] is True
 
 

@@ -26,7 +26,9 @@ async def test_alias_limit(api: Api, settings: Settings) -> None:
 
 
 async def test_validation_errors_are_bad_user_input_with_request_id(api: Api) -> None:
-    response = await api.client.post("/graphql", json={"query": "{ accounts { nope } }"})
+    admin = {"Authorization": f"Bearer {await api.token('admin')}"}
+    response = await api.client.post("/graphql", json={"query": "{ accounts { nope } }"},
+                                     headers=admin)
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "BAD_USER_INPUT",
                                    "requestId": response.headers["x-request-id"]}

@@ -25,9 +25,11 @@ from auth.crypto import KeyRing
 from relational.database import make_engine, make_sessionmaker
 from relational.embedded import create_database
 from relational.migrate import upgrade
+from relational.repositories import identity as identity_repo
 from services import contacts, key_rotation
+from services.users import DEMO_PASSWORD, builtin_actor
 from settings import Settings
-from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, Api, free_port
+from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, LOGIN, Api, free_port
 from tests.factories import global_id, make_account, raw_id
 from tests.test_encryption_at_rest import GET, PHONE, SEARCH, create, execute, names
 
@@ -70,10 +72,21 @@ async def app_with(settings: Settings, field_keys: str) -> AsyncIterator[httpx.A
         await task
 
 
-async def post(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+async def post(client: httpx.AsyncClient, bearer: str, query: str,
+               **variables: Any) -> dict[str, Any]:
     body: dict[str, Any] = (await client.post(
-        "/graphql", json={"query": query, "variables": variables})).json()
+        "/graphql", json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {bearer}"})).json()
     return body
+
+
+async def login_admin(client: httpx.AsyncClient) -> str:
+    """An access token of the demo admin (the `api` fixture seeded the users) from this
+    instance, which may not share the test app's token secret."""
+    body = (await client.post("/graphql", json={"query": LOGIN, "variables": {
+        "u": "admin", "p": DEMO_PASSWORD}})).json()
+    token: str = body["data"]["login"]["accessToken"]
+    return token
 
 
 async def insert_legacy(api: Api, account_id: str) -> str:
@@ -124,12 +137,14 @@ async def test_rotate_moves_every_row_to_the_new_key(api: Api, settings: Setting
 
     # An instance given key 2 reads everything, and the blind index still finds the rows.
     async with app_with(settings, RING_V1_V2) as client:
+        admin = await api.token("admin")  # same token secret and sessions as the test app
         for contact in made:
-            assert (await post(client, GET, id=contact["id"]))["data"]["contact"] == contact
-        legacy = (await post(client, GET, id=global_id("Contact", legacy_id)))["data"][
+            assert (await post(client, admin, GET, id=contact["id"]))["data"][
+                "contact"] == contact
+        legacy = (await post(client, admin, GET, id=global_id("Contact", legacy_id)))["data"][
             "contact"]
         assert (legacy["phone"], legacy["email"]) == (LEGACY_PHONE, LEGACY_EMAIL)
-        found = await post(client, SEARCH, filter={"phone": "13512345678"})
+        found = await post(client, admin, SEARCH, filter={"phone": "13512345678"})
         assert names(found["data"]["contacts"]) == ["老客户"]
     # An instance without key 2 cannot: so every instance gets the key before rotation.
     body = await api.post(GET, {"id": made[0]["id"]})
@@ -198,8 +213,9 @@ async def test_serve_encrypts_leftover_plaintext_before_serving(
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             await until_healthy(client, server, log_file)
             assert await plaintext_rows(api) == 0
-            contact = (await post(client, GET, id=global_id("Contact", legacy_id)))["data"][
-                "contact"]
+            admin = await login_admin(client)
+            contact = (await post(client, admin, GET, id=global_id("Contact", legacy_id)))[
+                "data"]["contact"]
             assert (contact["phone"], contact["email"]) == (LEGACY_PHONE, LEGACY_EMAIL)
     finally:
         server.send_signal(signal.SIGINT)
@@ -244,7 +260,11 @@ async def test_migration_keeps_plaintext_rows_until_encrypted(api: Api) -> None:
         report = await key_rotation.rotate(stores, plaintext_only=True)
         assert (report.encrypted, report.complete) == (1, True)
         contact_id = uuid.UUID("00000000-0000-0000-0000-000000000002")
-        record = (await contacts.load_many(stores, [contact_id]))[contact_id]
+        async with api.stores.read() as session:  # the demo admin of the test database
+            admin = await identity_repo.user_by_name(session, "admin")
+        assert admin is not None
+        record = (await contacts.load_many(stores, builtin_actor(admin), [contact_id]))[
+            contact_id]
         assert (record.phone, record.email, record.id_number) == (
             LEGACY_PHONE, LEGACY_EMAIL, None)
         async with stores.read() as session:

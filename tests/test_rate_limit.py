@@ -7,9 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from relational.uow import RequestMeta
 from services import rate_limit
-from services.users import seed_demo_users
 from tests.conftest import Api
 from tests.test_identity import token_of
 
@@ -30,8 +28,7 @@ async def test_anonymous_callers_are_limited_per_address(api: Api) -> None:
 
 
 async def test_a_user_quota_spans_all_their_sessions(api: Api) -> None:
-    async with api.stores.uow(RequestMeta(actor="test")) as uow:
-        await seed_demo_users(uow)
+    # The demo users exist (the `api` fixture seeds them); two logins, two sessions.
     first, second = await token_of(api, "finance"), await token_of(api, "finance")
     stores = replace(api.stores, settings=api.stores.settings.model_copy(
         update={"rate_limit_per_minute": 3}))

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import psutil
 
-from tests.conftest import free_port
+from services.users import DEMO_PASSWORD
+from tests.conftest import LOGIN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """{
@@ -50,8 +51,18 @@ def wait_ready(server: subprocess.Popen[str], port: int) -> None:
     raise TimeoutError("crm serve did not come up")
 
 
+def login(port: int) -> str:
+    """An access token of the demo admin, whom the demo seed creates."""
+    response = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=30, json={
+        "query": LOGIN, "variables": {"u": "admin", "p": DEMO_PASSWORD}})
+    token: str = response.json()["data"]["login"]["accessToken"]
+    return token
+
+
 def query(port: int) -> dict[str, Any]:
-    response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30)
+    """QUERY as the demo admin (every operation needs a login; the admin sees every account)."""
+    response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": QUERY}, timeout=30,
+                          headers={"Authorization": f"Bearer {login(port)}"})
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]

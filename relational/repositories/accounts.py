@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
+from relational.repositories.visibility import Visibility, accounts_readable
 
 
 class AccountSort(StrEnum):
@@ -31,6 +32,7 @@ class AccountQuery:
     lifecycle_stages: Sequence[str] = ()
     tags_any: Sequence[str] = ()
     ids: Sequence[uuid.UUID] | None = None
+    visibility: Visibility = field(default_factory=Visibility)  # default: nothing
     sort: AccountSort = AccountSort.NAME
     descending: bool = False
     after: tuple[Any, uuid.UUID] | None = field(default=None)
@@ -48,7 +50,7 @@ def _sort_key(sort: AccountSort) -> ColumnElement[Any]:
 
 
 def _filtered(query: AccountQuery) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [accounts_readable(query.visibility)]
     if query.name_contains:
         conditions.append(Account.name.ilike(f"%{_escape_like(query.name_contains)}%"))
     if query.regions:
@@ -91,15 +93,31 @@ async def count(session: AsyncSession, query: AccountQuery) -> int:
     return int(await session.scalar(statement) or 0)
 
 
-async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+async def get_many(
+    session: AsyncSession, ids: Sequence[uuid.UUID], seen: Visibility
+) -> dict[uuid.UUID, Account]:
     if not ids:
         return {}
-    rows = await session.scalars(select(Account).where(Account.id.in_(list(set(ids)))))
+    rows = await session.scalars(
+        select(Account).where(Account.id.in_(list(set(ids))), accounts_readable(seen)))
     return {row.id: row for row in rows}
 
 
-async def get_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
-    statement = select(Account).where(Account.id == account_id).with_for_update()
+async def visible_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID], seen: Visibility
+) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(Account.id).where(Account.id.in_(list(set(ids))), accounts_readable(seen)))
+    return set(rows)
+
+
+async def get_for_update(
+    session: AsyncSession, account_id: uuid.UUID, seen: Visibility
+) -> Account | None:
+    statement = select(Account).where(
+        Account.id == account_id, accounts_readable(seen)).with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select, text, tuple_
+from sqlalchemy import RowMapping, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import AuditRecord
@@ -70,3 +70,69 @@ async def walk(session: AsyncSession, batch: int) -> AsyncIterator[Sequence[RowM
         yield rows
         last = tuple_(AuditRecord.seq, AuditRecord.id) > tuple_(rows[-1]["seq"], rows[-1]["id"])
         rows = (await session.execute(statement.where(last))).mappings().all()
+
+
+@dataclass(frozen=True)
+class TrailQuery:
+    """Filters of the audit trail; all given ones must hold."""
+
+    actor: str | None = None
+    target_id: str | None = None
+    operation: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _trail_conditions(query: TrailQuery) -> list[Any]:
+    conditions: list[Any] = []
+    if query.actor is not None:
+        conditions.append(AuditRecord.actor == query.actor)
+    if query.target_id is not None:
+        conditions.append(AuditRecord.target_ids.any_() == query.target_id)
+    if query.operation is not None:
+        conditions.append(AuditRecord.operation == query.operation)
+    if query.since is not None:
+        conditions.append(AuditRecord.at >= query.since)
+    if query.until is not None:
+        conditions.append(AuditRecord.at < query.until)
+    return conditions
+
+
+async def trail(session: AsyncSession, query: TrailQuery, *, limit: int,
+                before_seq: int | None = None) -> list[AuditRecord]:
+    """Newest first, by chain position."""
+    statement = select(AuditRecord).where(*_trail_conditions(query))
+    if before_seq is not None:
+        statement = statement.where(AuditRecord.seq < before_seq)
+    statement = statement.order_by(AuditRecord.seq.desc()).limit(limit)
+    return list((await session.scalars(statement)).all())
+
+
+async def trail_count(session: AsyncSession, query: TrailQuery) -> int:
+    statement = select(func.count()).select_from(AuditRecord).where(*_trail_conditions(query))
+    return int(await session.scalar(statement) or 0)
+
+
+async def recent_sensitive_reads(session: AsyncSession, actor: str, seconds: int) -> int:
+    """How many protected fields `actor` read in the last `seconds`."""
+    statement = text(
+        "SELECT coalesce(sum(jsonb_array_length(after->'reads')), 0) FROM audit_log "
+        "WHERE actor = :actor AND operation = 'read.sensitive' "
+        "AND at > now() - make_interval(secs => :seconds)")
+    return int(await session.scalar(statement, {"actor": actor, "seconds": seconds}) or 0)
+
+
+async def recently_recorded(session: AsyncSession, actor: str, operation: str,
+                            seconds: int) -> bool:
+    statement = select(AuditRecord.id).where(
+        AuditRecord.actor == actor, AuditRecord.operation == operation,
+        AuditRecord.at > func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds)).limit(1)
+    return (await session.scalar(statement)) is not None
+
+
+async def seen_addresses(session: AsyncSession, user_id: str) -> set[str | None]:
+    """Client addresses of this user's earlier successful logins."""
+    statement = select(AuditRecord.ip).where(
+        AuditRecord.operation == "auth.login",
+        AuditRecord.target_ids.any_() == user_id).distinct()
+    return set((await session.scalars(statement)).all())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from relational.models import Contact
+from relational.repositories.visibility import Visibility, contacts_readable
 
 _INDEX: Mapping[str, InstrumentedAttribute[str | None]] = {
     "phone": Contact.phone_bidx, "email": Contact.email_bidx,
@@ -24,14 +25,16 @@ _ENVELOPE: Mapping[str, InstrumentedAttribute[str | None]] = {
 async def pages_by_account(
     session: AsyncSession,
     account_ids: Sequence[uuid.UUID],
+    seen: Visibility,
     *,
     limit: int,
     after: tuple[str, uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, list[Contact]]:
-    """The first `limit` contacts (by name, id) of each account, in one statement."""
+    """The first `limit` visible contacts (by name, id) of each account, in one statement."""
     if not account_ids:
         return {}
-    conditions: list[ColumnElement[bool]] = [Contact.account_id.in_(list(set(account_ids)))]
+    conditions: list[ColumnElement[bool]] = [Contact.account_id.in_(list(set(account_ids))),
+                                             contacts_readable(seen)]
     if after is not None:
         conditions.append(tuple_(Contact.name, Contact.id) > tuple_(after[0], after[1]))
     rank = (
@@ -52,11 +55,11 @@ async def pages_by_account(
 
 
 async def counts_by_account(
-    session: AsyncSession, account_ids: Sequence[uuid.UUID]
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], seen: Visibility
 ) -> dict[uuid.UUID, int]:
     statement = (
         select(Contact.account_id, func.count())
-        .where(Contact.account_id.in_(list(set(account_ids))))
+        .where(Contact.account_id.in_(list(set(account_ids))), contacts_readable(seen))
         .group_by(Contact.account_id)
     )
     counts = {account_id: 0 for account_id in account_ids}
@@ -65,15 +68,21 @@ async def counts_by_account(
     return counts
 
 
-async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Contact]:
+async def get_many(
+    session: AsyncSession, ids: Sequence[uuid.UUID], seen: Visibility
+) -> dict[uuid.UUID, Contact]:
     if not ids:
         return {}
-    rows = await session.scalars(select(Contact).where(Contact.id.in_(list(set(ids)))))
+    rows = await session.scalars(
+        select(Contact).where(Contact.id.in_(list(set(ids))), contacts_readable(seen)))
     return {row.id: row for row in rows}
 
 
-async def get_for_update(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
-    statement = select(Contact).where(Contact.id == contact_id).with_for_update()
+async def get_for_update(
+    session: AsyncSession, contact_id: uuid.UUID, seen: Visibility
+) -> Contact | None:
+    statement = select(Contact).where(
+        Contact.id == contact_id, contacts_readable(seen)).with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
 
@@ -87,20 +96,24 @@ def _matching(indexes: Mapping[str, str]) -> list[ColumnElement[bool]]:
 async def search(
     session: AsyncSession,
     indexes: Mapping[str, str],
+    seen: Visibility,
     *,
     limit: int,
     after: tuple[str, uuid.UUID] | None = None,
 ) -> list[Contact]:
-    """Contacts whose blind indexes equal `indexes` (field -> index value), by (name, id)."""
-    statement = select(Contact).where(*_matching(indexes))
+    """Visible contacts whose blind indexes equal `indexes` (field -> index), by (name, id)."""
+    statement = select(Contact).where(*_matching(indexes), contacts_readable(seen))
     if after is not None:
         statement = statement.where(tuple_(Contact.name, Contact.id) > tuple_(after[0], after[1]))
     statement = statement.order_by(Contact.name, Contact.id).limit(limit)
     return list((await session.scalars(statement)).all())
 
 
-async def count_matching(session: AsyncSession, indexes: Mapping[str, str]) -> int:
-    statement = select(func.count()).select_from(Contact).where(*_matching(indexes))
+async def count_matching(
+    session: AsyncSession, indexes: Mapping[str, str], seen: Visibility
+) -> int:
+    statement = select(func.count()).select_from(Contact).where(
+        *_matching(indexes), contacts_readable(seen))
     return int(await session.scalar(statement) or 0)
 
 

@@ -29,6 +29,7 @@ async def roles(session: AsyncSession, names: Sequence[str]) -> list[Role]:
 
 
 async def upsert_role(session: AsyncSession, role: Role) -> None:
+    # An upsert keeps the role's address allowlist: it is the admins' setting, not the code's.
     values = {"name": role.name, "description": role.description,
               "permissions": role.permissions, "data_scope": role.data_scope,
               "builtin": role.builtin}
@@ -91,3 +92,8 @@ async def api_tokens(session: AsyncSession) -> list[ApiToken]:
 async def api_token_for_update(session: AsyncSession, token_id: uuid.UUID) -> ApiToken | None:
     statement = select(ApiToken).where(ApiToken.id == token_id).with_for_update()
     return (await session.scalars(statement)).one_or_none()
+
+
+async def role_for_update(session: AsyncSession, name: str) -> Role | None:
+    return (await session.scalars(select(Role).where(Role.name == name).with_for_update())
+            ).one_or_none()

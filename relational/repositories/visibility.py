@@ -1,0 +1,51 @@
+"""Data scope as a statement builder: the one place that decides which rows a reader sees."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from relational.models import Account, Contact
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a reader may see; built by services from the actor (role × scope × clearance)."""
+
+    everything: bool = False
+    owner_id: uuid.UUID | None = None
+    department_ids: tuple[uuid.UUID, ...] = ()
+    regions: tuple[str, ...] = ()
+    max_level: int = -1  # highest classification the reader is cleared for; -1: nothing
+
+    @property
+    def nothing(self) -> bool:
+        return self.max_level < 0
+
+
+def accounts_readable(seen: Visibility) -> ColumnElement[bool]:
+    if seen.nothing:
+        return false()
+    cleared = Account.classification <= seen.max_level
+    if seen.everything:
+        return cleared
+    reach: list[ColumnElement[bool]] = []
+    if seen.owner_id is not None:
+        reach.append(Account.owner_id == seen.owner_id)
+    if seen.department_ids:
+        reach.append(Account.department_id.in_(list(seen.department_ids)))
+    if seen.regions:
+        reach.append(Account.region.in_(list(seen.regions)))
+    return and_(cleared, or_(false(), *reach))
+
+
+def contacts_readable(seen: Visibility) -> ColumnElement[bool]:
+    """A contact is visible when its account is and the reader is cleared for the contact."""
+    if seen.nothing:
+        return false()
+    if seen.everything and seen.max_level >= 3:
+        return true()
+    return and_(Contact.classification <= seen.max_level,
+                Contact.account_id.in_(select(Account.id).where(accounts_readable(seen))))

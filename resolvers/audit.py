@@ -1,0 +1,24 @@
+"""Audit trail bindings (auditors only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from relational.models import AuditRecord
+from relational.repositories.audit import TrailQuery
+from resolvers.context import Context
+from services import audit_trail
+from services.pagination import Page
+
+
+async def trail(ctx: Context, query: TrailQuery, first: int | None,
+                after: str | None) -> Page[AuditRecord]:
+    return await audit_trail.trail(ctx.stores, await ctx.actor(), query, first, after)
+
+
+async def count(ctx: Context, query: TrailQuery) -> int:
+    return await audit_trail.count(ctx.stores, await ctx.actor(), query)
+
+
+async def export(ctx: Context, query: TrailQuery) -> AsyncIterator[str]:
+    return audit_trail.export_csv(ctx.stores, await ctx.actor(), query)

@@ -1,0 +1,31 @@
+"""Abnormal access, recorded as `security.*` audit records that auditors query: bursts of
+sensitive reads, and logins from a client address never seen for the user."""
+
+from __future__ import annotations
+
+from relational.repositories import audit as repo
+from relational.uow import UnitOfWork
+
+_WINDOW = 60
+
+
+async def check_sensitive_reads(uow: UnitOfWork, actor: str, limit: int) -> None:
+    """Within the unit of work that records a batch of reads: flag the actor once per minute
+    when their reads in the last minute pass `limit`."""
+    read = await repo.recent_sensitive_reads(uow.session, actor, _WINDOW)
+    if read <= limit:
+        return
+    if await repo.recently_recorded(uow.session, actor, "security.sensitiveReadBurst", _WINDOW):
+        return
+    uow.audit("security.sensitiveReadBurst", [],
+              after={"actor": actor, "readsLastMinute": read, "limit": limit})
+
+
+async def check_login_address(uow: UnitOfWork, user_id: str, username: str,
+                              ip: str | None) -> None:
+    """Flag a successful login from an address this user never logged in from before (the
+    very first login has nothing to compare with)."""
+    seen = await repo.seen_addresses(uow.session, user_id)
+    if seen and ip not in seen:
+        uow.audit("security.newAddress", [user_id],
+                  after={"username": username, "ip": ip, "knownAddresses": len(seen)})
