@@ -8,14 +8,16 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
-from auth.actor import Actor, DataScope
+from auth.actor import Actor, Clearance, DataScope
 from relational.identity_models import ApiToken as ApiTokenRow
+from relational.identity_models import User as UserRow
 from resolvers import identity as resolve
 from resolvers import roles as resolve_roles
 from resolvers.ids import to_global_id
 from schema.accounts import Info
 from services.identity import Session
 from services.roles import RoleDraft
+from services.users import UserChanges
 
 
 @strawberry.type(description="The signed-in user (or integrator) and what they may do.")
@@ -180,3 +182,70 @@ async def role_upsert(info: Info, input: RoleUpsertInput) -> RoleUpsertPayload:
         name=row.name, description=row.description, permissions=list(row.permissions),
         data_scope=DataScopeEnum(row.data_scope), ip_allowlist=list(row.ip_allowlist),
         builtin=row.builtin))
+
+
+@strawberry.enum(name="Clearance", description="公开 < 内部 < 秘密 < 机密.")
+class ClearanceEnum(Enum):
+    PUBLIC = "PUBLIC"
+    INTERNAL = "INTERNAL"
+    SECRET = "SECRET"  # noqa: S105 - a clearance level
+    CONFIDENTIAL = "CONFIDENTIAL"
+
+
+@strawberry.type(description="A user account (administration view).")
+class UserType:
+    id: strawberry.ID = strawberry.field(description="Global id.")
+    username: str = strawberry.field(description="Login name.")
+    display_name: str = strawberry.field(description="Shown name.")
+    roles: list[str] = strawberry.field(description="Role names.")
+    clearance: ClearanceEnum = strawberry.field(description="Clearance.")
+    regions: list[str] = strawberry.field(description="Sales regions.")
+    active: bool = strawberry.field(description="Inactive users cannot sign in.")
+
+    @classmethod
+    def of(cls, row: UserRow) -> UserType:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), username=row.username,
+                   display_name=row.display_name, roles=list(row.roles),
+                   clearance=ClearanceEnum(row.clearance), regions=list(row.regions),
+                   active=row.active)
+
+
+@strawberry.input(description="A new user (admins).")
+class UserCreateInput:
+    username: str = strawberry.field(description="Login name.")
+    password: str = strawberry.field(description="At least 10 characters.")
+    display_name: str = strawberry.field(description="Shown name.")
+    roles: list[str] = strawberry.field(description="Role names.")
+    clearance: ClearanceEnum = strawberry.field(description="At most your own.")
+    regions: list[str] = strawberry.field(default_factory=list, description="Sales regions.")
+
+
+@strawberry.input(description="Changes to a user (admins); omitted fields stay.")
+class UserUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The user.")
+    roles: list[str] | None = strawberry.field(default=None, description="Role names.")
+    clearance: ClearanceEnum | None = strawberry.field(default=None, description="Clearance.")
+    regions: list[str] | None = strawberry.field(default=None, description="Sales regions.")
+    active: bool | None = strawberry.field(
+        default=None, description="False locks the user out and ends their sessions.")
+    password: str | None = strawberry.field(
+        default=None, description="A new password; ends the user's sessions.")
+
+
+@strawberry.type(description="Result of userCreate / userUpdate.")
+class UserPayload:
+    user: UserType = strawberry.field(description="The user.")
+
+
+async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
+    row = await resolve_roles.create_user(
+        info.context, input.username, input.password, input.display_name, input.roles,
+        Clearance[input.clearance.value], input.regions)
+    return UserPayload(user=UserType.of(row))
+
+
+async def user_update(info: Info, input: UserUpdateInput) -> UserPayload:
+    row = await resolve_roles.update_user(info.context, str(input.id), UserChanges(
+        roles=input.roles, regions=input.regions, active=input.active, password=input.password,
+        clearance=Clearance[input.clearance.value] if input.clearance else None))
+    return UserPayload(user=UserType.of(row))

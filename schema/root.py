@@ -115,6 +115,11 @@ class Mutation:
         resolver=identity.role_upsert,
         description="Create a role or change one (admins); built-in roles only take an "
                     "address allowlist.")
+    user_create = strawberry.mutation(resolver=identity.user_create,
+                                      description="Create a user (admins).")
+    user_update = strawberry.mutation(
+        resolver=identity.user_update,
+        description="Change a user's roles, clearance, regions, password or activity (admins).")
     api_token_revoke = strawberry.mutation(
         resolver=identity.api_token_revoke, description="Revoke an API token (admins).")
 

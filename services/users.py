@@ -12,8 +12,9 @@ from auth.roles import BUILTIN_ROLES, widest
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
+from services import policy
 from services import validation as check
-from services.errors import Conflict
+from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 
 DEMO_PASSWORD = "Demo#2026"  # noqa: S105 - documented demo credential, seeded by the demo only
 
@@ -92,3 +93,79 @@ def builtin_actor(user: User) -> Actor:
                  clearance=Clearance[user.clearance], department_ids=tuple(user.department_ids),
                  regions=tuple(user.regions),
                  home_department=user.department_ids[0] if user.department_ids else None)
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """Fields to change; None leaves a field as it is."""
+
+    roles: Sequence[str] | None = None
+    departments: Sequence[uuid.UUID] | None = None
+    regions: Sequence[str] | None = None
+    clearance: Clearance | None = None
+    active: bool | None = None
+    password: str | None = None
+
+
+async def _check_assignment(uow: UnitOfWork, actor: Actor, roles: Sequence[str],
+                            clearance: Clearance) -> None:
+    known = {role.name for role in await repo.roles(uow.session, roles)}
+    if unknown := sorted(set(roles) - known):
+        raise BadUserInput(f"unknown roles: {', '.join(unknown)}", field="roles")
+    if clearance > actor.clearance:
+        raise Forbidden("you cannot grant a clearance above your own", field="clearance")
+
+
+def _password(value: str) -> str:
+    if len(value) < 10 or value.isalpha() or value.isdigit():
+        raise BadUserInput("`password` needs at least 10 characters, not only letters or "
+                           "digits", field="password")
+    return value
+
+
+async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: str, *,
+                       display_name: str, roles: Sequence[str], clearance: Clearance,
+                       departments: Sequence[uuid.UUID] = (),
+                       regions: Sequence[str] = ()) -> User:
+    await policy.require(uow, actor, "user:manage", "user.create")
+    await _check_assignment(uow, actor, roles, clearance)
+    return await create_user(uow, username, _password(password),
+                             display_name=check.text(display_name, "displayName",
+                                                     max_length=100),
+                             roles=roles, clearance=clearance, departments=departments,
+                             regions=[check.choice(region, "regions", check.REGIONS)
+                                      for region in regions])
+
+
+async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
+                       changes: UserChanges) -> User:
+    await policy.require(uow, actor, "user:manage", "user.update")
+    user = await repo.user_by_id(uow.session, user_id)
+    if user is None:
+        raise NotFound("no user with this id", field="id")
+    before = _user_view(user)
+    roles = list(changes.roles) if changes.roles is not None else user.roles
+    clearance = changes.clearance or Clearance[user.clearance]
+    await _check_assignment(uow, actor, roles, clearance)
+    user.roles, user.clearance = roles, clearance.name
+    if changes.departments is not None:
+        user.department_ids = list(changes.departments)
+    if changes.regions is not None:
+        user.regions = [check.choice(region, "regions", check.REGIONS)
+                        for region in changes.regions]
+    if changes.active is not None:
+        user.active = changes.active
+    if changes.password is not None:
+        user.password_hash = tokens.hash_password(_password(changes.password))
+    if changes.active is False or changes.password is not None:
+        await repo.revoke_all_sessions(uow.session, user.id)
+    await uow.session.flush()
+    uow.audit("user.update", [str(user.id)], before=before,
+              after={**_user_view(user), "passwordChanged": changes.password is not None})
+    return user
+
+
+def _user_view(user: User) -> dict[str, object]:
+    return {"username": user.username, "roles": list(user.roles), "clearance": user.clearance,
+            "regions": list(user.regions), "active": user.active,
+            "departments": [str(value) for value in user.department_ids]}

@@ -97,3 +97,10 @@ async def api_token_for_update(session: AsyncSession, token_id: uuid.UUID) -> Ap
 async def role_for_update(session: AsyncSession, name: str) -> Role | None:
     return (await session.scalars(select(Role).where(Role.name == name).with_for_update())
             ).one_or_none()
+
+
+async def revoke_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken).where(RefreshToken.user_id == user_id,
+                                   RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now()))
