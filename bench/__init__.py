@@ -2,14 +2,21 @@
 GraphQL over HTTP. Figures only; nothing here asserts a wall-clock time.
 
 `python -m bench` (or `make bench`) starts embedded PostgreSQL and FalkorDB in a temporary
-directory, seeds 100,000 accounts with their contacts and group structures, rebuilds the graph,
-and prints latency percentiles and round trips per request for the main read scenarios.
+directory, seeds 100,000 accounts with ~300,000 contacts (protected fields sealed with keys
+generated into that directory) and ~10,000 ownership groups, rebuilds the graph, logs in as a
+freshly created administrator and prints, per scenario, latency percentiles, round trips per
+request, where the CPU went, and EXPLAIN ANALYZE of the SQL the requests sent. Scenario (d)
+prices field security: pages of exactly 100 contacts read by a freshly created finance user
+through 5 masked protected field selections, against the same pages read by the administrator
+without protected fields (ratio target: p95 at most 1.3x).
 
 Environment:
   BENCH_DATABASE_URL / BENCH_GRAPH_URL  use existing stores instead of embedded ones (the
                                         database must be empty, or set BENCH_RESET=1 to
                                         truncate accounts, contacts and edges; the graph
-                                        `crm_bench` is recreated)
+                                        `crm_bench` is recreated; `bench-admin-…` and
+                                        `bench-finance-…` users are left behind, and the
+                                        contacts' keys are not kept)
   BENCH_ACCOUNTS                        accounts to seed (default 100000)
   BENCH_REQUESTS / BENCH_WARMUP         measured / warm-up requests per scenario (200 / 20)
   BENCH_SEED                            random seed of the dataset and the request mix

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from bench.config import TARGET_P95_MS
 from bench.diagnose import Cost
 from bench.runner import Result
+from bench.security import PROTECTED_READS, TARGET_RATIO, Probe
 from bench.seed import Seeded
 
 
@@ -78,6 +79,38 @@ def page_sizes(results: Sequence[Result]) -> str:
     header = ["page size (c)", "SQL/req", "conn/req", "Cypher/req", "p50 ms", "p95 ms",
               "contacts per page"]
     return _table(header, rows)
+
+
+def _ratio(first: float, second: float) -> str:
+    return f"{first / second:.2f}x" if second else "-"
+
+
+def security(results: Sequence[Result], probe: Probe) -> str:
+    """(d1) against (d2): latencies, round trips, and their ratios next to the target."""
+    protected, plain = results
+    rows = [[
+        f"({result.scenario.key}) {result.scenario.title}", str(result.requests),
+        f"{result.percentile(50):.1f}", f"{result.percentile(95):.1f}",
+        f"{max(result.latencies_ms):.1f}", f"{result.per_second:.1f}",
+        f"{result.per_request(result.counts.sql):.2f}",
+        f"{result.per_request(result.counts.checkouts):.2f}",
+        f"{result.per_request(result.counts.cypher):.2f}", "",
+        f"{result.scenario.observed} {_spread(result.observed)}",
+    ] for result in results]
+    ratio = protected.percentile(95) / plain.percentile(95)
+    rows.append([
+        "(d1) / (d2)", "", _ratio(protected.percentile(50), plain.percentile(50)),
+        f"{ratio:.2f}x", _ratio(max(protected.latencies_ms), max(plain.latencies_ms)),
+        _ratio(protected.per_second, plain.per_second), "", "", "",
+        f"p95 <= {TARGET_RATIO}x {'met' if ratio <= TARGET_RATIO else 'MISSED'}", ""])
+    header = ["scenario (d): field security", "n", "p50 ms", "p95 ms", "max ms", "req/s",
+              "SQL/req", "conn/req", "Cypher/req", "ratio target", "answer size"]
+    contacts, admin = probe.contacts
+    check = (f"page check (request 0): finance got {contacts} contacts, admin {admin}; "
+             f"{probe.values} non-null protected values ({PROTECTED_READS} selections per "
+             f"contact), {probe.masked} masked"
+             + ("" if probe.sound else "  <-- NOT THE MEASURED PATH, figures misleading"))
+    return _table(header, rows) + "\n" + check
 
 
 def cpu(results: Sequence[Result]) -> str:

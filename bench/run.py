@@ -15,16 +15,17 @@ from pathlib import Path
 
 import httpx
 
-from bench import report, scenarios
+from bench import report, scenarios, security
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
 from bench.diagnose import Cost, graph_costs, sql_costs
-from bench.identity import log_in_admin
+from bench.identity import log_in_admin, log_in_finance
 from bench.runner import Result, call, run
 from bench.seed import Generation, Seeded, copy_rows, prepare, rebuild_graph
 from bench.stores import Urls, app_settings, direct_stores, serve, stores_up, wait_until_quiet
 from relational.migrate import upgrade
+from services.stores import Stores
 
 PAGE_SIZES = (10, 50, 100)
 
@@ -33,6 +34,8 @@ PAGE_SIZES = (10, 50, 100)
 class Measured:
     main: list[Result]
     sweep: list[Result]
+    guarded: list[Result]  # (d1), (d2)
+    probe: security.Probe
     costs: list[Cost]
 
 
@@ -45,10 +48,10 @@ async def _cursors(client: httpx.AsyncClient) -> list[tuple[str, str]]:
 
 
 async def _scenarios(config: BenchConfig, client: httpx.AsyncClient, counter: SqlCounter,
-                     meter: CpuMeter, grouped: list[str]) -> list[Result]:
+                     meter: CpuMeter, grouped: list[str],
+                     cursors: list[tuple[str, str]]) -> list[Result]:
     rng = random.Random(config.seed)
     count = config.requests + config.warmup
-    cursors = await _cursors(client)
     pages = {size: scenarios.page(rng, cursors, count, size) for size in PAGE_SIZES}
     plan = [scenarios.search(rng, count), scenarios.group_tree(rng, grouped, count),
             pages[50], pages[10], pages[100]]
@@ -59,6 +62,39 @@ async def _scenarios(config: BenchConfig, client: httpx.AsyncClient, counter: Sq
         results.append(await run(client, counter, meter, scenario, requests=config.requests,
                                  warmup=config.warmup))
     return results
+
+
+@dataclass(frozen=True)
+class _Security:
+    results: list[Result]
+    probe: security.Probe
+    costs: list[Cost]
+
+
+async def _security(config: BenchConfig, stores: Stores, admin: httpx.AsyncClient,
+                    counter: SqlCounter, meter: CpuMeter, cursors: list[tuple[str, str]],
+                    database: str) -> _Security:
+    """(d1) as a logged-in finance user on its own connection, (d2) as the admin, the same
+    pages in the same order; then the SQL of both explained."""
+    count = config.requests + config.warmup
+    pages = await security.windows(admin, random.Random(config.seed + 1),
+                                   [cursor for cursor, _ in cursors], count)
+    protected, plain = security.scenarios(pages)
+    async with httpx.AsyncClient(base_url=str(admin.base_url), timeout=60) as finance:
+        user = await log_in_finance(stores, finance)
+        progress(f"security scenario: (d1) as {user} (role finance, clearance INTERNAL), "
+                 f"(d2) as the admin; {len({page.after for page in pages})} distinct pages "
+                 f"of {security.CONTACTS_PER_PAGE} contacts")
+        probe = await security.probe(finance, admin, protected, plain)
+        results = []
+        for client, scenario in ((finance, protected), (admin, plain)):
+            progress(f"scenario ({scenario.key}): {config.warmup} warm-up + {config.requests} "
+                     f"requests, one at a time")
+            results.append(await run(client, counter, meter, scenario,
+                                     requests=config.requests, warmup=config.warmup))
+        costs = await sql_costs(finance, counter, protected, database)
+    costs += await sql_costs(admin, counter, plain, database)
+    return _Security(results, probe, costs)
 
 
 async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seeded) -> Measured:
@@ -74,7 +110,11 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                                                                       timeout=60) as client:
                     user = await log_in_admin(stores, client)
                     progress(f"app serving on {url}; requests as {user} (role admin)")
-                    results = await _scenarios(config, client, counter, meter, seeded.grouped)
+                    cursors = await _cursors(client)
+                    results = await _scenarios(config, client, counter, meter, seeded.grouped,
+                                               cursors)
+                    guarded = await _security(config, stores, client, counter, meter, cursors,
+                                              urls.database)
                     progress("diagnostics: EXPLAIN ANALYZE of the captured SQL, Cypher timings")
                     costs: list[Cost] = []
                     for result in results[:3]:
@@ -84,22 +124,25 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
         finally:
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))
-    return Measured(results[:3], sweep, costs)
+    return Measured(results[:3], sweep, guarded.results, guarded.probe, costs + guarded.costs)
 
 
 def _print(seeded: Seeded, measured: Measured) -> None:
+    everything = measured.main + [result for result in measured.sweep
+                                  if result not in measured.main] + measured.guarded
     for table in (report.seeding(seeded), report.scenarios(measured.main),
-                  report.page_sizes(measured.sweep), report.cpu(measured.main + [
-                      result for result in measured.sweep if result not in measured.main]),
-                  report.diagnostics(measured.costs)):
+                  report.page_sizes(measured.sweep),
+                  report.security(measured.guarded, measured.probe),
+                  report.cpu(everything), report.diagnostics(measured.costs)):
         print()
         print(table)
     print()
     print("SQL/req: statements sent; conn/req: pool checkouts, each adding three round trips\n"
           "(pre-ping, BEGIN, ROLLBACK or COMMIT) to its statements; Cypher/req: graph round\n"
-          "trips. Requests one at a time as a logged-in admin; client and app share this\n"
-          "process, so app CPU includes the HTTP client. 'other load' is CPU used outside the\n"
-          "bench and its stores: when it is high, latencies are inflated by a busy machine.")
+          "trips. Requests one at a time as a logged-in admin ((d1): a logged-in finance user);\n"
+          "client and app share this process, so app CPU includes the HTTP client. 'other load'\n"
+          "is CPU used outside the bench and its stores: when it is high, latencies are\n"
+          "inflated by a busy machine.")
 
 
 def _workers() -> multiprocessing.pool.Pool:

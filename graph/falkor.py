@@ -23,9 +23,10 @@ class FalkorEngine:
     def __init__(self, url: str, *, graph_name: str) -> None:
         if url.startswith("falkordb://"):
             url = "redis://" + url.removeprefix("falkordb://")
-        # A pooled connection dies with a server restart: retry once on a fresh one.
+        # Pooled connections die with a server restart: idle ones are pinged before use, and a
+        # failed command is retried on a fresh connection.
         self._db = FalkorDB.from_url(
-            url, socket_connect_timeout=2, socket_timeout=30,
+            url, socket_connect_timeout=2, socket_timeout=30, health_check_interval=5,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._graph = self._db.select_graph(graph_name)
@@ -35,11 +36,14 @@ class FalkorEngine:
     ) -> list[Row]:
         RoundTrips.total += 1
         arguments = dict(params or {})
+        query = self._graph.ro_query if read_only else self._graph.query
         try:
-            if read_only:
-                result = await self._graph.ro_query(cypher, arguments)
-            else:
-                result = await self._graph.query(cypher, arguments)
+            try:
+                result = await query(cypher, arguments)
+            except RedisConnectionError:
+                # Every pooled connection may be from before a restart: drop them all once.
+                await self._db.connection.connection_pool.disconnect()
+                result = await query(cypher, arguments)
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise GraphUnavailable(str(error)) from error
         columns = [column[1] for column in result.header]

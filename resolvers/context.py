@@ -56,6 +56,6 @@ class Context:
         targets = sorted({read["record"] for read in reads if read["record"]})
         async with await self.uow() as uow:
             await security_events.check_sensitive_reads(
-                uow, uow.meta.actor or "anonymous",
-                self.stores.settings.sensitive_reads_per_minute - len(reads))
+                uow, uow.meta.actor or "anonymous", len(reads),
+                self.stores.settings.sensitive_reads_per_minute)
             uow.audit("read.sensitive", targets, after={"reads": reads})

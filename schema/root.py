@@ -16,6 +16,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from resolvers import accounts as resolve_accounts
@@ -133,6 +134,7 @@ def extensions(settings: Settings) -> list[Extension]:
     rules: list[Extension] = [
         ErrorCodes,
         FieldPolicy,
+        partial(ValidationCache, maxsize=1000),
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),

@@ -3,16 +3,22 @@ sensitive reads, and logins from a client address never seen for the user."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from relational.repositories import audit as repo
+from relational.repositories import rate_limits
 from relational.uow import UnitOfWork
 
 _WINDOW = 60
 
 
-async def check_sensitive_reads(uow: UnitOfWork, actor: str, limit: int) -> None:
-    """Within the unit of work that records a batch of reads: flag the actor once per minute
-    when their reads in the last minute pass `limit`."""
-    read = await repo.recent_sensitive_reads(uow.session, actor, _WINDOW)
+async def check_sensitive_reads(uow: UnitOfWork, actor: str, count: int, limit: int) -> None:
+    """Within the unit of work that records a batch of `count` reads: flag the actor once per
+    minute when their reads in the current minute pass `limit` (a counter in the shared,
+    unlogged rate-limit table, so it costs one statement)."""
+    epoch = int(datetime.now(UTC).timestamp())
+    window = datetime.fromtimestamp(epoch - epoch % _WINDOW, UTC)
+    read = await rate_limits.hit(uow.session, f"reads:{actor}", window, count)
     if read <= limit:
         return
     if await repo.recently_recorded(uow.session, actor, "security.sensitiveReadBurst", _WINDOW):

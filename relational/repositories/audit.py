@@ -113,15 +113,6 @@ async def trail_count(session: AsyncSession, query: TrailQuery) -> int:
     return int(await session.scalar(statement) or 0)
 
 
-async def recent_sensitive_reads(session: AsyncSession, actor: str, seconds: int) -> int:
-    """How many protected fields `actor` read in the last `seconds`."""
-    statement = text(
-        "SELECT coalesce(sum(jsonb_array_length(after->'reads')), 0) FROM audit_log "
-        "WHERE actor = :actor AND operation = 'read.sensitive' "
-        "AND at > now() - make_interval(secs => :seconds)")
-    return int(await session.scalar(statement, {"actor": actor, "seconds": seconds}) or 0)
-
-
 async def recently_recorded(session: AsyncSession, actor: str, operation: str,
                             seconds: int) -> bool:
     statement = select(AuditRecord.id).where(

@@ -14,12 +14,15 @@ _HIT = text(
     WITH forget AS (
         DELETE FROM rate_counters WHERE key = :key AND window_start < :window_start
     )
-    INSERT INTO rate_counters AS c (key, window_start, hits) VALUES (:key, :window_start, 1)
-    ON CONFLICT (key, window_start) DO UPDATE SET hits = c.hits + 1
+    INSERT INTO rate_counters AS c (key, window_start, hits)
+    VALUES (:key, :window_start, :amount)
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = c.hits + :amount
     RETURNING hits
     """
 )
 
 
-async def hit(session: AsyncSession, key: str, window_start: datetime) -> int:
-    return int(await session.scalar(_HIT, {"key": key, "window_start": window_start}) or 0)
+async def hit(session: AsyncSession, key: str, window_start: datetime, amount: int = 1) -> int:
+    """Add `amount` to the key's counter of this window; the new total."""
+    return int(await session.scalar(
+        _HIT, {"key": key, "window_start": window_start, "amount": amount}) or 0)
