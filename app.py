@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
@@ -107,6 +108,15 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+def _reason(value: str | None) -> str | None:
+    """The purpose a client states for its request (e.g. 投标准备, percent-encoded UTF-8 as
+    headers are ASCII), kept short and printable."""
+    if not value:
+        return None
+    cleaned = "".join(char for char in unquote(value) if char.isprintable())[:200].strip()
+    return cleaned or None
+
+
 class CrmGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
@@ -117,6 +127,7 @@ class CrmGraphQL(GraphQL[Context, None]):
             ip=client.host if client else None,
             connection=request,
             bearer=credentials.strip() if scheme.lower() == "bearer" else None,
+            reason=_reason(request.headers.get("x-audit-reason")),
         )
 
 

@@ -20,6 +20,7 @@ class Context:
     ip: str | None = None
     connection: HTTPConnection | None = None
     bearer: str | None = None
+    reason: str | None = None  # the caller's stated purpose (X-Audit-Reason), audited
     loaders: Loaders = field(init=False)
     _actor: Actor | None = field(default=None, init=False)
     _reads: list[dict[str, str]] = field(default_factory=list, init=False)
@@ -37,12 +38,12 @@ class Context:
         """A new unit of work: one per mutation field, never shared."""
         actor = await self.actor()
         return self.stores.uow(RequestMeta(request_id=self.request_id, actor=actor.label,
-                                           ip=self.ip))
+                                           ip=self.ip, reason=self.reason))
 
     def anonymous_uow(self, claimed: str) -> UnitOfWork:
         """For login: the actor is who the caller claims to be, not yet proven."""
         return self.stores.uow(RequestMeta(request_id=self.request_id, actor=claimed,
-                                           ip=self.ip))
+                                           ip=self.ip, reason=self.reason))
 
     def note_read(self, type_name: str, field_name: str, record_id: str, outcome: str) -> None:
         """A protected field was read in clear, masked or refused; audited once per operation."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -116,3 +117,11 @@ async def test_a_login_from_a_new_address_is_a_security_event(api: Api) -> None:
         TRAIL, {"f": {"operation": "security.newAddress"}}))["auditTrail"]
     assert events["totalCount"] == 1
     assert events["edges"][0]["node"]["ip"] == "127.0.0.1"
+
+
+async def test_a_stated_purpose_is_recorded_with_the_reads(api: Api, world: World) -> None:
+    await api.as_user("finance").post(READ, {"id": world.east},
+                                      **{"X-Audit-Reason": quote("季度对账 Q3")})
+    reason = await api.scalar(
+        "SELECT reason FROM audit_log WHERE operation = 'read.sensitive' ORDER BY id DESC LIMIT 1")
+    assert reason == "季度对账 Q3"
