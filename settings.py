@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     anonymous_rate_limit_per_minute: int = Field(default=120, ge=1,
                                                  description="requests per client address")
     sensitive_reads_per_minute: int = Field(
-        default=500, ge=1, description="protected-field reads per user and minute before a "
+        default=2000, ge=1, description="protected-field reads per user and minute before a "
                                        "security event is recorded")
     max_query_cost: int = Field(default=20000, ge=100,
                                 description="fields × page sizes of nested connections")
