@@ -22,10 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from auth.keys import load_or_create
 from auth.secrets import configure_password_hashing
-from graph.engine import GraphUnavailable, connect
-from relational.database import make_engine, make_sessionmaker
+from graph.engine import GraphUnavailable
 from relational.repositories.audit import TrailQuery
 from relational.uow import RequestMeta
 from resolvers.context import Context
@@ -33,7 +31,7 @@ from schema.root import build_schema
 from services import audit_trail, identity, rate_limit
 from services.errors import BadUserInput, DomainError
 from services.projection import Projector
-from services.stores import Stores
+from services.stores import Stores, open_stores
 from services.users import ensure_builtin_roles
 from settings import Settings, get_settings
 
@@ -178,22 +176,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
-    database_url, graph_url = settings.database_url, settings.graph_url
+    database_url = settings.database_url
 
     configure_password_hashing(settings.password_hash_memory_kib,
                                settings.password_hash_time_cost)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        keyring, blind_key = load_or_create(settings)
-        engine = make_engine(database_url, pool_size=settings.db_pool_size)
-        graph = connect(graph_url, settings.graph_name)
+        async with (open_stores(settings, pool_size=settings.db_pool_size) as base,
+                    _serving(base) as state):
+            yield state
+
+    @contextlib.asynccontextmanager
+    async def _serving(base: Stores) -> AsyncIterator[dict[str, Any]]:
         try:
-            await graph.ensure_schema()
+            await base.graph.ensure_schema()
         except GraphUnavailable as error:
             log.warning("graph unreachable at start-up, projecting later: %s", error)
-        base = Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
-                      blind_key=blind_key)
         projector = Projector(base)
         stores = replace(base, on_commit=projector.wake)
         async with stores.uow(RequestMeta(actor="system:start")) as uow:
@@ -211,8 +210,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await graph.close()
-            await engine.dispose()
 
     graphql = CrmGraphQL(build_schema(settings),
                          graphql_ide="graphiql" if settings.graphiql else None)

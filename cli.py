@@ -16,16 +16,13 @@ from pathlib import Path
 
 import psutil
 
-from auth.keys import load_or_create
-from graph.engine import connect
-from relational.database import make_engine, make_sessionmaker
 from relational.migrate import upgrade
 from services import key_rotation
 from services.audit import verify as verify_audit
 from services.demo import seed_demo
 from services.graph_sync import rebuild, verify
 from services.projection import Projector
-from services.stores import Stores
+from services.stores import Stores, open_stores
 from settings import Settings, get_settings
 
 Work = Callable[[Stores, Projector], Awaitable[int]]
@@ -78,19 +75,9 @@ def _with_urls(settings: Settings, urls: Urls) -> Settings:
 
 
 async def _with_stores(settings: Settings, work: Work) -> int:
-    if not settings.database_url or not settings.graph_url:
-        raise RuntimeError("stores are not up")
-    keyring, blind_key = load_or_create(settings)
-    engine = make_engine(settings.database_url, pool_size=2)
-    graph = connect(settings.graph_url, settings.graph_name)
-    try:
-        base = Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
-                      blind_key=blind_key)
+    async with open_stores(settings, pool_size=2) as base:
         projector = Projector(base)
         return await work(replace(base, on_commit=projector.wake), projector)
-    finally:
-        await graph.close()
-        await engine.dispose()
 
 
 async def _seed(stores: Stores, projector: Projector) -> int:

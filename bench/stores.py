@@ -15,11 +15,8 @@ import redis.asyncio
 import uvicorn
 
 from app import create_app
-from auth.keys import load_or_create
 from bench.config import DATABASE_NAME, GRAPH_NAME, BenchConfig, progress
-from graph.engine import connect
-from relational.database import make_engine, make_sessionmaker
-from services.stores import Stores
+from services.stores import Stores, open_stores
 from settings import Settings
 
 _QUIET_TIMEOUT_S = 120.0
@@ -107,19 +104,10 @@ def app_settings(urls: Urls, workdir: Path) -> Settings:
 @contextlib.asynccontextmanager
 async def direct_stores(settings: Settings) -> AsyncIterator[Stores]:
     """Stores for work outside the app (the graph rebuild)."""
-    if not settings.database_url or not settings.graph_url:
-        raise RuntimeError("stores are not up")
-    # Keys generated into the bench's work directory, the same the app reads.
-    keyring, blind_key = load_or_create(settings)
-    engine = make_engine(settings.database_url, pool_size=2)
-    graph = connect(settings.graph_url, settings.graph_name)
-    try:
-        await graph.ensure_schema()
-        yield Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
-                     blind_key=blind_key)
-    finally:
-        await graph.close()
-        await engine.dispose()
+    # Keys come from the bench's work directory, the same the app reads.
+    async with open_stores(settings, pool_size=2) as stores:
+        await stores.graph.ensure_schema()
+        yield stores
 
 
 class _Server(uvicorn.Server):

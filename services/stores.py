@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth import audit_chain
 from auth.crypto import KeyRing
-from graph.engine import GraphEngine
+from auth.keys import load_or_create
+from graph.engine import GraphEngine, connect
+from relational.database import make_engine, make_sessionmaker
 from relational.repositories.audit import Chain
 from relational.uow import RequestMeta, UnitOfWork
 from services.field_cipher import FieldCipher
@@ -43,3 +45,20 @@ class Stores:
         """A short-lived read session; never shared between concurrently resolved fields."""
         async with self.sessionmaker() as session:
             yield session
+
+
+@asynccontextmanager
+async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Stores]:
+    """Connect to the stores named in `settings` (the app's lifespan, the CLI, tests, the
+    bench); closed again on exit. The keys come from settings or `$DATA_DIR/keys.env`."""
+    if not settings.database_url or not settings.graph_url:
+        raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
+    keyring, blind_key = load_or_create(settings)
+    engine = make_engine(settings.database_url, pool_size=pool_size)
+    graph = connect(settings.graph_url, settings.graph_name)
+    try:
+        yield Stores(make_sessionmaker(engine), graph, settings, keyring=keyring,
+                     blind_key=blind_key)
+    finally:
+        await graph.close()
+        await engine.dispose()

@@ -18,15 +18,12 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from app import create_app
-from auth.keys import load_or_create
 from graph.embedded import EmbeddedFalkorDB
-from graph.engine import connect
-from relational.database import make_engine, make_sessionmaker
 from relational.embedded import EmbeddedPostgres, create_database
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
 from services.projection import Projector
-from services.stores import Stores
+from services.stores import Stores, open_stores
 from services.users import DEMO_PASSWORD, seed_demo_users
 from settings import Settings
 
@@ -110,14 +107,9 @@ async def server(settings: Settings) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def stores(settings: Settings) -> AsyncIterator[Stores]:
-    assert settings.database_url and settings.graph_url
-    engine = make_engine(settings.database_url, pool_size=4)
-    graph = connect(settings.graph_url, settings.graph_name)
-    await graph.ensure_schema()
-    keyring, blind_key = load_or_create(settings)
-    yield Stores(make_sessionmaker(engine), graph, settings, keyring=keyring, blind_key=blind_key)
-    await graph.close()
-    await engine.dispose()
+    async with open_stores(settings, pool_size=4) as opened:
+        await opened.graph.ensure_schema()
+        yield opened
 
 
 @pytest.fixture(scope="session")
