@@ -10,6 +10,7 @@ from strawberry import relay
 
 from auth.actor import Actor, Clearance, DataScope
 from relational.identity_models import ApiToken as ApiTokenRow
+from relational.identity_models import Department as DepartmentRow
 from relational.identity_models import User as UserRow
 from resolvers import identity as resolve
 from resolvers import roles as resolve_roles
@@ -218,6 +219,8 @@ class UserCreateInput:
     roles: list[str] = strawberry.field(description="Role names.")
     clearance: ClearanceEnum = strawberry.field(description="At most your own.")
     regions: list[str] = strawberry.field(default_factory=list, description="Sales regions.")
+    department_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Departments; the first is the user's home.")
 
 
 @strawberry.input(description="Changes to a user (admins); omitted fields stay.")
@@ -230,6 +233,8 @@ class UserUpdateInput:
         default=None, description="False locks the user out and ends their sessions.")
     password: str | None = strawberry.field(
         default=None, description="A new password; ends the user's sessions.")
+    department_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Departments; the first is the user's home.")
 
 
 @strawberry.type(description="Result of userCreate / userUpdate.")
@@ -240,12 +245,48 @@ class UserPayload:
 async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
     row = await resolve_roles.create_user(
         info.context, input.username, input.password, input.display_name, input.roles,
-        Clearance[input.clearance.value], input.regions)
+        Clearance[input.clearance.value], input.regions, [str(v) for v in input.department_ids])
     return UserPayload(user=UserType.of(row))
 
 
 async def user_update(info: Info, input: UserUpdateInput) -> UserPayload:
     row = await resolve_roles.update_user(info.context, str(input.id), UserChanges(
         roles=input.roles, regions=input.regions, active=input.active, password=input.password,
-        clearance=Clearance[input.clearance.value] if input.clearance else None))
+        clearance=Clearance[input.clearance.value] if input.clearance else None),
+        None if input.department_ids is None else [str(v) for v in input.department_ids])
     return UserPayload(user=UserType.of(row))
+
+
+@strawberry.type(description="A node of the department tree.")
+class DepartmentType:
+    id: strawberry.ID = strawberry.field(description="Global id.")
+    name: str = strawberry.field(description="Name.")
+    parent_id: strawberry.ID | None = strawberry.field(description="Parent department.")
+
+    @classmethod
+    def of(cls, row: DepartmentRow) -> DepartmentType:
+        return cls(id=strawberry.ID(to_global_id("Department", row.id)), name=row.name,
+                   parent_id=strawberry.ID(to_global_id("Department", row.parent_id))
+                   if row.parent_id else None)
+
+
+@strawberry.input(description="A new department (admins).")
+class DepartmentCreateInput:
+    name: str = strawberry.field(description="Name.")
+    parent_id: strawberry.ID | None = strawberry.field(default=None,
+                                                       description="Parent department.")
+
+
+@strawberry.type(description="Result of departmentCreate.")
+class DepartmentCreatePayload:
+    department: DepartmentType = strawberry.field(description="The new department.")
+
+
+async def department_create(info: Info, input: DepartmentCreateInput) -> DepartmentCreatePayload:
+    row = await resolve_roles.create_department(
+        info.context, input.name, None if input.parent_id is None else str(input.parent_id))
+    return DepartmentCreatePayload(department=DepartmentType.of(row))
+
+
+async def departments(info: Info) -> list[DepartmentType]:
+    return [DepartmentType.of(row) for row in await resolve_roles.list_departments(info.context)]

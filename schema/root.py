@@ -38,6 +38,8 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 @strawberry.type(description="Read operations.")
 class Query:
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.")
+    departments = strawberry.field(resolver=identity.departments,
+                                   description="The department tree, by name (admins).")
     audit_trail = strawberry.field(
         resolver=audit.audit_trail,
         description="Who accessed or changed which data, when, from where (auditors only). "
@@ -116,6 +118,8 @@ class Mutation:
         resolver=identity.role_upsert,
         description="Create a role or change one (admins); built-in roles only take an "
                     "address allowlist.")
+    department_create = strawberry.mutation(resolver=identity.department_create,
+                                            description="Add a department (admins).")
     user_create = strawberry.mutation(resolver=identity.user_create,
                                       description="Create a user (admins).")
     user_update = strawberry.mutation(

@@ -12,6 +12,7 @@ from auth.roles import BUILTIN_ROLES, widest
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
+from services import departments as departments_service
 from services import policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -129,6 +130,7 @@ async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: s
                        regions: Sequence[str] = ()) -> User:
     await policy.require(uow, actor, "user:manage", "user.create")
     await _check_assignment(uow, actor, roles, clearance)
+    await departments_service.require_existing(uow, departments)
     return await create_user(uow, username, _password(password),
                              display_name=check.text(display_name, "displayName",
                                                      max_length=100),
@@ -149,6 +151,7 @@ async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
     await _check_assignment(uow, actor, roles, clearance)
     user.roles, user.clearance = roles, clearance.name
     if changes.departments is not None:
+        await departments_service.require_existing(uow, changes.departments)
         user.department_ids = list(changes.departments)
     if changes.regions is not None:
         user.regions = [check.choice(region, "regions", check.REGIONS)

@@ -57,3 +57,40 @@ async def test_deactivating_a_user_ends_their_sessions(api: Api) -> None:
     audited = await api.scalar(
         "SELECT after FROM audit_log WHERE operation = 'user.update' ORDER BY id DESC LIMIT 1")
     assert audited["active"] is False and audited["passwordChanged"] is False
+
+
+async def test_departments_and_membership_drive_the_managers_scope(api: Api) -> None:
+    created = await api.data("""mutation { departmentCreate(input: {name: "华南销售部"}) {
+        department { id name parentId } } }""")
+    south = created["departmentCreate"]["department"]
+    assert (south["name"], south["parentId"]) == ("华南销售部", None)
+    listed = await api.data("{ departments { name } }")
+    assert sorted(item["name"] for item in listed["departments"]) == [
+        "华东销售部", "华北销售部", "华南销售部", "总部"]
+    boss = await api.data(CREATE, {"input": {**NEW, "username": "manager.south",
+                                             "roles": ["manager"],
+                                             "departmentIds": [south["id"]]}})
+    seller = await api.data(CREATE, {"input": {**NEW, "departmentIds": [south["id"]]}})
+    assert boss and seller
+    login = await api.anonymous.post(LOGIN, {"u": "sales.south", "p": "Strong#Pass2026"})
+    token = login["data"]["login"]["accessToken"]
+    made = await api.anonymous.post(
+        """mutation { accountCreate(input: {name: "广州华芯电子有限公司", region: "华南",
+           industry: "国防电子", uscc: "91350100M000100Y43"}) { account { id } } }""",
+        Authorization=f"Bearer {token}")
+    assert "errors" not in made, made
+    boss_login = await api.anonymous.post(LOGIN, {"u": "manager.south", "p": "Strong#Pass2026"})
+    seen = await api.anonymous.post(
+        "{ accounts { totalCount } }",
+        Authorization=f"Bearer {boss_login['data']['login']['accessToken']}")
+    assert seen["data"] == {"accounts": {"totalCount": 1}}
+    assert (await api.as_user("manager.east").data("{ accounts { totalCount } }")) == {
+        "accounts": {"totalCount": 0}}
+    nowhere = "RGVwYXJ0bWVudDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA="  # Department:0…
+    unknown = await api.post(CREATE, {"input": {
+        **NEW, "username": "x.y", "departmentIds": [nowhere]}})
+    assert unknown["errors"][0]["extensions"] == {
+        "code": "NOT_FOUND", "field": "departmentIds",
+        "requestId": unknown["errors"][0]["extensions"]["requestId"]}
+    denied = await api.as_user("manager.east").post("{ departments { name } }")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"

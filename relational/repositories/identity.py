@@ -104,3 +104,14 @@ async def revoke_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None
         update(RefreshToken).where(RefreshToken.user_id == user_id,
                                    RefreshToken.revoked_at.is_(None))
         .values(revoked_at=func.now()))
+
+
+async def departments(session: AsyncSession) -> list[Department]:
+    return list((await session.scalars(select(Department).order_by(Department.name))).all())
+
+
+async def department_ids_exist(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    rows = await session.scalars(select(Department.id).where(Department.id.in_(list(ids))))
+    return set(rows)
