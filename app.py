@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,6 +79,12 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
+def _bearer(connection: HTTPConnection) -> str | None:
+    """The credential of an `Authorization: Bearer …` header, if any."""
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
 class RateLimitMiddleware:
     """Counts every GraphQL request against its identity's quota before it is parsed."""
 
@@ -90,8 +96,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        bearer = credentials.strip() if scheme.lower() == "bearer" else None
+        bearer = _bearer(request)
         client = request.client.host if request.client else None
         try:
             await rate_limit.check(scope["state"]["stores"], bearer, client)
@@ -118,21 +123,19 @@ def _reason(value: str | None) -> str | None:
 class CrmGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
         return Context(
             stores=request.state.stores,
             request_id=request.state.request_id,
             ip=client.host if client else None,
             connection=request,
-            bearer=credentials.strip() if scheme.lower() == "bearer" else None,
+            bearer=_bearer(request),
             reason=_reason(request.headers.get("x-audit-reason")),
         )
 
 
 async def audit_export(request: Request) -> Response:
     """The audit trail as CSV; the same filters as `auditTrail`, as query parameters."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    bearer = credentials.strip() if scheme.lower() == "bearer" else None
+    bearer = _bearer(request)
     params = request.query_params
     try:
         client = request.client.host if request.client else None

@@ -58,10 +58,3 @@ async def descendant_edges(
     RETURN root, a.id AS parent, d.id AS child, r.share AS share
     """
     return _edges(await engine.read(cypher, {"ids": list(ids)}))
-
-
-async def existing_accounts(engine: GraphEngine, ids: Sequence[str]) -> set[str]:
-    rows = await engine.read(
-        "UNWIND $ids AS id MATCH (a:Account {id: id}) RETURN a.id AS id", {"ids": list(ids)}
-    )
-    return {row["id"] for row in rows}

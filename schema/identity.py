@@ -16,6 +16,7 @@ from resolvers import identity as resolve
 from resolvers import roles as resolve_roles
 from resolvers.ids import to_global_id
 from schema.accounts import Info
+from schema.directives import ClassificationLevel
 from services.identity import Session
 from services.roles import RoleDraft
 from services.users import UserChanges
@@ -185,21 +186,13 @@ async def role_upsert(info: Info, input: RoleUpsertInput) -> RoleUpsertPayload:
         builtin=row.builtin))
 
 
-@strawberry.enum(name="Clearance", description="公开 < 内部 < 秘密 < 机密.")
-class ClearanceEnum(Enum):
-    PUBLIC = "PUBLIC"
-    INTERNAL = "INTERNAL"
-    SECRET = "SECRET"  # noqa: S105 - a clearance level
-    CONFIDENTIAL = "CONFIDENTIAL"
-
-
 @strawberry.type(description="A user account (administration view).")
 class UserType:
     id: strawberry.ID = strawberry.field(description="Global id.")
     username: str = strawberry.field(description="Login name.")
     display_name: str = strawberry.field(description="Shown name.")
     roles: list[str] = strawberry.field(description="Role names.")
-    clearance: ClearanceEnum = strawberry.field(description="Clearance.")
+    clearance: ClassificationLevel = strawberry.field(description="Clearance.")
     regions: list[str] = strawberry.field(description="Sales regions.")
     active: bool = strawberry.field(description="Inactive users cannot sign in.")
 
@@ -207,7 +200,7 @@ class UserType:
     def of(cls, row: UserRow) -> UserType:
         return cls(id=strawberry.ID(to_global_id("User", row.id)), username=row.username,
                    display_name=row.display_name, roles=list(row.roles),
-                   clearance=ClearanceEnum(row.clearance), regions=list(row.regions),
+                   clearance=ClassificationLevel(row.clearance), regions=list(row.regions),
                    active=row.active)
 
 
@@ -217,7 +210,7 @@ class UserCreateInput:
     password: str = strawberry.field(description="At least 10 characters.")
     display_name: str = strawberry.field(description="Shown name.")
     roles: list[str] = strawberry.field(description="Role names.")
-    clearance: ClearanceEnum = strawberry.field(description="At most your own.")
+    clearance: ClassificationLevel = strawberry.field(description="At most your own.")
     regions: list[str] = strawberry.field(default_factory=list, description="Sales regions.")
     department_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Departments; the first is the user's home.")
@@ -227,7 +220,7 @@ class UserCreateInput:
 class UserUpdateInput:
     id: strawberry.ID = strawberry.field(description="The user.")
     roles: list[str] | None = strawberry.field(default=None, description="Role names.")
-    clearance: ClearanceEnum | None = strawberry.field(default=None, description="Clearance.")
+    clearance: ClassificationLevel | None = strawberry.field(default=None, description="Clearance.")
     regions: list[str] | None = strawberry.field(default=None, description="Sales regions.")
     active: bool | None = strawberry.field(
         default=None, description="False locks the user out and ends their sessions.")

@@ -172,11 +172,6 @@ async def load_many(
         return await repo.get_many(session, ids, policy.visibility(actor))
 
 
-async def visible(stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    async with stores.read() as session:
-        return await repo.visible_ids(session, ids, policy.visibility(actor))
-
-
 def scoped(actor: Actor, query: AccountQuery) -> AccountQuery:
     policy.check(actor, "account:read")
     return replace(query, visibility=policy.visibility(actor))

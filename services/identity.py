@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import secrets as tokens
 from auth.actor import ANONYMOUS, Actor, Clearance, DataScope
@@ -108,20 +111,26 @@ async def logout(uow: UnitOfWork, actor: Actor) -> None:
     uow.audit("auth.logout", [str(actor.user_id)], after={"session": str(actor.session_id)})
 
 
-async def actor_for_user(stores: Stores, user: User, session_id: uuid.UUID | None,
-                         ip: str | None = None) -> Actor:
-    """The user's permissions, from the roles that apply from the client's address."""
-    async with stores.read() as session:
-        roles = [role for role in await repo.roles(session, user.roles)
-                 if applies_from(role, ip)]
-        departments = await repo.department_subtree(session, user.department_ids)
+def actor_of(user: User, grants: Iterable[tuple[Iterable[str], DataScope]],
+             departments: Sequence[uuid.UUID], session_id: uuid.UUID | None = None) -> Actor:
+    """A user's actor from the (permissions, scope) of the roles that apply to the request."""
+    granted = list(grants)
     return Actor(
         kind="user", user_id=user.id, username=user.username, roles=tuple(user.roles),
-        permissions=frozenset(p for role in roles for p in role.permissions),
-        scope=widest([DataScope(role.data_scope) for role in roles]),
+        permissions=frozenset(p for permissions, _ in granted for p in permissions),
+        scope=widest([scope for _, scope in granted]),
         clearance=Clearance[user.clearance], department_ids=tuple(departments),
         regions=tuple(user.regions), session_id=session_id,
         home_department=user.department_ids[0] if user.department_ids else None)
+
+
+async def actor_for_user(session: AsyncSession, user: User, session_id: uuid.UUID | None,
+                         ip: str | None = None) -> Actor:
+    """The user's permissions, from the roles that apply from the client's address."""
+    roles = [role for role in await repo.roles(session, user.roles) if applies_from(role, ip)]
+    departments = await repo.department_subtree(session, user.department_ids)
+    return actor_of(user, [(role.permissions, DataScope(role.data_scope)) for role in roles],
+                    departments, session_id)
 
 
 async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None) -> Actor:
@@ -137,9 +146,9 @@ async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None
     async with stores.read() as session:
         user = await repo.user_by_id(session, claims.user_id)
         live = await repo.family_active(session, claims.session_id, _now())
-    if user is None or not user.active or not live:
-        raise Unauthenticated("the session has ended")
-    return await actor_for_user(stores, user, claims.session_id, ip)
+        if user is None or not user.active or not live:
+            raise Unauthenticated("the session has ended")
+        return await actor_for_user(session, user, claims.session_id, ip)
 
 
 async def _api_token_actor(stores: Stores, bearer: str, ip: str | None) -> Actor:
@@ -149,12 +158,9 @@ async def _api_token_actor(stores: Stores, bearer: str, ip: str | None) -> Actor
             raise Unauthenticated("API token is invalid or revoked")
         await repo.touch_api_token(session, token.id)
         user = await repo.user_by_id(session, token.user_id)
-    if user is None or not user.active:
-        raise Unauthenticated("the API token's user is disabled")
-    actor = await actor_for_user(stores, user, None, ip)
+        if user is None or not user.active:
+            raise Unauthenticated("the API token's user is disabled")
+        actor = await actor_for_user(session, user, None, ip)
     # A token is scoped: it never carries more than its own permissions.
-    allowed = actor.permissions & frozenset(token.permissions)
-    return Actor(kind="api_token", user_id=actor.user_id, username=token.name,
-                 roles=actor.roles, permissions=allowed, scope=actor.scope,
-                 clearance=actor.clearance, department_ids=actor.department_ids,
-                 regions=actor.regions, home_department=actor.home_department)
+    return replace(actor, kind="api_token", username=token.name,
+                   permissions=actor.permissions & frozenset(token.permissions))

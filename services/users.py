@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from auth import secrets as tokens
 from auth.actor import Actor, Clearance
-from auth.roles import BUILTIN_ROLES, widest
+from auth.roles import BUILTIN_ROLES
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
@@ -16,6 +16,7 @@ from services import departments as departments_service
 from services import policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
+from services.identity import actor_of
 
 DEMO_PASSWORD = "Demo#2026"  # noqa: S105 - documented demo credential, seeded by the demo only
 
@@ -87,13 +88,8 @@ async def seed_demo_users(uow: UnitOfWork) -> dict[str, User]:
 def builtin_actor(user: User) -> Actor:
     """The actor of a user holding only built-in roles, without a database round trip (the
     demo seed acts as its users inside the transaction that creates them)."""
-    specs = [spec for spec in BUILTIN_ROLES if spec.name in user.roles]
-    return Actor(kind="user", user_id=user.id, username=user.username, roles=tuple(user.roles),
-                 permissions=frozenset(p for spec in specs for p in spec.permissions),
-                 scope=widest([spec.scope for spec in specs]),
-                 clearance=Clearance[user.clearance], department_ids=tuple(user.department_ids),
-                 regions=tuple(user.regions),
-                 home_department=user.department_ids[0] if user.department_ids else None)
+    return actor_of(user, [(spec.permissions, spec.scope) for spec in BUILTIN_ROLES
+                           if spec.name in user.roles], user.department_ids)
 
 
 @dataclass(frozen=True)

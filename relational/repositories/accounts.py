@@ -103,16 +103,6 @@ async def get_many(
     return {row.id: row for row in rows}
 
 
-async def visible_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID], seen: Visibility
-) -> set[uuid.UUID]:
-    if not ids:
-        return set()
-    rows = await session.scalars(
-        select(Account.id).where(Account.id.in_(list(set(ids))), accounts_readable(seen)))
-    return set(rows)
-
-
 async def get_for_update(
     session: AsyncSession, account_id: uuid.UUID, seen: Visibility
 ) -> Account | None:

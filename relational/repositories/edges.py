@@ -63,7 +63,3 @@ async def get(
 
 async def remove(session: AsyncSession, edge: AccountEdge) -> None:
     await session.execute(delete(AccountEdge).where(AccountEdge.id == edge.id))
-
-
-async def all_of_kind(session: AsyncSession, kind: str) -> list[AccountEdge]:
-    return list((await session.scalars(select(AccountEdge).where(AccountEdge.kind == kind))).all())
