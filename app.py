@@ -27,9 +27,9 @@ from graph.engine import GraphUnavailable
 from relational.repositories.audit import TrailQuery
 from relational.uow import RequestMeta
 from resolvers.context import Context
-from schema.root import build_schema
+from schema.root import AUDIT_READ, build_schema
 from services import audit_trail, identity, rate_limit
-from services.errors import BadUserInput, DomainError
+from services.errors import BadUserInput, DomainError, RateLimited
 from services.projection import Projector
 from services.stores import Stores, open_stores
 from services.users import ensure_builtin_roles
@@ -100,7 +100,7 @@ class RateLimitMiddleware:
         client = request.client.host if request.client else None
         try:
             await rate_limit.check(scope["state"]["stores"], bearer, client)
-        except rate_limit.RateLimited as limited:
+        except RateLimited as limited:
             error = {"message": limited.message, "extensions": {
                 "code": limited.code.value, "retryAfter": limited.retry_after,
                 "requestId": scope["state"]["request_id"]}}
@@ -140,6 +140,7 @@ async def audit_export(request: Request) -> Response:
     try:
         client = request.client.host if request.client else None
         actor = await identity.authenticate(request.state.stores, bearer, client)
+        AUDIT_READ.check(actor)
         query = TrailQuery(actor=params.get("actorUsername"), target_id=params.get("targetId"),
                            operation=params.get("operation"),
                            since=_instant(params.get("since"), "since"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
@@ -22,17 +23,31 @@ class Context:
     bearer: str | None = None
     reason: str | None = None  # the caller's stated purpose (X-Audit-Reason), audited
     loaders: Loaders = field(init=False)
-    _actor: Actor | None = field(default=None, init=False)
+    _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _reads: list[dict[str, str]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.stores, self.actor)
 
     async def actor(self) -> Actor:
-        """Who is asking, resolved once per request from the bearer token."""
+        """Who is asking, resolved once per request from the bearer token: concurrently
+        resolved root fields share the one authentication (and its failure)."""
         if self._actor is None:
-            self._actor = await identity.authenticate(self.stores, self.bearer, self.ip)
-        return self._actor
+            self._actor = asyncio.ensure_future(
+                identity.authenticate(self.stores, self.bearer, self.ip))
+        return await asyncio.shield(self._actor)
+
+    @property
+    def known_actor(self) -> Actor | None:
+        """The actor if authentication has already finished (nested fields), else None."""
+        if self._actor is None or not self._actor.done() or self._actor.exception():
+            return None
+        return self._actor.result()
+
+    async def record_denied(self, operation: str, permission: str | None) -> None:
+        """A refused write: its audit record is committed by a unit of work of its own."""
+        async with await self.uow() as uow:
+            uow.audit("denied", [], after={"operation": operation, "permission": permission})
 
     async def uow(self) -> UnitOfWork:
         """A new unit of work: one per mutation field, never shared."""

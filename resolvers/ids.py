@@ -34,3 +34,11 @@ def from_global_id(global_id: str, type_name: str, field: str) -> uuid.UUID:
     if found_type != type_name:
         raise NotFound(f"`{field}` is not the id of a {type_name}", field=field)
     return value
+
+
+def type_of_id_argument(arguments: dict[str, object]) -> str:
+    """The type an `id` argument names, or "" when it names none (the field answers null)."""
+    try:
+        return global_type(str(arguments.get("id", "")))
+    except BadUserInput:
+        return ""

@@ -21,7 +21,7 @@ from resolvers import groups as resolve_groups
 from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
-from schema.directives import ClassificationLevel, Classified
+from schema.directives import ClassificationLevel, guard
 from services.accounts import AccountChanges, AccountDraft
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Account(relay.Node, AccountRef):
     tags: list[str] = strawberry.field(description="Free tags.")
     annual_revenue: Decimal | None = strawberry.field(
         description="Annual revenue in the reporting currency (CNY).",
-        directives=[Classified(level=ClassificationLevel.INTERNAL)])
+        extensions=guard(level=ClassificationLevel.INTERNAL))
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
     updated_at: datetime = strawberry.field(description="Last change (UTC).")
     row: strawberry.Private[AccountRow]
@@ -95,7 +95,8 @@ class Account(relay.Node, AccountRef):
             info.context, [_uuid_or_none(node_id) for node_id in node_ids])
         return [cls.maybe(row) for row in rows]
 
-    @strawberry.field(description="Contacts at this company, by name.")
+    @strawberry.field(description="Contacts at this company, by name.",
+                      extensions=guard("contact:read"))
     async def contacts(
         self, info: Info, first: FirstArg = 20, after: AfterArg = None
     ) -> Annotated[ContactConnection, strawberry.lazy("schema.contacts")]:
@@ -135,7 +136,7 @@ class Account(relay.Node, AccountRef):
 
     @strawberry.field(description="Annual revenue of this company plus every visible "
                                   "descendant's, weighted by effective ownership (CNY).",
-                      directives=[Classified(level=ClassificationLevel.INTERNAL)])
+                      extensions=guard(level=ClassificationLevel.INTERNAL))
     async def group_revenue(self, info: Info) -> Decimal | None:
         return await resolve_groups.group_revenue(info.context, self.row)
 

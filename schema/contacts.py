@@ -16,7 +16,7 @@ from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
 from schema.common import edges, page_info
-from schema.directives import Masked, Requires
+from schema.directives import guard
 from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft
 from services.contacts import ContactFilter as ContactMatch
@@ -48,22 +48,23 @@ class Contact(relay.Node):
 
     # Protected fields: encrypted at rest; a value that fails its integrity check is null
     # with an INTERNAL error on this field only.
-    @strawberry.field(description="Phone number (encrypted at rest).", directives=[
-        Requires(permission="contact.phone:read"), Masked(as_=MaskKind.PHONE)])
+    @strawberry.field(description="Phone number (encrypted at rest).", extensions=guard(
+        "contact.phone:read", mask_as=MaskKind.PHONE))
     def phone(self) -> str | None:
         return self.record.protected("phone")
 
-    @strawberry.field(description="E-mail address (encrypted at rest).", directives=[
-        Requires(permission="contact.email:read"), Masked(as_=MaskKind.EMAIL)])
+    @strawberry.field(description="E-mail address (encrypted at rest).", extensions=guard(
+        "contact.email:read", mask_as=MaskKind.EMAIL))
     def email(self) -> str | None:
         return self.record.protected("email")
 
-    @strawberry.field(description="居民身份证号, 18 characters (encrypted at rest).", directives=[
-        Requires(permission="contact.idNumber:read"), Masked(as_=MaskKind.ID_NUMBER)])
+    @strawberry.field(description="居民身份证号, 18 characters (encrypted at rest).",
+                      extensions=guard("contact.idNumber:read", mask_as=MaskKind.ID_NUMBER))
     def id_number(self) -> str | None:
         return self.record.protected("id_number")
 
-    @strawberry.field(description="The company this person works at.")
+    @strawberry.field(description="The company this person works at.",
+                      extensions=guard("account:read"))
     async def account(self, info: Info) -> Account:
         return Account.from_row(await resolve_accounts.require(info.context, self.account_id))
 

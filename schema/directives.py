@@ -1,23 +1,25 @@
-"""Field rules declared on the schema and visible in the SDL; `FieldPolicy` enforces them for
-every field resolution — whatever the alias, fragment, nesting or entry point (`node`,
-connections, mutation payloads, subscriptions) — so no resolver checks permissions itself."""
+"""Permissions declared on the schema: one per-field extension, `Guard`, that both emits its
+directives into the SDL (`@public`, `@authenticated`, `@requires`, `@masked`, `@classified`)
+and enforces them when the field resolves — whatever the alias, fragment, nesting or entry
+point. Every root field and mutation carries one; so does every protected object field.
+Resolvers and services never check a permission themselves; services decide only what is
+record-level (scope, clearance, ownership) through `services.policy`."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLResolveInfo
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.schema_directive import Location
+from strawberry.types.field import StrawberryField
 
-from auth.actor import Clearance
+from auth.actor import Actor, Clearance
 from auth.masking import MaskKind, mask
-from services.errors import Forbidden
+from services.errors import Forbidden, Unauthenticated
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
 
@@ -28,6 +30,18 @@ class ClassificationLevel(Enum):
     INTERNAL = "INTERNAL"
     SECRET = "SECRET"  # noqa: S105 - a classification level
     CONFIDENTIAL = "CONFIDENTIAL"
+
+
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="public",
+                             description="Anyone may call the field, signed in or not.")
+class Public:
+    pass
+
+
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="authenticated",
+                             description="Any signed-in user or API token may call the field.")
+class Authenticated:
+    pass
 
 
 @strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requires",
@@ -49,72 +63,169 @@ class Classified:
     level: ClassificationLevel
 
 
-@dataclass(frozen=True)
-class Rule:
-    field: str
-    permission: str | None
-    mask_as: MaskKind | None
-    level: Clearance | None
-
-    @property
-    def sensitive(self) -> bool:
-        return self.permission is not None
+@strawberry.schema_directive(locations=[Location.FIELD_DEFINITION], name="requiresPerType",
+                             description="The permission depends on the type of the object "
+                                         "asked for: `Type: permission` pairs.")
+class RequiresPerType:
+    rules: list[str]
 
 
-_RULES: dict[tuple[str, str], Rule | None] = {}
+class Guard(FieldExtension):
+    """The rule of one field. `Guard()` alone means signed-in callers; `Guard(public=True)`
+    anyone. With a permission, a caller without it is refused before the resolver runs (a
+    refused mutation also leaves a `denied` audit record, committed by its own unit of work);
+    with `mask_as`, the value is masked instead; with `level`, only readers cleared for it see
+    the value. Reads of protected fields (permission or level) are recorded for the batched
+    sensitive-read audit of the operation."""
 
+    def __init__(self, permission: str | None = None, *, public: bool = False,
+                 mask_as: MaskKind | None = None, level: ClassificationLevel | None = None,
+                 audit_as: str | None = None,
+                 per_type: tuple[Callable[[dict[str, Any]], str], dict[str, str]] | None = None,
+                 ) -> None:
+        if public and (permission or level or mask_as):
+            raise ValueError("a public field has no other rule")
+        self.permission = permission
+        self.public = public
+        self.mask_as = mask_as
+        self.level = None if level is None else Clearance[level.value]
+        self._level_name = level
+        self.audit_as = audit_as
+        self.per_type = per_type
+        self.sensitive = permission is not None and mask_as is not None
 
-def rule_of(info: GraphQLResolveInfo[Any]) -> Rule | None:
-    key = (info.parent_type.name, info.field_name)
-    if key not in _RULES:
-        graphql_field = info.parent_type.fields.get(info.field_name)  # None for __typename
-        definition = graphql_field.extensions.get("strawberry-definition") if graphql_field \
-            else None
-        directives = getattr(definition, "directives", None) or []
-        permission = next((d.permission for d in directives if isinstance(d, Requires)), None)
-        mask_as = next((d.as_ for d in directives if isinstance(d, Masked)), None)
-        level = next((Clearance[d.level.value] for d in directives
-                      if isinstance(d, Classified)), None)
-        found = None if permission is None and level is None else Rule(
-            info.field_name, permission, mask_as, level)
-        _RULES[key] = found
-    return _RULES[key]
+    def apply(self, field: StrawberryField) -> None:
+        directives: list[object] = []
+        if self.public:
+            directives.append(Public())
+        elif self.permission is None and self.level is None:
+            directives.append(Authenticated())
+        if self.permission is not None:
+            directives.append(Requires(permission=self.permission))
+        if self.per_type is not None:
+            directives.append(RequiresPerType(
+                rules=[f"{name}: {wanted}" for name, wanted in self.per_type[1].items()]))
+        if self.mask_as is not None:
+            directives.append(Masked(as_=self.mask_as))
+        if self._level_name is not None:
+            directives.append(Classified(level=self._level_name))
+        # Every schema built from these types applies the extension again: add each once.
+        field.directives.extend(d for d in directives if d not in field.directives)
 
+    def resolve(self, next_: Callable[..., Any], source: Any, info: strawberry.Info,
+                **kwargs: Any) -> Any:
+        actor = info.context.known_actor
+        if actor is None:  # nested fields find it resolved; a root field may not
+            return self._resolve_later(next_, source, info, kwargs)
+        return self._apply(actor, next_, source, info, kwargs)
 
-class FieldPolicy(SchemaExtension):
-    """Enforces @requires / @masked / @classified and records every sensitive read (clear,
-    masked or refused) for one batched audit record per operation."""
+    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any,
+                            info: strawberry.Info, **kwargs: Any) -> Any:
+        actor = info.context.known_actor or await info.context.actor()
+        value = self._apply(actor, next_, source, info, kwargs)
+        return await value if inspect.isawaitable(value) else value
 
-    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any],
-                *args: Any, **kwargs: Any) -> Any:
-        rule = rule_of(info)
-        if rule is None:
-            return _next(root, info, *args, **kwargs)
-        return self._guarded(rule, _next(root, info, *args, **kwargs), root, info)
+    async def _resolve_later(self, next_: Callable[..., Any], source: Any,
+                             info: strawberry.Info, kwargs: dict[str, Any]) -> Any:
+        value = self._apply(await info.context.actor(), next_, source, info, kwargs)
+        return await value if inspect.isawaitable(value) else value
 
-    async def _guarded(self, rule: Rule, value: Any, root: Any,
-                       info: GraphQLResolveInfo[Any]) -> Any:
-        context = info.context
-        actor = await context.actor()
-        record = str(getattr(root, "id", ""))
-        cleared = rule.level is None or actor.clearance >= rule.level
-        allowed = cleared and (rule.permission is None or actor.can(rule.permission))
+    def _apply(self, actor: Actor, next_: Callable[..., Any], source: Any,
+               info: strawberry.Info, kwargs: dict[str, Any]) -> Any:
+        if self.public:
+            return next_(source, info, **kwargs)
+        cleared = self.level is None or actor.clearance >= self.level
+        permission = self.permission
+        if self.per_type is not None:
+            type_of, rules = self.per_type
+            permission = rules.get(type_of(kwargs), permission)
+        allowed = actor.authenticated and cleared and (
+            permission is None or actor.can(permission))
+        if allowed:
+            value = next_(source, info, **kwargs)
+            if self.sensitive:
+                return self._cleared(value, info, source)
+            return value
+        if self.mask_as is not None and cleared and actor.authenticated:
+            return self._masked(next_(source, info, **kwargs), info, source)
+        return self._refuse(actor, info, source, cleared, permission)
+
+    def check(self, actor: Actor) -> None:
+        """The same rule for a route that mirrors the field (the audit trail's CSV export)."""
+        if self.public:
+            return
+        cleared = self.level is None or actor.clearance >= self.level
+        if not (actor.authenticated and cleared
+                and (self.permission is None or actor.can(self.permission))):
+            raise self._error(actor, "", cleared, self.permission)
+
+    def _error(self, actor: Actor, field_name: str, cleared: bool,
+               permission: str | None) -> Exception:
+        if not actor.authenticated:
+            return Unauthenticated("log in first")
+        if not cleared:
+            return Forbidden(f"`{field_name}`: cleared for "
+                             f"{self.level.name if self.level else ''} only")
+        return Forbidden(f"`{permission}` is required")
+
+    def _refuse(self, actor: Actor, info: strawberry.Info, source: Any, cleared: bool,
+                permission: str | None) -> Any:
+        if self.sensitive or self.level is not None:
+            info.context.note_read(_type_name(info), info.field_name, _record(source),
+                                   "denied")
+        error = self._error(actor, info.field_name, cleared, permission)
+        if _type_name(info) != "Mutation":
+            raise error
+        return self._refuse_write(info, error, permission)
+
+    async def _refuse_write(self, info: strawberry.Info, error: Exception,
+                            permission: str | None) -> Any:
+        await info.context.record_denied(self.audit_as or info.field_name, permission)
+        raise error
+
+    def _cleared(self, value: Any, info: strawberry.Info, source: Any) -> Any:
         if inspect.isawaitable(value):
-            value = await value
-        if not allowed and (rule.mask_as is None or not cleared):
-            if rule.sensitive or rule.level is not None:
-                context.note_read(info.parent_type.name, rule.field, record, "denied")
-            reason = (f"`{rule.permission}` is required" if cleared
-                      else f"cleared for {rule.level.name if rule.level else ''} only")
-            raise Forbidden(f"`{rule.field}`: {reason}")
+            return self._cleared_later(value, info, source)
+        return value if value is None else self._noted(value, info, source, "clear")
+
+    async def _cleared_later(self, value: Awaitable[Any], info: strawberry.Info,
+                             source: Any) -> Any:
+        return self._cleared(await value, info, source)
+
+    def _noted(self, value: Any, info: strawberry.Info, source: Any, outcome: str) -> Any:
+        info.context.note_read(_type_name(info), info.field_name, _record(source), outcome)
+        return value
+
+    def _masked(self, value: Any, info: strawberry.Info, source: Any) -> Any:
+        if inspect.isawaitable(value):
+            return self._masked_later(value, info, source)
         if value is None:
             return None
-        if not allowed and rule.mask_as is not None:
-            context.note_read(info.parent_type.name, rule.field, record, "masked")
-            return mask(rule.mask_as, str(value))
-        if rule.sensitive:
-            context.note_read(info.parent_type.name, rule.field, record, "clear")
-        return value
+        return self._noted(mask(self.mask_as or MaskKind.PHONE, str(value)), info, source,
+                           "masked")
+
+    async def _masked_later(self, value: Awaitable[Any], info: strawberry.Info,
+                            source: Any) -> Any:
+        return self._masked(await value, info, source)
+
+
+def _type_name(info: strawberry.Info) -> str:
+    return str(info._raw_info.parent_type.name)
+
+
+def _record(source: Any) -> str:
+    return str(getattr(source, "id", "") or "")
+
+
+def guard(permission: str | None = None, **rule: Any) -> list[FieldExtension]:
+    """`extensions=guard("account:read")` on a field: its rule, as a new extension instance
+    (extensions hold no state between requests, but each field gets its own)."""
+    return [Guard(permission, **rule)]
+
+
+class ReadAudit(SchemaExtension):
+    """After each operation: one audit record of every protected field read (clear, masked or
+    refused), written by the context."""
 
     async def on_operation(self) -> Any:  # an async generator: flush after execution
         yield
@@ -122,4 +233,3 @@ class FieldPolicy(SchemaExtension):
             self.execution_context.context, "flush_reads", None)
         if flush is not None:
             await flush()
-

@@ -12,6 +12,7 @@ from relational.models import AccountEdge
 from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
 from schema.accounts import Account, AccountRef, Info, account_ref
+from schema.directives import guard
 from services.groups import GroupTree as GroupTreeResult
 from services.ownership import Relative
 
@@ -87,11 +88,13 @@ class AccountParentPayload:
         return cls(child_id=edge.target_id, parent_id=edge.source_id,
                    share_pct=float(edge.share_pct or Decimal(0)))
 
-    @strawberry.field(description="The owned company (the child).")
+    @strawberry.field(description="The owned company (the child).",
+                      extensions=guard("account:read"))
     async def account(self, info: Info) -> Account:
         return await _account(info, self.child_id)
 
-    @strawberry.field(description="The shareholder (the parent).")
+    @strawberry.field(description="The shareholder (the parent).",
+                      extensions=guard("account:read"))
     async def parent(self, info: Info) -> Account:
         return await _account(info, self.parent_id)
 

@@ -21,33 +21,40 @@ from strawberry.extensions import (
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
-from resolvers.ids import global_type
+from resolvers.ids import global_type, type_of_id_argument
 from schema import accounts, audit, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
-from schema.directives import FieldPolicy
+from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, cost_rule
 from settings import Settings
 
 GlobalIdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
+# The rule of `auditTrail`, also applied by the CSV export that mirrors it.
+AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
 class Query:
-    me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.")
+    me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
+                          extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
-                                   description="The department tree, by name (admins).")
+                                   description="The department tree, by name (admins).",
+                                   extensions=guard("user:manage"))
     audit_trail = strawberry.field(
-        resolver=audit.audit_trail,
+        resolver=audit.audit_trail, extensions=[AUDIT_READ],
         description="Who accessed or changed which data, when, from where (auditors only). "
                     "CSV: GET /audit/export.csv with the same filter as query parameters.")
     api_tokens = strawberry.field(resolver=identity.api_tokens,
-                                  description="Every API token, newest first (admins).")
+                                  description="Every API token, newest first (admins).",
+                                  extensions=guard("apiToken:manage"))
 
-    @strawberry.field(description="Any object by its global id; null if there is none.")
+    @strawberry.field(description="Any object by its global id; null if there is none.",
+                      extensions=guard(per_type=(type_of_id_argument, {
+                          "Account": "account:read", "Contact": "contact:read"})))
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
         if type_name == "Account":
@@ -57,16 +64,19 @@ class Query:
             return None if row is None else Contact.from_row(row)
         return None
 
-    @strawberry.field(description="One account by id; null if there is none.")
+    @strawberry.field(description="One account by id; null if there is none.",
+                      extensions=guard("account:read"))
     async def account(self, info: Info, id: GlobalIdArg) -> Account | None:
         return Account.maybe(await resolve_accounts.account(info.context, str(id)))
 
-    @strawberry.field(description="One contact by id; null if there is none.")
+    @strawberry.field(description="One contact by id; null if there is none.",
+                      extensions=guard("contact:read"))
     async def contact(self, info: Info, id: GlobalIdArg) -> Contact | None:
         row = await resolve_contacts.contact(info.context, str(id))
         return None if row is None else Contact.from_row(row)
 
-    @strawberry.field(description="Accounts, filtered and ordered, `first` ≤ 100 per page.")
+    @strawberry.field(description="Accounts, filtered and ordered, `first` ≤ 100 per page.",
+                      extensions=guard("account:read"))
     async def accounts(
         self, info: Info,
         filter: Annotated[AccountFilter | None, strawberry.argument(
@@ -78,7 +88,8 @@ class Query:
         return await accounts.accounts_connection(info, filter, order_by, first, after)
 
     @strawberry.field(description="Contacts whose phone, e-mail or ID-card number equal the "
-                                  "given ones exactly (blind-index search), by name.")
+                                  "given ones exactly (blind-index search), by name.",
+                      extensions=guard("contact:read"))
     async def contacts(
         self, info: Info,
         filter: Annotated[ContactFilter, strawberry.argument(
@@ -91,42 +102,58 @@ class Query:
 @strawberry.type(description="Write operations; each runs in its own transaction.")
 class Mutation:
     account_create = strawberry.mutation(resolver=accounts.account_create,
-                                         description="Create an account.")
+                                         description="Create an account.",
+        extensions=guard("account:write", audit_as="account.create"))
     account_update = strawberry.mutation(resolver=accounts.account_update,
-                                         description="Change an account.")
+                                         description="Change an account.",
+        extensions=guard("account:write", audit_as="account.update"))
     account_link_parent = strawberry.mutation(
         resolver=groups.account_link_parent,
-        description="Make one account a shareholder of another (or change the stake).")
+        description="Make one account a shareholder of another (or change the stake).",
+        extensions=guard("group:write", audit_as="account.linkParent"))
     account_unlink_parent = strawberry.mutation(
-        resolver=groups.account_unlink_parent, description="Remove a shareholding.")
+        resolver=groups.account_unlink_parent, description="Remove a shareholding.",
+        extensions=guard("group:write", audit_as="account.unlinkParent"))
     contact_create = strawberry.mutation(resolver=contacts.contact_create,
-                                         description="Add a contact to an account.")
+                                         description="Add a contact to an account.",
+        extensions=guard("contact:write", audit_as="contact.create"))
     contact_update = strawberry.mutation(resolver=contacts.contact_update,
-                                         description="Change a contact.")
+                                         description="Change a contact.",
+        extensions=guard("contact:write", audit_as="contact.update"))
     contact_delete = strawberry.mutation(resolver=contacts.contact_delete,
-                                         description="Delete a contact.")
+                                         description="Delete a contact.",
+        extensions=guard("contact:write", audit_as="contact.delete"))
     login = strawberry.mutation(resolver=identity.login,
-                                description="Sign in: an access token and a refresh token.")
+                                description="Sign in: an access token and a refresh token.",
+        extensions=guard(public=True))
     token_refresh = strawberry.mutation(
         resolver=identity.token_refresh,
-        description="Exchange a refresh token (single use) for a new token pair.")
+        description="Exchange a refresh token (single use) for a new token pair.",
+        extensions=guard(public=True))
     logout = strawberry.mutation(resolver=identity.logout,
-                                 description="End the current session.")
+                                 description="End the current session.",
+        extensions=guard())
     api_token_create = strawberry.mutation(
-        resolver=identity.api_token_create, description="Issue an API token (admins).")
+        resolver=identity.api_token_create, description="Issue an API token (admins).",
+        extensions=guard("apiToken:manage", audit_as="apiToken.create"))
     role_upsert = strawberry.mutation(
         resolver=identity.role_upsert,
         description="Create a role or change one (admins); built-in roles only take an "
-                    "address allowlist.")
+                    "address allowlist.",
+        extensions=guard("role:manage", audit_as="role.upsert"))
     department_create = strawberry.mutation(resolver=identity.department_create,
-                                            description="Add a department (admins).")
+                                            description="Add a department (admins).",
+        extensions=guard("user:manage", audit_as="department.create"))
     user_create = strawberry.mutation(resolver=identity.user_create,
-                                      description="Create a user (admins).")
+                                      description="Create a user (admins).",
+        extensions=guard("user:manage", audit_as="user.create"))
     user_update = strawberry.mutation(
         resolver=identity.user_update,
-        description="Change a user's roles, clearance, regions, password or activity (admins).")
+        description="Change a user's roles, clearance, regions, password or activity (admins).",
+        extensions=guard("user:manage", audit_as="user.update"))
     api_token_revoke = strawberry.mutation(
-        resolver=identity.api_token_revoke, description="Revoke an API token (admins).")
+        resolver=identity.api_token_revoke, description="Revoke an API token (admins).",
+        extensions=guard("apiToken:manage", audit_as="apiToken.revoke"))
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
@@ -137,7 +164,7 @@ def extensions(settings: Settings) -> list[Extension]:
     extension instance holds per-operation state."""
     rules: list[Extension] = [
         ErrorCodes,
-        FieldPolicy,
+        ReadAudit,
         partial(ValidationCache, maxsize=1000),
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),

@@ -115,7 +115,6 @@ async def _flush(uow: UnitOfWork) -> None:
 
 
 async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account:
-    await policy.require(uow, actor, "account:write", "account.create")
     valid = _validated(draft)
     _within_clearance(actor, valid.classification)
     await _ensure_uscc_free(uow, valid.uscc, None)
@@ -135,7 +134,6 @@ async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account:
 async def update(
     uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, changes: AccountChanges
 ) -> Account:
-    await policy.require(uow, actor, "account:write", "account.update")
     account = await repo.get_for_update(uow.session, account_id, policy.visibility(actor))
     if account is None:
         raise NotFound("no account with this id", field="id")
@@ -167,13 +165,11 @@ async def load_many(
     stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Account]:
     """The accounts among `ids` the actor may see; the others are simply absent."""
-    policy.check(actor, "account:read")
     async with stores.read() as session:
         return await repo.get_many(session, ids, policy.visibility(actor))
 
 
 def scoped(actor: Actor, query: AccountQuery) -> AccountQuery:
-    policy.check(actor, "account:read")
     return replace(query, visibility=policy.visibility(actor))
 
 

@@ -79,7 +79,6 @@ async def create(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, account_id: uuid.UUID,
     draft: ContactDraft,
 ) -> ContactRecord:
-    await policy.require(uow, actor, "contact:write", "contact.create")
     valid = _validated(draft)
     seen = policy.visibility(actor)
     if await account_repo.get_for_update(uow.session, account_id, seen) is None:
@@ -108,7 +107,6 @@ async def update(
 ) -> ContactRecord:
     """`changes` holds only the given fields; an explicit None clears all but the name. A
     protected field that no longer decrypts can be overwritten; untouched, it stays as it is."""
-    await policy.require(uow, actor, "contact:write", "contact.update")
     contact = await _locked(uow, actor, contact_id)
     current = fields.reveal(cipher, contact)
     before = audit_view(contact)
@@ -141,7 +139,6 @@ async def update(
 async def delete(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID
 ) -> ContactRecord:
-    await policy.require(uow, actor, "contact:write", "contact.delete")
     contact = await _locked(uow, actor, contact_id)
     record = fields.reveal(cipher, contact)
     await uow.session.delete(contact)
@@ -155,7 +152,6 @@ async def delete(
 async def load_many(
     stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ContactRecord]:
-    policy.check(actor, "contact:read")
     async with stores.read() as session:
         rows = await repo.get_many(session, ids, policy.visibility(actor))
     cipher = stores.cipher
@@ -175,7 +171,6 @@ async def pages_by_account(
     after: str | None,
 ) -> dict[uuid.UUID, Page[ContactRecord]]:
     """One page of contacts for each account, in one statement whatever the number of accounts."""
-    policy.check(actor, "contact:read")
     limit = check_first(first)
     bound = None if after is None else decode_cursor(after, _CURSOR_KIND, str)
     async with stores.read() as session:
@@ -189,7 +184,6 @@ async def pages_by_account(
 async def counts_by_account(
     stores: Stores, actor: Actor, account_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
-    policy.check(actor, "contact:read")
     async with stores.read() as session:
         return await repo.counts_by_account(session, account_ids, policy.visibility(actor))
 
@@ -198,7 +192,6 @@ def _indexes(actor: Actor, cipher: FieldCipher, wanted: ContactFilter) -> dict[s
     """Blind-index values of the given filter fields; refuses an empty filter, which would
     turn an exact lookup into a listing of every contact. Filtering on a field needs the
     permission to read it, or the search would be an oracle for its value."""
-    policy.check(actor, "contact:read")
     indexes: dict[str, str] = {}
     for name in PROTECTED:
         value: str | None = getattr(wanted, name)

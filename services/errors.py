@@ -42,6 +42,18 @@ class Forbidden(DomainError):
     code = ErrorCode.FORBIDDEN
 
 
+class Unauthenticated(DomainError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class RateLimited(DomainError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class ProtectedDataUnreadable(DomainError):
     """A stored envelope failed authentication (tampered, copied from another record or field,
     or under a key version this instance lacks). Reported as INTERNAL: it is not the caller's

@@ -54,7 +54,6 @@ async def link_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
 ) -> AccountEdge:
     """Make `parent` a shareholder of `child` (or change its stake); both must be visible."""
-    await policy.require(uow, actor, "group:write", "account.linkParent")
     share = check.percentage(share_pct, "sharePct")
     if child == parent:
         raise BadUserInput("a company cannot hold shares in itself", field="parentId")
@@ -84,7 +83,6 @@ async def link_parent(
 async def unlink_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
 ) -> AccountEdge:
-    await policy.require(uow, actor, "group:write", "account.unlinkParent")
     await edge_repo.lock_ownership(uow.session)
     await _require_accounts(uow, actor, child, parent)
     edge = await edge_repo.get(uow.session, OWNS, parent, child)

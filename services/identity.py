@@ -17,7 +17,7 @@ from relational.identity_models import RefreshToken, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
 from services import security_events
-from services.policy import Unauthenticated
+from services.errors import Unauthenticated
 from services.roles import applies_from
 from services.stores import Stores
 

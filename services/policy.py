@@ -1,30 +1,16 @@
-"""Object-level decisions called by services; refusals are audited before they are raised."""
+"""Record-level decisions called by services: which rows an actor may see (data scope ×
+clearance), and permissions that depend on an argument (filtering or ordering by a protected
+field). Whether an actor may call a field at all is declared on the schema (`Guard`)."""
 
 from __future__ import annotations
 
 from auth.actor import Actor, DataScope
 from relational.repositories.visibility import Visibility
-from relational.uow import UnitOfWork
-from services.errors import DomainError, ErrorCode, Forbidden
-
-
-class Unauthenticated(DomainError):
-    code = ErrorCode.UNAUTHENTICATED
-
-
-async def require(uow: UnitOfWork, actor: Actor, permission: str, operation: str) -> None:
-    """Refuse unless `actor` holds `permission`; the refusal is committed to the audit log."""
-    if actor.can(permission):
-        return
-    uow.audit("denied", [], after={"operation": operation, "permission": permission})
-    await uow.commit()
-    if not actor.authenticated:
-        raise Unauthenticated("log in first")
-    raise Forbidden(f"`{permission}` is required")
+from services.errors import Forbidden, Unauthenticated
 
 
 def check(actor: Actor, permission: str) -> None:
-    """For reads: refuse without `permission` (reads leave no audit record of the refusal)."""
+    """Refuse an argument that needs `permission` (e.g. searching by a protected field)."""
     if actor.can(permission):
         return
     if not actor.authenticated:

@@ -6,19 +6,11 @@ from datetime import UTC, datetime
 
 from auth import secrets as tokens
 from relational.repositories import rate_limits
-from services.errors import DomainError, ErrorCode
+from services.errors import RateLimited
 from services.identity import API_PREFIX
 from services.stores import Stores
 
 WINDOW_SECONDS = 60
-
-
-class RateLimited(DomainError):
-    code = ErrorCode.RATE_LIMITED
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many requests; retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 def identity_key(stores: Stores, bearer: str | None, ip: str | None) -> tuple[str, int]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from services import rate_limit
+from services.errors import RateLimited
 from tests.conftest import Api
 from tests.test_identity import token_of
 
@@ -34,7 +35,7 @@ async def test_a_user_quota_spans_all_their_sessions(api: Api) -> None:
         update={"rate_limit_per_minute": 3}))
     for token in (first, second, first):
         await rate_limit.check(stores, token, "10.0.0.1")
-    with pytest.raises(rate_limit.RateLimited):
+    with pytest.raises(RateLimited):
         await rate_limit.check(stores, second, "10.0.0.2")
     other = await token_of(api, "auditor")
     await rate_limit.check(stores, other, "10.0.0.1")  # someone else's quota is untouched
