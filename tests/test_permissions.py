@@ -75,7 +75,7 @@ def _required(directives: dict[str, DirectiveNode]) -> str | None:
     requires = directives.get("requires")
     if requires is None:
         return None
-    value = requires.arguments[0].value
+    value = (requires.arguments or ())[0].value
     assert isinstance(value, StringValueNode)
     return value.value
 
