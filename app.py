@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -23,15 +21,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from auth.secrets import configure_password_hashing
+from composition import Runtime, open_stores, running
 from graph.engine import GraphUnavailable
+from graph.projection import Projector
 from relational.repositories.audit import TrailQuery
 from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.root import AUDIT_READ, build_schema
 from services import audit_trail, identity, rate_limit
 from services.errors import BadUserInput, DomainError, RateLimited
-from services.projection import Projector
-from services.stores import Stores, open_stores
 from services.users import ensure_builtin_roles
 from settings import Settings, get_settings
 
@@ -125,6 +123,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         client = request.client
         return Context(
             stores=request.state.stores,
+            projector=request.state.projector,
             request_id=request.state.request_id,
             ip=client.host if client else None,
             connection=request,
@@ -176,44 +175,34 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "graph": "up" if projector.healthy else "catching up"})
 
 
+async def _prepare(runtime: Runtime) -> None:
+    try:
+        await runtime.stores.graph.ensure_schema()
+    except GraphUnavailable as error:
+        log.warning("graph unreachable at start-up, projecting later: %s", error)
+    async with runtime.stores.uow(RequestMeta(actor="system:start")) as uow:
+        await ensure_builtin_roles(uow)
+    # Long-lived start-up objects leave the collector's generations, and collections run
+    # less often: full collections were a large share of the CPU of big pages.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
-    database_url = settings.database_url
 
     configure_password_hashing(settings.password_hash_memory_kib,
                                settings.password_hash_time_cost)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with (open_stores(settings, pool_size=settings.db_pool_size) as base,
-                    _serving(base) as state):
-            yield state
-
-    @contextlib.asynccontextmanager
-    async def _serving(base: Stores) -> AsyncIterator[dict[str, Any]]:
-        try:
-            await base.graph.ensure_schema()
-        except GraphUnavailable as error:
-            log.warning("graph unreachable at start-up, projecting later: %s", error)
-        projector = Projector(base)
-        stores = replace(base, on_commit=projector.wake)
-        async with stores.uow(RequestMeta(actor="system:start")) as uow:
-            await ensure_builtin_roles(uow)
-        # Long-lived start-up objects leave the collector's generations, and collections run
-        # less often: full collections were a large share of the CPU of big pages.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
-        tasks = [asyncio.create_task(projector.run()),
-                 asyncio.create_task(projector.listen(database_url))]
-        try:
-            yield {"stores": stores, "projector": projector}
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        async with open_stores(settings, pool_size=settings.db_pool_size) as runtime:
+            await _prepare(runtime)
+            async with running(runtime):
+                yield {"stores": runtime.stores, "projector": runtime.projector}
 
     graphql = CrmGraphQL(build_schema(settings),
                          graphql_ide="graphiql" if settings.graphiql else None)

@@ -10,19 +10,20 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import psutil
 
+from composition import open_stores
+from graph.projection import Projector
 from relational.migrate import upgrade
 from services import key_rotation
 from services.audit import verify as verify_audit
 from services.demo import seed_demo
 from services.graph_sync import rebuild, verify
-from services.projection import Projector
-from services.stores import Stores, open_stores
+from services.stores import Stores
 from settings import Settings, get_settings
 
 Work = Callable[[Stores, Projector], Awaitable[int]]
@@ -75,9 +76,8 @@ def _with_urls(settings: Settings, urls: Urls) -> Settings:
 
 
 async def _with_stores(settings: Settings, work: Work) -> int:
-    async with open_stores(settings, pool_size=2) as base:
-        projector = Projector(base)
-        return await work(replace(base, on_commit=projector.wake), projector)
+    async with open_stores(settings, pool_size=2) as runtime:
+        return await work(runtime.stores, runtime.projector)
 
 
 async def _seed(stores: Stores, projector: Projector) -> int:
@@ -137,7 +137,8 @@ async def _keys_rotate(stores: Stores, projector: Projector, *, batch: int) -> i
     if batch < 1:
         print("--batch must be at least 1", file=sys.stderr)
         return 2
-    print(key_rotation.describe_ring(stores.keyring.versions, stores.keyring.current), flush=True)
+    ring = stores.cipher.keyring
+    print(key_rotation.describe_ring(ring.versions, ring.current), flush=True)
     report = await key_rotation.rotate(stores, batch=batch)
     print("\n".join(report.summary()))
     return 0 if report.complete else 1

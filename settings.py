@@ -74,6 +74,12 @@ class Settings(BaseSettings):
 
     reporting_currency: str = Field(default="CNY", min_length=3, max_length=3)
     projector_retry_seconds: float = Field(default=2.0, gt=0)
+    graph_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="connect + retry budget of a graph call: an unreachable "
+                                       "graph fails within about this long on either engine")
+    projection_wait_seconds: float = Field(
+        default=2.0, ge=0, description="how long a mutation waits for the graph to apply its "
+                                       "change before answering (read your own writes)")
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = Field(default="INFO")
 

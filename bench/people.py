@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+from auth.field_cipher import FieldCipher
 from auth.keys import load_or_create
 from bench.dataset import copy_text, new_uuid
 from relational.models import PROTECTED_CONTACT_FIELDS
 from services.demo_data import CITIES, resident_id_check_digit
-from services.field_cipher import FieldCipher
 from settings import Settings
 
 

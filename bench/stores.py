@@ -16,7 +16,8 @@ import uvicorn
 
 from app import create_app
 from bench.config import DATABASE_NAME, GRAPH_NAME, BenchConfig, progress
-from services.stores import Stores, open_stores
+from composition import open_stores
+from services.stores import Stores
 from settings import Settings
 
 _QUIET_TIMEOUT_S = 120.0
@@ -105,9 +106,9 @@ def app_settings(urls: Urls, workdir: Path) -> Settings:
 async def direct_stores(settings: Settings) -> AsyncIterator[Stores]:
     """Stores for work outside the app (the graph rebuild)."""
     # Keys come from the bench's work directory, the same the app reads.
-    async with open_stores(settings, pool_size=2) as stores:
-        await stores.graph.ensure_schema()
-        yield stores
+    async with open_stores(settings, pool_size=2) as runtime:
+        await runtime.stores.graph.ensure_schema()
+        yield runtime.stores
 
 
 class _Server(uvicorn.Server):

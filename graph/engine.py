@@ -35,15 +35,17 @@ class GraphEngine(Protocol):
     async def close(self) -> None: ...
 
 
-def connect(url: str, graph_name: str) -> GraphEngine:
-    """`neo4j://`, `neo4j+s://`, `bolt://` → Neo4j; `falkordb://`, `redis://` → FalkorDB."""
+def connect(url: str, graph_name: str, *, timeout_seconds: float = 3.0) -> GraphEngine:
+    """`neo4j://`, `neo4j+s://`, `bolt://` → Neo4j; `falkordb://`, `redis://` → FalkorDB.
+    `timeout_seconds` bounds connecting plus retrying, so an unreachable graph fails within
+    about that long on either engine (the Neo4j driver alone would retry for 30 s)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
         from graph.neo4j_engine import Neo4jEngine
 
-        return Neo4jEngine(url, database=graph_name)
+        return Neo4jEngine(url, database=graph_name, timeout_seconds=timeout_seconds)
     if scheme in {"falkordb", "falkor", "redis", "unix"}:
         from graph.falkor import FalkorEngine
 
-        return FalkorEngine(url, graph_name=graph_name)
+        return FalkorEngine(url, graph_name=graph_name, timeout_seconds=timeout_seconds)
     raise ValueError(f"unsupported GRAPH_URL scheme {scheme!r}")

@@ -20,13 +20,14 @@ _UNIQUE_IDS = (("Account", "id"), ("Contact", "id"))
 class FalkorEngine:
     name = "falkordb"
 
-    def __init__(self, url: str, *, graph_name: str) -> None:
+    def __init__(self, url: str, *, graph_name: str, timeout_seconds: float = 3.0) -> None:
         if url.startswith("falkordb://"):
             url = "redis://" + url.removeprefix("falkordb://")
         # Pooled connections die with a server restart: idle ones are pinged before use, and a
         # failed command is retried on a fresh connection.
         self._db = FalkorDB.from_url(
-            url, socket_connect_timeout=2, socket_timeout=30, health_check_interval=5,
+            url, socket_connect_timeout=timeout_seconds / 3, socket_timeout=30,
+            health_check_interval=5,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
             retry_on_error=[RedisConnectionError, RedisTimeoutError])
         self._graph = self._db.select_graph(graph_name)

@@ -30,9 +30,14 @@ def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
 class Neo4jEngine:
     name = "neo4j"
 
-    def __init__(self, url: str, *, database: str) -> None:
+    def __init__(self, url: str, *, database: str, timeout_seconds: float = 3.0) -> None:
         uri, auth = _split_credentials(url)
-        self._driver = AsyncGraphDatabase.driver(uri, auth=auth)
+        # Half the budget to connect, half to retry: a stopped server fails in seconds, as on
+        # FalkorDB, instead of after the driver's default 30 s retry budget.
+        self._driver = AsyncGraphDatabase.driver(
+            uri, auth=auth, connection_timeout=timeout_seconds / 2,
+            connection_acquisition_timeout=timeout_seconds,
+            max_transaction_retry_time=timeout_seconds / 2)
         # Community edition has only the default database; "crm" maps to it.
         self._database = None if database == "crm" else database
 

@@ -103,7 +103,7 @@ class Contact(TimestampedMixin, Base):
     title: Mapped[str | None] = mapped_column(String(100), nullable=True)
     classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
                                                 server_default=text("1"))
-    # Protected fields: SM4-GCM envelopes (services.field_cipher) and HMAC-SM3 blind indexes.
+    # Protected fields: SM4-GCM envelopes (auth.field_cipher) and HMAC-SM3 blind indexes.
     phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     email_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     id_number_enc: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -44,6 +44,7 @@ class UnitOfWork:
         self._chain = chain
         self._session: AsyncSession | None = None
         self.events: list[OutboxEvent] = []
+        self.committed_event_ids: list[int] = []  # what a reader must wait for to see the write
         self._audits: list[dict[str, Any]] = []
 
     @property
@@ -82,7 +83,11 @@ class UnitOfWork:
             await self.session.flush()
             records, self._audits = self._audits, []
             await audit_log.append(self.session, self._chain, records)
+        if self.events:
+            await self.session.flush()  # the events' ids, known before the commit returns
+        ids = [event.id for event in self.events]
         await self.session.commit()
+        self.committed_event_ids.extend(ids)
         if self.events and self._on_commit is not None:
             self._on_commit()
         self.events = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
+from graph.projection import Projector
 from relational.uow import RequestMeta, UnitOfWork
 from resolvers.loaders import Loaders
 from services import identity, security_events
@@ -18,6 +19,7 @@ from services.stores import Stores
 class Context:
     stores: Stores
     request_id: str
+    projector: Projector | None = None  # None: nothing waits for the graph (CLI, scripts)
     ip: str | None = None
     connection: HTTPConnection | None = None
     bearer: str | None = None
@@ -25,6 +27,7 @@ class Context:
     loaders: Loaders = field(init=False)
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _reads: list[dict[str, str]] = field(default_factory=list, init=False)
+    _units: list[UnitOfWork] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.stores, self.actor)
@@ -52,8 +55,19 @@ class Context:
     async def uow(self) -> UnitOfWork:
         """A new unit of work: one per mutation field, never shared."""
         actor = await self.actor()
-        return self.stores.uow(RequestMeta(request_id=self.request_id, actor=actor.label,
+        unit = self.stores.uow(RequestMeta(request_id=self.request_id, actor=actor.label,
                                            ip=self.ip, reason=self.reason))
+        self._units.append(unit)
+        return unit
+
+    async def settle_writes(self) -> bool:
+        """Wait until the graph has applied the events committed so far in this request;
+        False if the wait (PROJECTION_WAIT_SECONDS) ran out first."""
+        ids = [event_id for unit in self._units for event_id in unit.committed_event_ids]
+        self._units = []
+        if not ids or self.projector is None:
+            return True
+        return await self.projector.wait_for(ids, self.stores.settings.projection_wait_seconds)
 
     def anonymous_uow(self, claimed: str) -> UnitOfWork:
         """For login: the actor is who the caller claims to be, not yet proven."""

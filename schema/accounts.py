@@ -22,6 +22,7 @@ from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
 from schema.directives import ClassificationLevel, guard
+from schema.writes import GraphWrite
 from services.accounts import AccountChanges, AccountDraft
 
 if TYPE_CHECKING:
@@ -256,12 +257,12 @@ class AccountUpdateInput:
 
 
 @strawberry.type(description="Result of accountCreate.")
-class AccountCreatePayload:
+class AccountCreatePayload(GraphWrite):
     account: Account = strawberry.field(description="The new account.")
 
 
 @strawberry.type(description="Result of accountUpdate.")
-class AccountUpdatePayload:
+class AccountUpdatePayload(GraphWrite):
     account: Account = strawberry.field(description="The account after the change.")
 
 

@@ -17,6 +17,7 @@ from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
 from schema.common import edges, page_info
 from schema.directives import guard
+from schema.writes import GraphWrite
 from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft
 from services.contacts import ContactFilter as ContactMatch
@@ -140,12 +141,12 @@ class ContactDeleteInput:
 
 
 @strawberry.type(description="Result of contactCreate / contactUpdate.")
-class ContactPayload:
+class ContactPayload(GraphWrite):
     contact: Contact = strawberry.field(description="The contact.")
 
 
 @strawberry.type(description="Result of contactDelete.")
-class ContactDeletePayload:
+class ContactDeletePayload(GraphWrite):
     deleted_contact_id: strawberry.ID = strawberry.field(description="Id of the deleted contact.")
 
 

@@ -13,6 +13,7 @@ from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
 from schema.accounts import Account, AccountRef, Info, account_ref
 from schema.directives import guard
+from schema.writes import GraphWrite
 from services.groups import GroupTree as GroupTreeResult
 from services.ownership import Relative
 
@@ -78,7 +79,7 @@ class AccountUnlinkParentInput:
 
 
 @strawberry.type(description="Result of accountLinkParent / accountUnlinkParent.")
-class AccountParentPayload:
+class AccountParentPayload(GraphWrite):
     child_id: strawberry.Private[uuid.UUID]
     parent_id: strawberry.Private[uuid.UUID]
     share_pct: float = strawberry.field(description="The stake (after linking, or removed).")

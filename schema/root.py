@@ -29,6 +29,7 @@ from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, cost_rule
+from schema.writes import Settle
 from settings import Settings
 
 GlobalIdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
@@ -103,26 +104,26 @@ class Query:
 class Mutation:
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
-        extensions=guard("account:write", audit_as="account.create"))
+        extensions=[*guard("account:write", audit_as="account.create"), Settle()])
     account_update = strawberry.mutation(resolver=accounts.account_update,
                                          description="Change an account.",
-        extensions=guard("account:write", audit_as="account.update"))
+        extensions=[*guard("account:write", audit_as="account.update"), Settle()])
     account_link_parent = strawberry.mutation(
         resolver=groups.account_link_parent,
         description="Make one account a shareholder of another (or change the stake).",
-        extensions=guard("group:write", audit_as="account.linkParent"))
+        extensions=[*guard("group:write", audit_as="account.linkParent"), Settle()])
     account_unlink_parent = strawberry.mutation(
         resolver=groups.account_unlink_parent, description="Remove a shareholding.",
-        extensions=guard("group:write", audit_as="account.unlinkParent"))
+        extensions=[*guard("group:write", audit_as="account.unlinkParent"), Settle()])
     contact_create = strawberry.mutation(resolver=contacts.contact_create,
                                          description="Add a contact to an account.",
-        extensions=guard("contact:write", audit_as="contact.create"))
+        extensions=[*guard("contact:write", audit_as="contact.create"), Settle()])
     contact_update = strawberry.mutation(resolver=contacts.contact_update,
                                          description="Change a contact.",
-        extensions=guard("contact:write", audit_as="contact.update"))
+        extensions=[*guard("contact:write", audit_as="contact.update"), Settle()])
     contact_delete = strawberry.mutation(resolver=contacts.contact_delete,
                                          description="Delete a contact.",
-        extensions=guard("contact:write", audit_as="contact.delete"))
+        extensions=[*guard("contact:write", audit_as="contact.delete"), Settle()])
     login = strawberry.mutation(resolver=identity.login,
                                 description="Sign in: an access token and a refresh token.",
         extensions=guard(public=True))
@@ -135,25 +136,25 @@ class Mutation:
         extensions=guard())
     api_token_create = strawberry.mutation(
         resolver=identity.api_token_create, description="Issue an API token (admins).",
-        extensions=guard("apiToken:manage", audit_as="apiToken.create"))
+        extensions=[*guard("apiToken:manage", audit_as="apiToken.create"), Settle()])
     role_upsert = strawberry.mutation(
         resolver=identity.role_upsert,
         description="Create a role or change one (admins); built-in roles only take an "
                     "address allowlist.",
-        extensions=guard("role:manage", audit_as="role.upsert"))
+        extensions=[*guard("role:manage", audit_as="role.upsert"), Settle()])
     department_create = strawberry.mutation(resolver=identity.department_create,
                                             description="Add a department (admins).",
-        extensions=guard("user:manage", audit_as="department.create"))
+        extensions=[*guard("user:manage", audit_as="department.create"), Settle()])
     user_create = strawberry.mutation(resolver=identity.user_create,
                                       description="Create a user (admins).",
-        extensions=guard("user:manage", audit_as="user.create"))
+        extensions=[*guard("user:manage", audit_as="user.create"), Settle()])
     user_update = strawberry.mutation(
         resolver=identity.user_update,
         description="Change a user's roles, clearance, regions, password or activity (admins).",
-        extensions=guard("user:manage", audit_as="user.update"))
+        extensions=[*guard("user:manage", audit_as="user.update"), Settle()])
     api_token_revoke = strawberry.mutation(
         resolver=identity.api_token_revoke, description="Revoke an API token (admins).",
-        extensions=guard("apiToken:manage", audit_as="apiToken.revoke"))
+        extensions=[*guard("apiToken:manage", audit_as="apiToken.revoke"), Settle()])
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auth.actor import Actor
+from auth.field_cipher import FieldCipher
 from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
@@ -20,7 +21,6 @@ from services import policy
 from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
 from services.errors import BadUserInput, NotFound
-from services.field_cipher import FieldCipher
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
 from services.stores import Stores
 

@@ -17,11 +17,11 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
+from auth.field_cipher import CryptoError, FieldCipher
 from relational.models import Contact
 from relational.repositories import contacts as repo
 from relational.uow import RequestMeta
 from services import contact_fields as fields
-from services.field_cipher import CryptoError, FieldCipher
 from services.stores import Stores
 
 DEFAULT_BATCH = 500
@@ -145,5 +145,5 @@ def _rekey_all(cipher: FieldCipher, rows: list[Contact], *, reencrypt: bool,
 async def status(stores: Stores) -> KeyStatus:
     async with stores.read() as session:
         envelopes = await repo.envelope_versions(session)
-    ring = stores.keyring
+    ring = stores.cipher.keyring
     return KeyStatus(versions=ring.versions, current=ring.current, envelopes=envelopes)

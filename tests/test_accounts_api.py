@@ -439,7 +439,8 @@ async def test_update_writes_one_audit_and_one_outbox_row(api: Api) -> None:
     assert events[1]["payload"] == {"id": account_uuid, "name": "武汉光谷", "region": "华中",
                                     "industry": "光电", "lifecycleStage": "PARTNER"}
     assert await api.scalar(
-        "SELECT a.at = o.at FROM audit_log a, outbox o WHERE a.id = 2 AND o.id = 2") is True
+        "SELECT a.at = o.at FROM audit_log a, outbox o WHERE a.id = 2 AND o.id = :id",
+        id=events[1]["id"]) is True
 
 
 async def test_refused_request_errors_carry_the_request_id(api: Api) -> None:

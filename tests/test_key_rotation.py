@@ -27,6 +27,7 @@ from relational.embedded import create_database
 from relational.migrate import upgrade
 from relational.repositories import identity as identity_repo
 from services import contacts, key_rotation
+from services.stores import Stores
 from services.users import DEMO_PASSWORD, builtin_actor
 from settings import Settings
 from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, LOGIN, Api, free_port
@@ -162,7 +163,7 @@ def printed(output: str, *lines: str) -> None:
 async def test_rotation_skips_locked_rows_instead_of_waiting(api: Api) -> None:
     account_id = await make_account(api)
     made = [await create(api, account_id, f"人{n}", phone=PHONE) for n in range(3)]
-    rotating = replace(api.stores, keyring=KeyRing.parse(RING_V1_V2))
+    rotating = rotating_stores(api)
     async with api.stores.sessionmaker() as holder:
         # A request in the middle of changing the second contact.
         await holder.execute(text("SELECT 1 FROM contacts WHERE id = CAST(:id AS uuid) "
@@ -187,7 +188,7 @@ async def test_a_row_that_does_not_decrypt_is_reported_and_left_alone(api: Api) 
                   a=raw_id(good["id"]), b=raw_id(bad["id"]))
     before = await api.scalar("SELECT phone_enc FROM contacts WHERE id = CAST(:b AS uuid)",
                               b=raw_id(bad["id"]))
-    rotating = replace(api.stores, keyring=KeyRing.parse(RING_V1_V2))
+    rotating = rotating_stores(api)
     report = await key_rotation.rotate(rotating)
     assert (report.reencrypted, report.failed, report.pending) == (
         1, {uuid.UUID(raw_id(bad["id"]))}, 1)
@@ -273,3 +274,9 @@ async def test_migration_keeps_plaintext_rows_until_encrypted(api: Api) -> None:
         assert left == 0
     finally:
         await engine.dispose()
+
+
+def rotating_stores(api: Api) -> Stores:
+    """The app's stores with key version 2 added (the current one)."""
+    return replace(api.stores, cipher=replace(api.stores.cipher,
+                                              keyring=KeyRing.parse(RING_V1_V2)))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import TypeVar
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relational.models import Base, OutboxEvent
 
@@ -60,3 +61,42 @@ async def stream(session: AsyncSession, model: type[M], batch: int) -> AsyncIter
     async for partition in result.partitions(batch):
         yield list(partition)
 
+async def projected_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    """Which of these events the graph has applied (by whichever instance)."""
+    found = await session.scalars(
+        select(OutboxEvent.id).where(OutboxEvent.id.in_(list(ids)),
+                                     OutboxEvent.projected_at.is_not(None)))
+    return set(found)
+
+
+Claimed = list[tuple[int, str, dict[str, Any]]]
+
+
+class OutboxSource:
+    """The outbox as the graph projector's event source: batches claimed under the projector
+    lock (one projector at a time across instances), marked projected when applied."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[Claimed | None]:
+        """Pending events as (id, topic, payload), oldest first; None while another instance
+        projects. Marked projected (and the lock released) when the block exits cleanly."""
+        async with self._sessionmaker() as session, session.begin():
+            if not await try_lock_projector(session):
+                yield None
+                return
+            events = [(event.id, event.topic, event.payload)
+                      for event in await pending(session, limit)]
+            yield events
+            if events:
+                await mark_projected(session, [event_id for event_id, _, _ in events])
+
+    async def pending_count(self) -> int:
+        async with self._sessionmaker() as session:
+            return await pending_count(session)
+
+    async def projected(self, ids: Sequence[int]) -> set[int]:
+        async with self._sessionmaker() as session:
+            return await projected_ids(session, ids)

@@ -1,0 +1,77 @@
+"""The composition root: the one place that builds the stores (ledger engine, graph driver,
+key ring) from the factories of `relational/`, `graph/` and `auth/`, and starts what runs
+beside requests (the graph projector and its `LISTEN` wake-up). `app.py`, `cli.py`, the tests
+and the bench all come through here; services never build a client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+from auth import audit_chain
+from auth.field_cipher import FieldCipher
+from auth.keys import load_or_create
+from graph.engine import connect
+from graph.projection import Projector
+from relational.database import make_engine, make_sessionmaker
+from relational.listener import listen
+from relational.repositories.audit import Chain
+from relational.repositories.outbox import OutboxSource
+from services.stores import Stores
+from settings import Settings
+
+# The audit log's SM3 hash chain, handed to every unit of work (relational/ cannot import auth/).
+AUDIT_CHAIN = Chain(genesis=audit_chain.GENESIS, link=audit_chain.link)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Open stores wired to their projector: commits wake it, writers can wait for it."""
+
+    stores: Stores
+    projector: Projector
+
+
+@asynccontextmanager
+async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Runtime]:
+    """Connect to the stores named in `settings`; closed again on exit. The keys come from
+    settings or `$DATA_DIR/keys.env`. Nothing runs in the background: see `running`."""
+    if not settings.database_url or not settings.graph_url:
+        raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
+    keyring, blind_key = load_or_create(settings)
+    engine = make_engine(settings.database_url, pool_size=pool_size)
+    graph = connect(settings.graph_url, settings.graph_name,
+                    timeout_seconds=settings.graph_timeout_seconds)
+    sessionmaker = make_sessionmaker(engine)
+    projector = Projector(OutboxSource(sessionmaker), graph,
+                          retry_seconds=settings.projector_retry_seconds)
+    stores = Stores(sessionmaker, graph, settings, chain=AUDIT_CHAIN,
+                    cipher=FieldCipher(keyring, blind_key), on_commit=projector.wake)
+    try:
+        yield Runtime(stores, projector)
+    finally:
+        await graph.close()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
+    """The projector loop and the outbox listener, for as long as the block runs."""
+    settings = runtime.stores.settings
+    assert settings.database_url  # noqa: S101 - open_stores refused to start without it
+    tasks = [asyncio.create_task(runtime.projector.run()),
+             asyncio.create_task(listen(settings.database_url, "outbox", runtime.projector.wake,
+                                        retry_seconds=settings.projector_retry_seconds))]
+    try:
+        yield runtime
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def without_projection(runtime: Runtime) -> Stores:
+    """The stores with commits not waking the projector (bulk work that projects at the end)."""
+    return replace(runtime.stores, on_commit=None)
