@@ -18,6 +18,7 @@ from strawberry.schema_directive import Location
 from auth.actor import Clearance
 from auth.masking import MaskKind, mask
 from services.errors import Forbidden
+from services.policy import may_read_field
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
 
@@ -98,7 +99,7 @@ class FieldPolicy(SchemaExtension):
         actor = await context.actor()
         record = str(getattr(root, "id", ""))
         cleared = rule.level is None or actor.clearance >= rule.level
-        allowed = cleared and (rule.permission is None or actor.can(rule.permission))
+        allowed = may_read_field(actor, rule.permission, rule.level)  # as ordering by it
         if inspect.isawaitable(value):
             value = await value
         if not allowed and (rule.mask_as is None or not cleared):

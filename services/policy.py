@@ -1,11 +1,13 @@
-"""Object-level decisions called by services; refusals are audited before they are raised."""
+"""Object-level decisions called by services; refusals of writes carry their audit record."""
 
 from __future__ import annotations
 
-from auth.actor import Actor, DataScope
+from dataclasses import dataclass
+
+from auth.actor import Actor, Clearance, DataScope
 from relational.repositories.visibility import Visibility
 from relational.uow import UnitOfWork
-from services.errors import DomainError, ErrorCode, Forbidden
+from services.errors import DomainError, ErrorCode, Forbidden, NotFound
 
 
 class Unauthenticated(DomainError):
@@ -16,11 +18,45 @@ async def require(uow: UnitOfWork, actor: Actor, permission: str, operation: str
     """Refuse unless `actor` holds `permission`; the refusal is committed to the audit log."""
     if actor.can(permission):
         return
-    uow.audit("denied", [], after={"operation": operation, "permission": permission})
-    await uow.commit()
+    refusal: DomainError = (Unauthenticated("log in first") if not actor.authenticated
+                            else Forbidden(f"`{permission}` is required"))
+    # The unit of work commits the record after rolling back (relational.uow.AuditedError).
+    raise refusal.recorded("denied", [], {"operation": operation, "permission": permission})
+
+
+def out_of_scope(message: str, *, field: str, operation: str, target_id: object) -> NotFound:
+    """A record that exists but lies outside the actor's scope: the caller learns only what a
+    missing id would tell (NOT_FOUND), the audit log records the attempt."""
+    return NotFound(message, field=field).recorded(
+        "denied", [str(target_id)], {"operation": operation, "reason": "outOfScope"})
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What reading a field needs: the @requires permission and the @classified level."""
+
+    name: str
+    permission: str | None = None
+    level: Clearance | None = None
+
+
+def may_read_field(actor: Actor, permission: str | None, level: Clearance | None) -> bool:
+    """The one decision behind reading, filtering and ordering by a protected field."""
+    cleared = level is None or actor.clearance >= level
+    return cleared and (permission is None or actor.can(permission))
+
+
+def check_field(actor: Actor, rule: FieldRule, *, argument: str, use: str) -> None:
+    """Filtering or ordering by a field tells about its values: refuse it unless the actor
+    may read the field."""
+    if may_read_field(actor, rule.permission, rule.level):
+        return
     if not actor.authenticated:
         raise Unauthenticated("log in first")
-    raise Forbidden(f"`{permission}` is required")
+    need = f"`{rule.permission}`" if rule.permission else ""
+    if rule.level is not None and actor.clearance < rule.level:
+        need = f"clearance {rule.level.name}"
+    raise Forbidden(f"{use} `{rule.name}` needs {need}", field=argument)
 
 
 def check(actor: Actor, permission: str) -> None:
