@@ -62,7 +62,7 @@ async def _failed_login(uow: UnitOfWork, stores: Stores, user: User | None,
 
 
 async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -> Session:
-    """Failures raise an error that keeps their audit record and counters (see `_reject`)."""
+    """Failures raise an error that keeps their audit record and counters (see `_rejected`)."""
     user = await repo.user_by_name(uow.session, username, lock=True)
     if user is not None and user.failed_logins:
         # Each recent failure slows the next answer a little more.
