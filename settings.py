@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     field_key_current: int | None = Field(
         default=None, ge=1, description="key version new envelopes use; unset → the highest")
     blind_index_key: SecretStr | None = Field(
-        default=None, description="HMAC-SM3 blind-index key, ≥ 32 hex chars; unset → keys.env")
+        default=None, description="HMAC-SM3 blind-index key, ≥ 32 hex chars, also the root of "
+                                   "the cursor-sealing key: the same on every instance; unset → "
+                                   "keys.env")
 
     reporting_currency: str = Field(default="CNY", min_length=3, max_length=3)
     projector_retry_seconds: float = Field(default=2.0, gt=0)

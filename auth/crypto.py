@@ -32,13 +32,16 @@ __all__ = [
     "KeyRing",
     "blind_index",
     "decrypt_field",
+    "derive_key",
     "encrypt_field",
     "envelope_key_version",
     "hmac_sm3",
     "needs_rotation",
     "normalize_for_index",
     "reencrypt_field",
+    "seal_token",
     "sm3_hex",
+    "unseal_token",
 ]
 
 KEY_BYTES = 16
@@ -235,6 +238,42 @@ def hmac_sm3(key: bytes, data: bytes) -> bytes:
     mac = hmac.HMAC(key, hashes.SM3())
     mac.update(data)
     return mac.finalize()
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A 16-byte SM4 key for one `purpose`, derived from a longer-lived secret with HMAC-SM3:
+    keys for different purposes are unrelated, and none reveals the secret."""
+    if len(secret) < MIN_INDEX_KEY_BYTES or not purpose:
+        raise CryptoError("key derivation needs a secret of at least 16 bytes and a purpose")
+    return hmac_sm3(secret, f"graph-crm key{_SEP}{purpose}".encode())[:KEY_BYTES]
+
+
+def seal_token(key: bytes, plaintext: bytes, *, context: str) -> str:
+    """SM4-GCM `plaintext` under `key`, bound to `context` (associated data), as base64url of
+    nonce || ciphertext || tag: opaque to the holder, and any change to it is detected."""
+    nonce = os.urandom(NONCE_BYTES)
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(context.encode())
+    sealed = encryptor.update(plaintext) + encryptor.finalize() + encryptor.tag
+    return _b64url(nonce + sealed)
+
+
+def unseal_token(key: bytes, token: str, *, context: str) -> bytes:
+    """The plaintext of a `seal_token` result; `CryptoError` if it was not sealed with this
+    key for this context, or was changed."""
+    try:
+        raw = base64.b64decode(_pad_b64(token), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise CryptoError("malformed sealed token") from None
+    if len(raw) < NONCE_BYTES + TAG_BYTES:
+        raise CryptoError("malformed sealed token")
+    nonce, ciphertext, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+    decryptor.authenticate_additional_data(context.encode())
+    try:
+        return decryptor.update(ciphertext) + decryptor.finalize()
+    except InvalidTag:
+        raise CryptoError("sealed token failed authentication") from None
 
 
 def _normalize_phone(value: str) -> str:

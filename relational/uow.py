@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +21,34 @@ class RequestMeta:
     actor: str | None = None
     ip: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """An audit record that must outlive the refusal it records."""
+
+    operation: str
+    target_ids: Sequence[str]
+    after: dict[str, Any] | None = None
+
+
+class AuditedError(Exception):
+    """An error that may carry its own audit records. Raised inside a unit of work, the unit
+    rolls the use case back and then commits the `notes` alone, in a fresh transaction; with
+    `keep_changes` (a failed login's counters) it commits what was done so far instead. Either
+    way the error then propagates: use cases never commit."""
+
+    notes: tuple[AuditNote, ...] = ()
+    keep_changes: bool = False
+
+    def recorded(self, operation: str, target_ids: Sequence[str],
+                 after: dict[str, Any] | None = None) -> Self:
+        self.notes = (*self.notes, AuditNote(operation, list(target_ids), after))
+        return self
+
+    def keeping_changes(self) -> Self:
+        self.keep_changes = True
+        return self
 
 
 class UnitOfWork:
@@ -66,17 +94,24 @@ class UnitOfWork:
     ) -> None:
         session = self.session
         try:
-            if exc_type is None:
-                await self.commit()
+            if exc_type is None or (isinstance(exc, AuditedError) and exc.keep_changes):
+                await self._commit()
             else:
                 await session.rollback()
+                if isinstance(exc, AuditedError) and exc.notes:
+                    await self._record(exc.notes)
         finally:
             await session.close()
             self._session = None
 
-    async def commit(self) -> None:
-        """Commit what was done so far. Used on a clean exit, and by a use case whose refusal
-        must still be recorded (a failed login's audit record) before it raises."""
+    async def _record(self, notes: Sequence[AuditNote]) -> None:
+        """After a rollback: only the refusal's own records, in a transaction of their own."""
+        self._audits, self.events = [], []
+        for note in notes:
+            self.audit(note.operation, list(note.target_ids), after=note.after)
+        await self._commit()
+
+    async def _commit(self) -> None:
         if self._audits:
             # The change is flushed first so that the chain's append lock, taken next, is
             # held only for the audit insert and the commit.

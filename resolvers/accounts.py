@@ -19,7 +19,10 @@ async def account(ctx: Context, global_id: str) -> Account | None:
         account_id = from_global_id(global_id, "Account", "id")
     except NotFound:
         return None
-    return await ctx.loaders.account.load(account_id)
+    row = await ctx.loaders.account.load(account_id)
+    if row is None:
+        ctx.note_miss("account", account_id)
+    return row
 
 
 async def account_by_uuid(ctx: Context, account_id: uuid.UUID | str | None) -> Account | None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from relational.models import AuditRecord
 from relational.repositories.audit import TrailQuery
 from resolvers.context import Context
 from services import audit_trail
+from services.audit_trail import TrailEntry
 from services.pagination import Page
 
 
 async def trail(ctx: Context, query: TrailQuery, first: int | None,
-                after: str | None) -> Page[AuditRecord]:
+                after: str | None) -> Page[TrailEntry]:
     return await audit_trail.trail(ctx.stores, await ctx.actor(), query, first, after)
 
 

@@ -17,7 +17,10 @@ async def contact(ctx: Context, global_id: str) -> ContactRecord | None:
         contact_id = from_global_id(global_id, "Contact", "id")
     except NotFound:
         return None
-    return await ctx.loaders.contact.load(contact_id)
+    record = await ctx.loaders.contact.load(contact_id)
+    if record is None:
+        ctx.note_miss("contact", contact_id)
+    return record
 
 
 async def page_of(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
@@ -28,6 +29,7 @@ class Context:
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _reads: list[dict[str, str]] = field(default_factory=list, init=False)
     _units: list[UnitOfWork] = field(default_factory=list, init=False)
+    _misses: list[tuple[str, uuid.UUID]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.stores, self.actor)
@@ -79,13 +81,22 @@ class Context:
         self._reads.append({"type": type_name, "field": field_name, "record": record_id,
                             "outcome": outcome})
 
+    def note_miss(self, kind: str, record_id: uuid.UUID) -> None:
+        """A lookup by id (`account`, `contact`) found nothing the caller may see; audited
+        once per operation if the record exists outside the caller's scope."""
+        self._misses.append((kind, record_id))
+
     async def flush_reads(self) -> None:
-        if not self._reads:
+        if not self._reads and not self._misses:
             return
         reads, self._reads = self._reads, []
+        misses, self._misses = self._misses, []
         targets = sorted({read["record"] for read in reads if read["record"]})
         async with await self.uow() as uow:
-            await security_events.check_sensitive_reads(
-                uow, uow.meta.actor or "anonymous", len(reads),
-                self.stores.settings.sensitive_reads_per_minute)
-            uow.audit("read.sensitive", targets, after={"reads": reads})
+            if misses:
+                await security_events.record_hidden_lookups(uow, misses)
+            if reads:
+                await security_events.check_sensitive_reads(
+                    uow, uow.meta.actor or "anonymous", len(reads),
+                    self.stores.settings.sensitive_reads_per_minute)
+                uow.audit("read.sensitive", targets, after={"reads": reads})

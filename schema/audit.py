@@ -9,12 +9,11 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from relational.models import AuditRecord as AuditRow
 from relational.repositories.audit import TrailQuery
 from resolvers import audit as resolve
 from schema.accounts import Info
 from schema.common import AfterArg, FirstArg, edges, page_info
-from services.audit_trail import fields_of
+from services.audit_trail import TrailEntry
 
 
 @strawberry.type(description="Who acted.")
@@ -22,7 +21,9 @@ class AuditActor:
     username: str = strawberry.field(description="User name, `token:<name>` or `system:…`.")
 
 
-@strawberry.type(description="One record of the hash-chained audit log.")
+@strawberry.type(description="One record of the hash-chained audit log. About a record above "
+                             "the reader's clearance it shows that the event happened (who, "
+                             "when, what, which ids, from where), not its content.")
 class AuditRecord(relay.Node):
     id: relay.NodeID[str]
     seq: int = strawberry.field(description="Position in the chain.")
@@ -30,9 +31,15 @@ class AuditRecord(relay.Node):
     actor: AuditActor | None = strawberry.field(description="Who.")
     operation: str = strawberry.field(description="What, e.g. account.update, read.sensitive.")
     target_ids: list[str] = strawberry.field(description="Records concerned.")
-    fields: list[str] = strawberry.field(description="Fields changed or read.")
-    before: JSON | None = strawberry.field(description="Non-secret fields before the change.")
-    after: JSON | None = strawberry.field(description="After the change, or what was read.")
+    fields: list[str] = strawberry.field(description="Fields changed or read; empty when "
+                                                     "redacted.")
+    before: JSON | None = strawberry.field(description="Non-secret fields before the change; "
+                                                       "null when redacted.")
+    after: JSON | None = strawberry.field(description="After the change, or what was read; "
+                                                      "null when redacted.")
+    redacted: bool = strawberry.field(
+        description="True when a target is classified above the reader's clearance: fields, "
+                    "before and after are withheld.")
     ip: str | None = strawberry.field(description="Client address.")
     request_id: str | None = strawberry.field(description="Request id.")
     reason: str | None = strawberry.field(description="Stated purpose.")
@@ -42,13 +49,13 @@ class AuditRecord(relay.Node):
         return self.target_ids[0] if self.target_ids else None
 
     @classmethod
-    def from_row(cls, row: AuditRow) -> AuditRecord:
-        return cls(id=str(row.seq), seq=row.seq, at=row.at,
-                   actor=AuditActor(username=row.actor) if row.actor else None,
-                   operation=row.operation, target_ids=list(row.target_ids),
-                   fields=fields_of(row), before=cast(JSON, row.before),
-                   after=cast(JSON, row.after), ip=row.ip,
-                   request_id=row.request_id, reason=row.reason)
+    def from_entry(cls, entry: TrailEntry) -> AuditRecord:
+        return cls(id=str(entry.seq), seq=entry.seq, at=entry.at,
+                   actor=AuditActor(username=entry.actor) if entry.actor else None,
+                   operation=entry.operation, target_ids=entry.target_ids,
+                   fields=entry.fields, before=cast(JSON, entry.before),
+                   after=cast(JSON, entry.after), ip=entry.ip, request_id=entry.request_id,
+                   reason=entry.reason, redacted=entry.redacted)
 
 
 @strawberry.input(description="Audit trail filter; all given conditions must hold.")
@@ -82,4 +89,4 @@ async def audit_trail(
     query = (filter or AuditTrailFilter()).query()
     page = await resolve.trail(info.context, query, first, after)
     return AuditRecordConnection(page_info=page_info(page),
-                                 edges=edges(page, AuditRecord.from_row), query=query)
+                                 edges=edges(page, AuditRecord.from_entry), query=query)

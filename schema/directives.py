@@ -20,6 +20,7 @@ from strawberry.types.field import StrawberryField
 from auth.actor import Actor, Clearance
 from auth.masking import MaskKind, mask
 from services.errors import Forbidden, Unauthenticated
+from services.policy import may_read_field
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
 
@@ -139,8 +140,8 @@ class Guard(FieldExtension):
         if self.per_type is not None:
             type_of, rules = self.per_type
             permission = rules.get(type_of(kwargs), permission)
-        allowed = actor.authenticated and cleared and (
-            permission is None or actor.can(permission))
+        # The same decision as filtering or ordering by the field (services.policy).
+        allowed = actor.authenticated and may_read_field(actor, permission, self.level)
         if allowed:
             value = next_(source, info, **kwargs)
             if self.sensitive:

@@ -16,8 +16,8 @@ from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
 from relational.uow import UnitOfWork
+from services import accounts, policy
 from services import contact_fields as fields
-from services import policy
 from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
 from services.errors import BadUserInput, NotFound
@@ -82,7 +82,7 @@ async def create(
     valid = _validated(draft)
     seen = policy.visibility(actor)
     if await account_repo.get_for_update(uow.session, account_id, seen) is None:
-        raise NotFound("no account with this id", field="accountId")
+        raise await accounts.not_found(uow, account_id, "contact.create", field="accountId")
     contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title)
     clear = {name: getattr(valid, name) for name in PROTECTED}
     for name, value in clear.items():
@@ -94,9 +94,14 @@ async def create(
     return fields.record_of(contact, clear)
 
 
-async def _locked(uow: UnitOfWork, actor: Actor, contact_id: uuid.UUID) -> Contact:
+async def _locked(
+    uow: UnitOfWork, actor: Actor, contact_id: uuid.UUID, operation: str
+) -> Contact:
     contact = await repo.get_for_update(uow.session, contact_id, policy.visibility(actor))
     if contact is None:
+        if contact_id in await repo.existing(uow.session, [contact_id]):
+            raise policy.out_of_scope("no contact with this id", field="id",
+                                      operation=operation, target_id=contact_id)
         raise NotFound("no contact with this id", field="id")
     return contact
 
@@ -107,7 +112,7 @@ async def update(
 ) -> ContactRecord:
     """`changes` holds only the given fields; an explicit None clears all but the name. A
     protected field that no longer decrypts can be overwritten; untouched, it stays as it is."""
-    contact = await _locked(uow, actor, contact_id)
+    contact = await _locked(uow, actor, contact_id, "contact.update")
     current = fields.reveal(cipher, contact)
     before = audit_view(contact)
     merged = {**{name: getattr(current, name) for name in _EDITABLE}, **changes}
@@ -139,7 +144,7 @@ async def update(
 async def delete(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID
 ) -> ContactRecord:
-    contact = await _locked(uow, actor, contact_id)
+    contact = await _locked(uow, actor, contact_id, "contact.delete")
     record = fields.reveal(cipher, contact)
     await uow.session.delete(contact)
     await uow.session.flush()
@@ -161,8 +166,9 @@ async def load_many(
 def _page(
     cipher: FieldCipher, rows: list[Contact], limit: int, kind: str, after: str | None
 ) -> Page[ContactRecord]:
+    secret = cipher.blind_key
     return make_page([fields.reveal(cipher, row) for row in rows], limit,
-                     lambda item: encode_cursor(kind, item.name, item.id),
+                     lambda item: encode_cursor(secret, kind, item.name, item.id),
                      has_previous=after is not None)
 
 
@@ -172,7 +178,8 @@ async def pages_by_account(
 ) -> dict[uuid.UUID, Page[ContactRecord]]:
     """One page of contacts for each account, in one statement whatever the number of accounts."""
     limit = check_first(first)
-    bound = None if after is None else decode_cursor(after, _CURSOR_KIND, str)
+    bound = None if after is None else decode_cursor(stores.cipher.blind_key, after,
+                                                     _CURSOR_KIND, str)
     async with stores.read() as session:
         rows = await repo.pages_by_account(session, account_ids, policy.visibility(actor),
                                            limit=limit + 1, after=bound)
@@ -216,7 +223,8 @@ async def search(
     cipher = stores.cipher
     indexes = _indexes(actor, cipher, wanted)
     limit = check_first(first)
-    bound = None if after is None else decode_cursor(after, _SEARCH_CURSOR_KIND, str)
+    bound = None if after is None else decode_cursor(stores.cipher.blind_key, after,
+                                                     _SEARCH_CURSOR_KIND, str)
     async with stores.read() as session:
         rows = await repo.search(session, indexes, policy.visibility(actor), limit=limit + 1,
                                  after=bound)

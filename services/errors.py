@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from relational.uow import AuditedError
+
 
 class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -15,8 +17,10 @@ class ErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
 
 
-class DomainError(Exception):
-    """A failure the caller can act on; `field` names the offending input field."""
+class DomainError(AuditedError):
+    """A failure the caller can act on; `field` names the offending input field. A refusal
+    that must be on record carries its audit record (`.recorded(...)`): the unit of work it
+    is raised in commits that record after rolling the use case back."""
 
     code: ErrorCode = ErrorCode.INTERNAL
 

@@ -15,7 +15,7 @@ from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
 from relational.repositories import edges as edge_repo
 from relational.uow import UnitOfWork
-from services import ownership, policy
+from services import accounts, ownership, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
 from services.ownership import Relative
@@ -41,13 +41,13 @@ def _audit(edge: AccountEdge) -> dict[str, Any]:
 
 
 async def _require_accounts(
-    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
+    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, operation: str
 ) -> None:
     found = await account_repo.get_many(uow.session, [child, parent], policy.visibility(actor))
     if child not in found:
-        raise NotFound("no account with this id", field="childId")
+        raise await accounts.not_found(uow, child, operation, field="childId")
     if parent not in found:
-        raise NotFound("no account with this id", field="parentId")
+        raise await accounts.not_found(uow, parent, operation, field="parentId")
 
 
 async def link_parent(
@@ -58,7 +58,7 @@ async def link_parent(
     if child == parent:
         raise BadUserInput("a company cannot hold shares in itself", field="parentId")
     await edge_repo.lock_ownership(uow.session)
-    await _require_accounts(uow, actor, child, parent)
+    await _require_accounts(uow, actor, child, parent, "account.linkParent")
     if await edge_repo.is_descendant_or_self(uow.session, child, parent):
         raise Conflict("the parent is already owned by the child: this link would make a "
                        "company its own ancestor", field="parentId")
@@ -84,7 +84,7 @@ async def unlink_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
 ) -> AccountEdge:
     await edge_repo.lock_ownership(uow.session)
-    await _require_accounts(uow, actor, child, parent)
+    await _require_accounts(uow, actor, child, parent, "account.unlinkParent")
     edge = await edge_repo.get(uow.session, OWNS, parent, child)
     if edge is None:
         raise NotFound("the parent holds no shares in this company", field="parentId")

@@ -62,7 +62,7 @@ async def _failed_login(uow: UnitOfWork, stores: Stores, user: User | None,
 
 
 async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -> Session:
-    """Failures commit their audit record and counters, then raise (after the commit)."""
+    """Failures raise an error that keeps their audit record and counters (see `_rejected`)."""
     user = await repo.user_by_name(uow.session, username, lock=True)
     if user is not None and user.failed_logins:
         # Each recent failure slows the next answer a little more.
@@ -75,31 +75,31 @@ async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -
             uow.audit("auth.loginLocked", [str(user.id)], after={"username": username})
         else:
             await _failed_login(uow, stores, user, username)
-        return await _reject(uow, "invalid username or password, or the account is locked")
+        raise _rejected("invalid username or password, or the account is locked")
     user.failed_logins, user.locked_until = 0, None
     await security_events.check_login_address(uow, str(user.id), username, uow.meta.ip)
     uow.audit("auth.login", [str(user.id)], after={"username": username})
     return await _issue(uow, stores, user, uuid.uuid4())
 
 
-async def _reject(uow: UnitOfWork, message: str) -> Session:
-    await uow.commit()  # the audit record of a refused attempt must survive the error
-    raise Unauthenticated(message)
+def _rejected(message: str) -> Unauthenticated:
+    """The unit of work commits the attempt's audit record and counters, then lets this pass."""
+    return Unauthenticated(message).keeping_changes()
 
 
 async def refresh(uow: UnitOfWork, stores: Stores, refresh_token: str) -> Session:
     record = await repo.refresh_token(uow.session, tokens.token_hash(refresh_token))
     if record is None or record.revoked_at is not None or record.expires_at <= _now():
-        return await _reject(uow, "refresh token is invalid, expired or revoked")
+        raise _rejected("refresh token is invalid, expired or revoked")
     if record.used_at is not None:
         # A rotated token came back: someone holds a copy. End the whole session.
         await repo.revoke_family(uow.session, record.family_id)
         uow.audit("auth.refreshReuse", [str(record.user_id)],
                   after={"session": str(record.family_id)})
-        return await _reject(uow, "refresh token was already used; the session is revoked")
+        raise _rejected("refresh token was already used; the session is revoked")
     user = await repo.user_by_id(uow.session, record.user_id)
     if user is None or not user.active:
-        return await _reject(uow, "the user is disabled")
+        raise _rejected("the user is disabled")
     record.used_at = _now()
     return await _issue(uow, stores, user, record.family_id)
 

@@ -1,15 +1,22 @@
-"""Opaque keyset cursors and the page shape every connection is built from."""
+"""Opaque keyset cursors and the page shape every connection is built from.
+
+A cursor carries the sort value of its row, which may be a field the reader cannot see, so it
+is sealed (SM4-GCM) with a server key and bound to its list: the holder learns nothing from it,
+and a changed, hand-made or other list's cursor is refused. The key is derived from the
+blind-index key, which every instance must share anyway (searches depend on it), so a cursor
+issued by one instance is accepted by all of them.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+from auth import crypto
 from services.errors import BadUserInput
 
 T = TypeVar("T")
@@ -33,19 +40,41 @@ def check_first(first: int | None, *, default: int = 20) -> int:
     return first
 
 
-def encode_cursor(kind: str, value: Any, row_id: uuid.UUID) -> str:
-    raw = json.dumps([kind, None if value is None else str(value), str(row_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+_PURPOSE = "cursor/v1"
 
 
-def decode_cursor(cursor: str, kind: str, parse: Callable[[str], Any]) -> tuple[Any, uuid.UUID]:
+@lru_cache(maxsize=4)
+def _cursor_key(secret: bytes) -> bytes:
+    return crypto.derive_key(secret, _PURPOSE)
+
+
+def seal_cursor(secret: bytes, kind: str, parts: list[str | None]) -> str:
+    """`parts` sealed for the list `kind` (which names its ordering too)."""
+    return crypto.seal_token(_cursor_key(secret), json.dumps(parts).encode(), context=kind)
+
+
+def open_cursor(secret: bytes, cursor: str, kind: str, size: int) -> list[str | None]:
+    """The parts of a cursor `seal_cursor` made for `kind`; BAD_USER_INPUT for anything else."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        found_kind, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        if found_kind != kind:
-            raise ValueError(kind)
-        return parse(value), uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as error:
+        parts = json.loads(crypto.unseal_token(_cursor_key(secret), cursor, context=kind))
+    except (crypto.CryptoError, ValueError) as error:
+        raise BadUserInput("`after` is not a cursor of this list", field="after") from error
+    if not isinstance(parts, list) or len(parts) != size:
+        raise BadUserInput("`after` is not a cursor of this list", field="after")
+    return [None if part is None else str(part) for part in parts]
+
+
+def encode_cursor(secret: bytes, kind: str, value: Any, row_id: uuid.UUID) -> str:
+    return seal_cursor(secret, kind, [None if value is None else str(value), str(row_id)])
+
+
+def decode_cursor(
+    secret: bytes, cursor: str, kind: str, parse: Callable[[str], Any]
+) -> tuple[Any, uuid.UUID]:
+    value, row_id = open_cursor(secret, cursor, kind, 2)
+    try:
+        return parse(str(value)), uuid.UUID(str(row_id))
+    except (ValueError, TypeError, ArithmeticError) as error:  # sealed by us: a format change
         raise BadUserInput("`after` is not a cursor of this list", field="after") from error
 
 

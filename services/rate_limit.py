@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth import secrets as tokens
+from relational.repositories import identity as identity_repo
 from relational.repositories import rate_limits
 from services.errors import RateLimited
 from services.identity import API_PREFIX
@@ -13,14 +16,24 @@ from services.stores import Stores
 WINDOW_SECONDS = 60
 
 
-def identity_key(stores: Stores, bearer: str | None, ip: str | None) -> tuple[str, int]:
-    """Whose quota a request uses, and how large it is. A valid access token counts against
-    its user (all their sessions together); an API token against itself; anything else
-    against the client address."""
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def identity_key(
+    session: AsyncSession, stores: Stores, bearer: str | None, ip: str | None
+) -> tuple[str, int]:
+    """Whose quota a request uses, and how large it is. A request counts against its client
+    address until its credential is proven: a valid access token (its signature) counts
+    against its user (all their sessions together), an API token against itself once its
+    hash is found among the active tokens (one indexed lookup), anything else — no bearer, a
+    made-up or revoked one — against the address, with the anonymous limit."""
     settings = stores.settings
     if bearer and bearer.startswith(f"{API_PREFIX}_"):
-        return f"token:{tokens.token_hash(bearer)[:32]}", settings.rate_limit_per_minute
-    if bearer:
+        digest = tokens.token_hash(bearer)
+        if await identity_repo.api_token_active(session, digest):
+            return f"token:{digest[:32]}", settings.rate_limit_per_minute
+    elif bearer:
         try:
             claims = tokens.read_access_token(settings.jwt_secret.get_secret_value(), bearer)
             return f"user:{claims.user_id}", settings.rate_limit_per_minute
@@ -30,11 +43,11 @@ def identity_key(stores: Stores, bearer: str | None, ip: str | None) -> tuple[st
 
 
 async def check(stores: Stores, bearer: str | None, ip: str | None) -> None:
-    key, limit = identity_key(stores, bearer, ip)
-    now = datetime.now(UTC)
+    now = _now()
     epoch = int(now.timestamp())
     window_start = datetime.fromtimestamp(epoch - epoch % WINDOW_SECONDS, UTC)
     async with stores.sessionmaker() as session, session.begin():
+        key, limit = await identity_key(session, stores, bearer, ip)
         hits = await rate_limits.hit(session, key, window_start)
     if hits > limit:
         raise RateLimited(retry_after=WINDOW_SECONDS - epoch % WINDOW_SECONDS)

@@ -1,11 +1,16 @@
-"""Abnormal access, recorded as `security.*` audit records that auditors query: bursts of
-sensitive reads, and logins from a client address never seen for the user."""
+"""Abnormal access, recorded as audit records that auditors query: bursts of sensitive reads,
+logins from a client address never seen for the user (`security.*`), and lookups of records
+outside the reader's scope (`denied`)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from relational.repositories import accounts as account_repo
 from relational.repositories import audit as repo
+from relational.repositories import contacts as contact_repo
 from relational.repositories import rate_limits
 from relational.uow import UnitOfWork
 
@@ -35,3 +40,17 @@ async def check_login_address(uow: UnitOfWork, user_id: str, username: str,
     if seen and ip not in seen:
         uow.audit("security.newAddress", [user_id],
                   after={"username": username, "ip": ip, "knownAddresses": len(seen)})
+
+
+async def record_hidden_lookups(uow: UnitOfWork, misses: Sequence[tuple[str, uuid.UUID]]) -> None:
+    """Lookups by id (`account`, `contact`) that found nothing the reader may see: those of a
+    record that exists were aimed outside the reader's scope, and are recorded as `denied` —
+    the reader got the same null as for a missing id."""
+    wanted = {kind: [found for seen, found in misses if seen == kind]
+              for kind in ("account", "contact")}
+    existing = {"account": await account_repo.existing(uow.session, wanted["account"]),
+                "contact": await contact_repo.existing(uow.session, wanted["contact"])}
+    for kind, record_id in dict.fromkeys(misses):
+        if record_id in existing.get(kind, set()):
+            uow.audit("denied", [str(record_id)],
+                      after={"operation": f"{kind}.read", "reason": "outOfScope"})

@@ -111,6 +111,14 @@ async def get_for_update(
     return (await session.scalars(statement)).one_or_none()
 
 
+async def existing(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` exist, whoever may see them: only to audit an attempt on a hidden one."""
+    if not ids:
+        return set()
+    return set((await session.scalars(select(Account.id).where(Account.id.in_(list(set(ids))))))
+               .all())
+
+
 async def uscc_taken(
     session: AsyncSession, uscc: str, *, except_id: uuid.UUID | None = None
 ) -> bool:

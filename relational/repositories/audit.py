@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select, text, tuple_
+from sqlalchemy import RowMapping, func, insert, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relational.models import AuditRecord
+from relational.models import Account, AuditRecord, Contact
 
 _APPEND_LOCK = 0x61756469  # "audi"; transaction-scoped, so the commit releases it
 
@@ -111,6 +112,19 @@ async def trail(session: AsyncSession, query: TrailQuery, *, limit: int,
 async def trail_count(session: AsyncSession, query: TrailQuery) -> int:
     statement = select(func.count()).select_from(AuditRecord).where(*_trail_conditions(query))
     return int(await session.scalar(statement) or 0)
+
+
+async def target_levels(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Classification of the accounts and contacts among `ids`, now (a contact's is at least its
+    account's, as only readers of the account see it); other ids are absent. One statement."""
+    if not ids:
+        return {}
+    wanted = list(set(ids))
+    accounts = select(Account.id, Account.classification).where(Account.id.in_(wanted))
+    contacts = (select(Contact.id, func.greatest(Contact.classification, Account.classification))
+                .join(Account, Account.id == Contact.account_id).where(Contact.id.in_(wanted)))
+    rows = (await session.execute(union_all(accounts, contacts))).all()
+    return {row[0]: int(row[1]) for row in rows}
 
 
 async def recently_recorded(session: AsyncSession, actor: str, operation: str,

@@ -78,6 +78,14 @@ async def get_many(
     return {row.id: row for row in rows}
 
 
+async def existing(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` exist, whoever may see them: only to audit an attempt on a hidden one."""
+    if not ids:
+        return set()
+    return set((await session.scalars(select(Contact.id).where(Contact.id.in_(list(set(ids))))))
+               .all())
+
+
 async def get_for_update(
     session: AsyncSession, contact_id: uuid.UUID, seen: Visibility
 ) -> Contact | None:

@@ -79,6 +79,13 @@ async def api_token(session: AsyncSession, digest: str) -> ApiToken | None:
     return (await session.scalars(statement)).one_or_none()
 
 
+async def api_token_active(session: AsyncSession, digest: str) -> bool:
+    """Whether an unrevoked API token has this hash (the unique index on the hash answers)."""
+    statement = select(ApiToken.id).where(ApiToken.token_hash == digest,
+                                          ApiToken.revoked_at.is_(None)).limit(1)
+    return (await session.scalar(statement)) is not None
+
+
 async def touch_api_token(session: AsyncSession, token_id: uuid.UUID) -> None:
     await session.execute(
         update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=func.now()))
