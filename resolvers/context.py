@@ -55,8 +55,10 @@ class Context:
             return
         reads, self._reads = self._reads, []
         targets = sorted({read["record"] for read in reads if read["record"]})
+        actor = await self.actor()
         async with await self.uow() as uow:
             await security_events.check_sensitive_reads(
                 uow, uow.meta.actor or "anonymous", len(reads),
-                self.stores.settings.sensitive_reads_per_minute)
+                self.stores.settings.sensitive_reads_per_minute,
+                user_id=actor.user_id, session_id=actor.session_id)
             uow.audit("read.sensitive", targets, after={"reads": reads})

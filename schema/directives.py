@@ -17,7 +17,7 @@ from strawberry.schema_directive import Location
 
 from auth.actor import Clearance
 from auth.masking import MaskKind, mask
-from services.errors import Forbidden
+from services.errors import Forbidden, StepUpRequired
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
 
@@ -101,6 +101,9 @@ class FieldPolicy(SchemaExtension):
         allowed = cleared and (rule.permission is None or actor.can(rule.permission))
         if inspect.isawaitable(value):
             value = await value
+        if actor.step_up_required:  # after a security event: a second factor first
+            context.note_read(info.parent_type.name, rule.field, record, "stepUpRequired")
+            raise StepUpRequired(f"`{rule.field}`: pass step-up verification first")
         if not allowed and (rule.mask_as is None or not cleared):
             if rule.sensitive or rule.level is not None:
                 context.note_read(info.parent_type.name, rule.field, record, "denied")

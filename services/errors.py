@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     INTERNAL = "INTERNAL"
 
 
@@ -40,6 +41,18 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     code = ErrorCode.FORBIDDEN
+
+
+class StepUpRequired(DomainError):
+    """The session must pass a second factor (stepUpStart / stepUpVerify) first."""
+
+    code = ErrorCode.STEP_UP_REQUIRED
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong codes or challenges; start again later."""
+
+    code = ErrorCode.RATE_LIMITED
 
 
 class ProtectedDataUnreadable(DomainError):
