@@ -61,7 +61,7 @@ def _session(actor: Actor) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 async def totp_enabled(stores: Stores, actor: Actor) -> bool:
-    if actor.user_id is None:
+    if actor.user_id is None or actor.session_id is None:  # anonymous, or an API token
         return False
     async with stores.read() as session:
         return await repo.totp_enabled(session, actor.user_id)

@@ -9,7 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
+from alembic import command
+from sqlalchemy import create_engine, text
 
+from relational.embedded import create_database
+from relational.migrate import alembic_config, upgrade
 from relational.repositories import rate_limits
 from relational.uow import RequestMeta
 from services.users import DEMO_PASSWORD
@@ -237,3 +241,49 @@ async def test_a_read_burst_requires_step_up(api: Api) -> None:
                 if row["operation"] == "auth.stepUpRequired"]
     assert [row["after"]["reason"] for row in required] == ["security.sensitiveReadBurst"]
     assert required[0]["target_ids"] == [await user_id(api, "finance")]
+
+
+async def test_a_refreshed_token_keeps_the_pending_step_up(api: Api) -> None:
+    contact = await contact_with_phone(api)
+    target = await user_id(api, "admin")
+    async with api.stores.uow(RequestMeta(actor="admin", ip="10.9.9.9")) as uow:
+        uow.audit("auth.login", [target], after={"username": "admin"})
+    login = await api.anonymous.data(
+        "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) "
+        "{ refreshToken } }", {"u": "admin", "p": DEMO_PASSWORD})
+    refreshed = await api.anonymous.data(
+        "mutation($t: String!) { tokenRefresh(input: {refreshToken: $t}) { accessToken } }",
+        {"t": login["login"]["refreshToken"]})
+    api.tokens["admin@refreshed"] = refreshed["tokenRefresh"]["accessToken"]
+    body = await api.as_user("admin@refreshed").post(CONTACT, {"id": contact})
+    assert_error(body["errors"][0], "STEP_UP_REQUIRED", None)
+
+
+async def test_api_tokens_have_no_second_factor(api: Api) -> None:
+    issued = await api.data(
+        'mutation { apiTokenCreate(input: {name: "erp", permissions: ["account:read"]}) '
+        "{ secret } }")
+    api.tokens["erp"] = issued["apiTokenCreate"]["secret"]
+    erp = api.as_user("erp")
+    assert_error(await erp.error(ENROL), "FORBIDDEN", None)
+    assert_error(await erp.error(START, {"m": "SMS"}), "FORBIDDEN", None)
+    assert (await erp.data(ME))["me"]["totpEnabled"] is False
+
+
+def test_the_migration_downgrades_and_upgrades(pg_url: str) -> None:
+    url = create_database(pg_url, "crm_step_up_migration")
+    upgrade(url, "0007")
+    command.downgrade(alembic_config(url), "0006")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT to_regclass('session_step_ups')")) is None
+        upgrade(url, "0007")
+        with engine.connect() as connection:
+            tables = connection.scalars(text(
+                "SELECT tablename FROM pg_tables WHERE tablename IN "
+                "('session_step_ups', 'step_up_challenges', 'totp_credentials') "
+                "ORDER BY tablename")).all()
+        assert tables == ["session_step_ups", "step_up_challenges", "totp_credentials"]
+    finally:
+        engine.dispose()
