@@ -26,7 +26,7 @@ from services.errors import BadUserInput, Conflict, Forbidden, StepUpRequired, T
 from services.policy import Unauthenticated
 from services.stores import Stores
 
-_TOTP_FIELD = "totpSecret"  # the envelope's field name
+TOTP_FIELD = "totpSecret"  # the envelope's field name
 
 
 class StepUpMethod(StrEnum):
@@ -76,7 +76,7 @@ async def totp_enrol(uow: UnitOfWork, stores: Stores, actor: Actor) -> TotpEnrol
     if credential is not None and credential.confirmed_at is not None:
         raise Conflict("TOTP is already enabled")
     secret = otp.new_totp_secret()
-    envelope = stores.cipher.encrypt(user_id, _TOTP_FIELD, secret)
+    envelope = stores.cipher.encrypt(user_id, TOTP_FIELD, secret)
     if credential is None:
         uow.session.add(TotpCredential(user_id=user_id, secret_envelope=envelope))
     else:
@@ -106,7 +106,7 @@ async def totp_confirm(uow: UnitOfWork, stores: Stores, actor: Actor, code: str)
 
 
 def _totp_step(stores: Stores, credential: TotpCredential, code: str) -> int | None:
-    secret = stores.cipher.open(credential.user_id, _TOTP_FIELD, credential.secret_envelope)
+    secret = stores.cipher.open(credential.user_id, TOTP_FIELD, credential.secret_envelope)
     return otp.totp_step(secret, code.strip(), time.time(), credential.last_step)
 
 

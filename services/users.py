@@ -20,7 +20,7 @@ from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.field_cipher import FieldCipher
 from services.identity import actor_of
 
-_PHONE = "phone"  # the field name bound into a user's phone envelope
+PHONE_FIELD = "phone"  # the field name bound into a user's phone envelope
 DEMO_PASSWORD = "Demo#2026"  # noqa: S105 - documented demo credential, seeded by the demo only
 
 
@@ -55,13 +55,13 @@ async def create_user(
 def _set_phone(user: User, cipher: FieldCipher, phone: str) -> None:
     """The number step-up SMS codes go to; an SM4 envelope bound to the user."""
     cleaned = valid_phone(phone)
-    user.phone_envelope = None if cleaned is None else cipher.encrypt(user.id, _PHONE, cleaned)
+    user.phone_envelope = None if cleaned is None else cipher.encrypt(user.id, PHONE_FIELD, cleaned)
 
 
 def phone_of(cipher: FieldCipher, user: User) -> str | None:
     if user.phone_envelope is None:
         return None
-    return cipher.open(user.id, _PHONE, user.phone_envelope)
+    return cipher.open(user.id, PHONE_FIELD, user.phone_envelope)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +13,15 @@ import pyotp
 from alembic import command
 from sqlalchemy import create_engine, text
 
+from auth.crypto import KeyRing
 from relational.embedded import create_database
 from relational.migrate import alembic_config, upgrade
+from relational.repositories import identity as identity_repo
 from relational.repositories import rate_limits
 from relational.uow import RequestMeta
+from services import key_rotation, step_up, users
 from services.users import DEMO_PASSWORD
-from tests.conftest import LOGIN, Api
+from tests.conftest import FIELD_KEY_V1, LOGIN, Api
 from tests.factories import assert_error, audit_rows, global_id, make_account, make_contact
 
 CONTACT = "query($id: ID!) { contact(id: $id) { name title phone } }"
@@ -268,6 +272,25 @@ async def test_api_tokens_have_no_second_factor(api: Api) -> None:
     assert_error(await erp.error(ENROL), "FORBIDDEN", None)
     assert_error(await erp.error(START, {"m": "SMS"}), "FORBIDDEN", None)
     assert (await erp.data(ME))["me"]["totpEnabled"] is False
+
+
+async def test_key_rotation_moves_phones_and_totp_secrets(api: Api) -> None:
+    await set_phone(api, "admin", "13900000004")
+    secret = (await api.data(ENROL))["totpEnrol"]["secret"]
+    rotating = replace(api.stores, keyring=KeyRing.parse(f"{FIELD_KEY_V1},2:{'c3' * 16}"))
+    report = await key_rotation.rotate(rotating)
+    assert report.identity == 2
+    assert "re-encrypted 2 user phone numbers and TOTP secrets" in report.summary()
+    status = await key_rotation.status(rotating)
+    assert (status.envelopes["user phone"], status.envelopes["totp secret"]) == (
+        {"v2": 1}, {"v2": 1})
+    async with rotating.read() as session:
+        user = await identity_repo.user_by_name(session, "admin")
+        credential = await identity_repo.totp_credential(session, user.id) if user else None
+    assert user is not None and credential is not None
+    assert users.phone_of(rotating.cipher, user) == "13900000004"
+    assert rotating.cipher.open(user.id, step_up.TOTP_FIELD,
+                                credential.secret_envelope) == secret
 
 
 def test_the_migration_downgrades_and_upgrades(pg_url: str) -> None:

@@ -182,3 +182,30 @@ async def totp_enabled(session: AsyncSession, user_id: uuid.UUID) -> bool:
     statement = select(TotpCredential.user_id).where(
         TotpCredential.user_id == user_id, TotpCredential.confirmed_at.is_not(None))
     return (await session.scalar(statement)) is not None
+
+
+async def lock_stale_envelopes(
+    session: AsyncSession, prefix: str
+) -> tuple[list[User], list[TotpCredential]]:
+    """Users' phone envelopes and TOTP secrets not under the key `prefix` names (few rows:
+    one batch)."""
+    users = await session.scalars(
+        select(User).where(User.phone_envelope.is_not(None),
+                           ~User.phone_envelope.startswith(prefix))
+        .with_for_update(skip_locked=True))
+    secrets = await session.scalars(
+        select(TotpCredential).where(~TotpCredential.secret_envelope.startswith(prefix))
+        .with_for_update(skip_locked=True))
+    return list(users.all()), list(secrets.all())
+
+
+async def envelope_versions(session: AsyncSession) -> dict[str, dict[str, int]]:
+    """Envelopes per key version ("v1": n, …) of users' phones and TOTP secrets."""
+    result: dict[str, dict[str, int]] = {}
+    for name, column in (("user phone", User.phone_envelope),
+                         ("totp secret", TotpCredential.secret_envelope)):
+        version = func.split_part(column, ":", 2)
+        rows = await session.execute(
+            select(version, func.count()).where(column.is_not(None)).group_by(version))
+        result[name] = {str(key): int(number) for key, number in rows}
+    return result
