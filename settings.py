@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,16 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1)
     login_backoff_seconds: float = Field(
         default=0.5, ge=0, description="delay per recent failure before answering a login")
+
+    sms_gateway: Literal["file", "none"] = Field(
+        default="file", description="step-up SMS: `file` appends to $DATA_DIR/sms-outbox.log, "
+                                    "`none` offers TOTP only")
+    step_up_code_minutes: int = Field(default=5, ge=1, le=30,
+                                      description="an SMS step-up code is valid this long")
+    step_up_max_attempts: int = Field(default=5, ge=1, le=10,
+                                      description="wrong codes before a challenge is burned")
+    step_up_starts_per_hour: int = Field(default=10, ge=1,
+                                         description="step-up challenges per session and hour")
 
     field_keys: SecretStr | None = Field(
         default=None,

@@ -36,6 +36,9 @@ class Actor:
     regions: tuple[str, ...] = ()
     session_id: uuid.UUID | None = None
     home_department: uuid.UUID | None = None
+    # The session raised a security event: protected fields stay closed until it passes a
+    # second factor (services/step_up.py).
+    step_up_required: bool = False
 
     @property
     def authenticated(self) -> bool:

@@ -37,6 +37,10 @@ class FieldCipher:
             index = None
         return Sealed(envelope, index)
 
+    def encrypt(self, record_id: uuid.UUID, name: str, value: str) -> str:
+        """An envelope without a blind index (secrets nobody searches for)."""
+        return crypto.encrypt_field(self.keyring, value, record_id=str(record_id), field=name)
+
     def open(self, record_id: uuid.UUID, name: str, envelope: str) -> str:
         """The plaintext; `CryptoError` if the envelope is not authentic for this record/field."""
         return crypto.decrypt_field(self.keyring, envelope, record_id=str(record_id), field=name)

@@ -92,11 +92,13 @@ class Context:
         reads, self._reads = self._reads, []
         misses, self._misses = self._misses, []
         targets = sorted({read["record"] for read in reads if read["record"]})
+        actor = await self.actor()
         async with await self.uow() as uow:
             if misses:
                 await security_events.record_hidden_lookups(uow, misses)
             if reads:
                 await security_events.check_sensitive_reads(
                     uow, uow.meta.actor or "anonymous", len(reads),
-                    self.stores.settings.sensitive_reads_per_minute)
+                    self.stores.settings.sensitive_reads_per_minute,
+                    user_id=actor.user_id, session_id=actor.session_id)
                 uow.audit("read.sensitive", targets, after={"reads": reads})

@@ -20,14 +20,15 @@ async def upsert(ctx: Context, draft: RoleDraft) -> Role:
 
 async def create_user(ctx: Context, username: str, password: str, display_name: str,
                       roles_: list[str], clearance: Clearance, regions: list[str],
-                      department_ids: list[str]) -> User:
+                      department_ids: list[str], phone: str | None = None) -> User:
     departments_ = [from_global_id(value, "Department", "departmentIds")
                     for value in department_ids]
     async with await ctx.uow() as uow:
         return await users.admin_create(uow, await ctx.actor(), username, password,
                                         display_name=display_name, roles=roles_,
                                         clearance=clearance, regions=regions,
-                                        departments=departments_)
+                                        departments=departments_, phone=phone,
+                                        cipher=ctx.stores.cipher)
 
 
 async def create_department(ctx: Context, name: str, parent_id: str | None) -> Department:
@@ -47,4 +48,5 @@ async def update_user(ctx: Context, global_id: str, changes: UserChanges,
         changes = replace(changes, departments=[
             from_global_id(value, "Department", "departmentIds") for value in department_ids])
     async with await ctx.uow() as uow:
-        return await users.admin_update(uow, await ctx.actor(), user_id, changes)
+        return await users.admin_update(uow, await ctx.actor(), user_id, changes,
+                                        ctx.stores.cipher)

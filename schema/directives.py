@@ -19,7 +19,7 @@ from strawberry.types.field import StrawberryField
 
 from auth.actor import Actor, Clearance
 from auth.masking import MaskKind, mask
-from services.errors import Forbidden, Unauthenticated
+from services.errors import Forbidden, StepUpRequired, Unauthenticated
 from services.policy import may_read_field
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
@@ -135,6 +135,11 @@ class Guard(FieldExtension):
                info: strawberry.Info, kwargs: dict[str, Any]) -> Any:
         if self.public:
             return next_(source, info, **kwargs)
+        if actor.step_up_required and (self.sensitive or self.level is not None):
+            # After a security event the session passes a second factor first.
+            info.context.note_read(_type_name(info), info.field_name, _record(source),
+                                   "stepUpRequired")
+            raise StepUpRequired(f"`{info.field_name}`: pass step-up verification first")
         cleared = self.level is None or actor.clearance >= self.level
         permission = self.permission
         if self.per_type is not None:

@@ -14,6 +14,7 @@ from relational.identity_models import Department as DepartmentRow
 from relational.identity_models import User as UserRow
 from resolvers import identity as resolve
 from resolvers import roles as resolve_roles
+from resolvers import step_up as resolve_step_up
 from resolvers.ids import to_global_id
 from schema.accounts import Info
 from schema.directives import ClassificationLevel
@@ -32,13 +33,21 @@ class Me:
     data_scope: str = strawberry.field(description="OWN, DEPARTMENT, REGION or ALL.")
     clearance: str = strawberry.field(description="PUBLIC, INTERNAL, SECRET or CONFIDENTIAL.")
     regions: list[str] = strawberry.field(description="Sales regions.")
+    step_up_required: bool = strawberry.field(
+        description="This session must pass stepUpStart / stepUpVerify before it reads "
+                    "protected fields (after a login from a new address or a read burst).")
+
+    @strawberry.field(description="An authenticator app (TOTP) is enrolled and confirmed.")
+    async def totp_enabled(self, info: Info) -> bool:
+        return await resolve_step_up.totp_enabled(info.context)
 
     @classmethod
     def of(cls, actor: Actor) -> Me:
         return cls(id=strawberry.ID(to_global_id("User", actor.user_id or "")),
                    username=actor.username or "", kind=actor.kind, roles=list(actor.roles),
                    permissions=sorted(actor.permissions), data_scope=actor.scope.value,
-                   clearance=actor.clearance.name, regions=list(actor.regions))
+                   clearance=actor.clearance.name, regions=list(actor.regions),
+                   step_up_required=actor.step_up_required)
 
 
 @strawberry.type(description="Tokens of a new session.")
@@ -195,13 +204,15 @@ class UserType:
     clearance: ClassificationLevel = strawberry.field(description="Clearance.")
     regions: list[str] = strawberry.field(description="Sales regions.")
     active: bool = strawberry.field(description="Inactive users cannot sign in.")
+    has_phone: bool = strawberry.field(
+        description="A phone number (encrypted at rest) is on record for step-up SMS codes.")
 
     @classmethod
     def of(cls, row: UserRow) -> UserType:
         return cls(id=strawberry.ID(to_global_id("User", row.id)), username=row.username,
                    display_name=row.display_name, roles=list(row.roles),
                    clearance=ClassificationLevel(row.clearance), regions=list(row.regions),
-                   active=row.active)
+                   active=row.active, has_phone=row.phone_envelope is not None)
 
 
 @strawberry.input(description="A new user (admins).")
@@ -214,6 +225,8 @@ class UserCreateInput:
     regions: list[str] = strawberry.field(default_factory=list, description="Sales regions.")
     department_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Departments; the first is the user's home.")
+    phone: str | None = strawberry.field(
+        default=None, description="Mobile number for step-up SMS codes.")
 
 
 @strawberry.input(description="Changes to a user (admins); omitted fields stay.")
@@ -228,6 +241,8 @@ class UserUpdateInput:
         default=None, description="A new password; ends the user's sessions.")
     department_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Departments; the first is the user's home.")
+    phone: str | None = strawberry.field(
+        default=None, description="Mobile number for step-up SMS codes; \"\" removes it.")
 
 
 @strawberry.type(description="Result of userCreate / userUpdate.")
@@ -238,14 +253,15 @@ class UserPayload:
 async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
     row = await resolve_roles.create_user(
         info.context, input.username, input.password, input.display_name, input.roles,
-        Clearance[input.clearance.value], input.regions, [str(v) for v in input.department_ids])
+        Clearance[input.clearance.value], input.regions, [str(v) for v in input.department_ids],
+        input.phone)
     return UserPayload(user=UserType.of(row))
 
 
 async def user_update(info: Info, input: UserUpdateInput) -> UserPayload:
     row = await resolve_roles.update_user(info.context, str(input.id), UserChanges(
         roles=input.roles, regions=input.regions, active=input.active, password=input.password,
-        clearance=Clearance[input.clearance.value] if input.clearance else None),
+        phone=input.phone, clearance=Clearance[input.clearance.value] if input.clearance else None),
         None if input.department_ids is None else [str(v) for v in input.department_ids])
     return UserPayload(user=UserType.of(row))
 

@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     INTERNAL = "INTERNAL"
 
 
@@ -56,6 +57,17 @@ class RateLimited(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many requests; retry after {retry_after} s")
         self.retry_after = retry_after
+
+class StepUpRequired(DomainError):
+    """The session must pass a second factor (stepUpStart / stepUpVerify) first."""
+
+    code = ErrorCode.STEP_UP_REQUIRED
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong codes or challenges; start again later."""
+
+    code = ErrorCode.RATE_LIMITED
 
 
 class ProtectedDataUnreadable(DomainError):

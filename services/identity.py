@@ -77,9 +77,10 @@ async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -
             await _failed_login(uow, stores, user, username)
         raise _rejected("invalid username or password, or the account is locked")
     user.failed_logins, user.locked_until = 0, None
-    await security_events.check_login_address(uow, str(user.id), username, uow.meta.ip)
+    family = uuid.uuid4()
+    await security_events.check_login_address(uow, user.id, username, uow.meta.ip, family)
     uow.audit("auth.login", [str(user.id)], after={"username": username})
-    return await _issue(uow, stores, user, uuid.uuid4())
+    return await _issue(uow, stores, user, family)
 
 
 def _rejected(message: str) -> Unauthenticated:
@@ -145,10 +146,11 @@ async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None
         raise Unauthenticated("access token is invalid or expired") from error
     async with stores.read() as session:
         user = await repo.user_by_id(session, claims.user_id)
-        live = await repo.family_active(session, claims.session_id, _now())
+        live, pending = await repo.family_state(session, claims.session_id, _now())
         if user is None or not user.active or not live:
             raise Unauthenticated("the session has ended")
-        return await actor_for_user(session, user, claims.session_id, ip)
+        actor = await actor_for_user(session, user, claims.session_id, ip)
+    return replace(actor, step_up_required=pending) if pending else actor
 
 
 async def _api_token_actor(stores: Stores, bearer: str, ip: str | None) -> Actor:

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from auth.field_cipher import CryptoError, FieldCipher
 from relational.models import Contact
 from relational.repositories import contacts as repo
+from relational.repositories import identity as identity_repo
 from relational.uow import RequestMeta
 from services import contact_fields as fields
+from services.step_up import TOTP_FIELD
 from services.stores import Stores
+from services.users import PHONE_FIELD
 
 DEFAULT_BATCH = 500
 _MAX_PASSES = 5
@@ -39,6 +42,7 @@ class RotationReport:
     batches: int = 0
     failed: set[uuid.UUID] = field(default_factory=set)  # envelopes that do not decrypt
     pending: int = 0  # rows still to do afterwards: locked by transactions, or failed
+    identity: int = 0  # users' phone envelopes and TOTP secrets re-encrypted
 
     @property
     def complete(self) -> bool:
@@ -57,6 +61,8 @@ class RotationReport:
                          "transactions, or failed); run again")
         elif not self.plaintext_only:
             lines.append(f"every contact field is on key version {self.current}")
+        if not self.plaintext_only:
+            lines.append(f"re-encrypted {self.identity} user phone numbers and TOTP secrets")
         return lines
 
 
@@ -96,7 +102,30 @@ async def rotate(
             report.pending = await repo.count_needing_keys(session, prefix=prefix)
         if report.pending <= len(report.failed) or not progressed:
             break
+    if prefix is not None:
+        report.identity = await _rekey_identity(stores, cipher, prefix)
     return report
+
+
+async def _rekey_identity(stores: Stores, cipher: FieldCipher, prefix: str) -> int:
+    """Users' phone numbers and TOTP secrets (services/step_up.py) onto the current key."""
+    meta = RequestMeta(actor="system:keys", reason=f"key rotation to v{cipher.keyring.current}")
+    async with stores.uow(meta) as uow:
+        users, credentials = await identity_repo.lock_stale_envelopes(uow.session, prefix)
+        rows = [(user, "phone_envelope", PHONE_FIELD, user.id) for user in users] + [
+            (c, "secret_envelope", TOTP_FIELD, c.user_id) for c in credentials]
+        changed: list[str] = []
+        for row, attribute, name, user_id in rows:
+            try:
+                setattr(row, attribute, cipher.reencrypt(user_id, name, getattr(row, attribute)))
+            except CryptoError as error:
+                log.error("user %s: cannot re-encrypt %s: %s", user_id, name, error)
+                continue
+            changed.append(str(user_id))
+        if changed:
+            uow.audit("user.rekey", sorted(set(changed)), after={
+                "keyVersion": cipher.keyring.current, "envelopes": len(changed)})
+    return len(changed)
 
 
 async def _pass(stores: Stores, cipher: FieldCipher, prefix: str | None, batch: int,
@@ -144,6 +173,7 @@ def _rekey_all(cipher: FieldCipher, rows: list[Contact], *, reencrypt: bool,
 
 async def status(stores: Stores) -> KeyStatus:
     async with stores.read() as session:
-        envelopes = await repo.envelope_versions(session)
+        envelopes = {**await repo.envelope_versions(session),
+                     **await identity_repo.envelope_versions(session)}
     ring = stores.cipher.keyring
     return KeyStatus(versions=ring.versions, current=ring.current, envelopes=envelopes)

@@ -8,15 +8,18 @@ from dataclasses import dataclass
 
 from auth import secrets as tokens
 from auth.actor import Actor, Clearance
+from auth.field_cipher import FieldCipher
 from auth.roles import BUILTIN_ROLES
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
 from services import departments as departments_service
 from services import validation as check
+from services.contact_fields import phone as valid_phone
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.identity import actor_of
 
+PHONE_FIELD = "phone"  # the field name bound into a user's phone envelope
 DEMO_PASSWORD = "Demo#2026"  # noqa: S105 - documented demo credential, seeded by the demo only
 
 
@@ -30,6 +33,7 @@ async def ensure_builtin_roles(uow: UnitOfWork) -> None:
 async def create_user(
     uow: UnitOfWork, username: str, password: str, *, display_name: str, roles: Sequence[str],
     clearance: Clearance, departments: Sequence[uuid.UUID] = (), regions: Sequence[str] = (),
+    phone: str | None = None, cipher: FieldCipher | None = None,
 ) -> User:
     name = check.text(username, "username", max_length=64)
     if await repo.user_by_name(uow.session, name) is not None:
@@ -37,12 +41,26 @@ async def create_user(
     user = User(id=uuid.uuid4(), username=name, display_name=display_name,
                 password_hash=tokens.hash_password(password), clearance=clearance.name,
                 roles=list(roles), department_ids=list(departments), regions=list(regions))
+    if phone and cipher is not None:
+        _set_phone(user, cipher, phone)
     uow.session.add(user)
     await uow.session.flush()
     uow.audit("user.create", [str(user.id)], after={
         "username": name, "roles": list(roles), "clearance": clearance.name,
-        "regions": list(regions)})
+        "regions": list(regions), "hasPhone": user.phone_envelope is not None})
     return user
+
+
+def _set_phone(user: User, cipher: FieldCipher, phone: str) -> None:
+    """The number step-up SMS codes go to; an SM4 envelope bound to the user."""
+    cleaned = valid_phone(phone)
+    user.phone_envelope = None if cleaned is None else cipher.encrypt(user.id, PHONE_FIELD, cleaned)
+
+
+def phone_of(cipher: FieldCipher, user: User) -> str | None:
+    if user.phone_envelope is None:
+        return None
+    return cipher.open(user.id, PHONE_FIELD, user.phone_envelope)
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,7 @@ class UserChanges:
     clearance: Clearance | None = None
     active: bool | None = None
     password: str | None = None
+    phone: str | None = None  # "" removes the phone number
 
 
 async def _check_assignment(uow: UnitOfWork, actor: Actor, roles: Sequence[str],
@@ -122,7 +141,8 @@ def _password(value: str) -> str:
 async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: str, *,
                        display_name: str, roles: Sequence[str], clearance: Clearance,
                        departments: Sequence[uuid.UUID] = (),
-                       regions: Sequence[str] = ()) -> User:
+                       regions: Sequence[str] = (), phone: str | None = None,
+                       cipher: FieldCipher | None = None) -> User:
     await _check_assignment(uow, actor, roles, clearance)
     await departments_service.require_existing(uow, departments)
     return await create_user(uow, username, _password(password),
@@ -130,11 +150,11 @@ async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: s
                                                      max_length=100),
                              roles=roles, clearance=clearance, departments=departments,
                              regions=[check.choice(region, "regions", check.REGIONS)
-                                      for region in regions])
+                                      for region in regions], phone=phone, cipher=cipher)
 
 
 async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
-                       changes: UserChanges) -> User:
+                       changes: UserChanges, cipher: FieldCipher | None = None) -> User:
     user = await repo.user_by_id(uow.session, user_id)
     if user is None:
         raise NotFound("no user with this id", field="id")
@@ -153,11 +173,14 @@ async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
         user.active = changes.active
     if changes.password is not None:
         user.password_hash = tokens.hash_password(_password(changes.password))
+    if changes.phone is not None and cipher is not None:
+        _set_phone(user, cipher, changes.phone)
     if changes.active is False or changes.password is not None:
         await repo.revoke_all_sessions(uow.session, user.id)
     await uow.session.flush()
     uow.audit("user.update", [str(user.id)], before=before,
-              after={**_user_view(user), "passwordChanged": changes.password is not None})
+              after={**_user_view(user), "passwordChanged": changes.password is not None,
+                     "phoneChanged": changes.phone is not None})
     return user
 
 

@@ -69,7 +69,8 @@ async def test_nested_page_costs_the_same_for_2_and_12_accounts(
     assert small[0] == 2 and large[0] == 12
     assert small[1:] == large[1:]
     # 1 rate-limit counter;
-    # 4 authentication: user, session (refresh-token family), roles, department subtree;
+    # 4 authentication: user, session (refresh-token family, step-up state), roles,
+    #   department subtree;
     # 5 reads: accounts page, totalCount, contacts pages, contact counts,
     #   parent/ultimate-parent rows;
     # 3 the operation's one read.sensitive record (the phones): the reader's recent
