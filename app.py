@@ -30,6 +30,7 @@ from resolvers.context import Context
 from schema.root import AUDIT_READ, build_schema
 from services import audit_trail, identity, rate_limit
 from services.errors import BadUserInput, DomainError, RateLimited
+from services.stores import Stores
 from services.users import ensure_builtin_roles
 from settings import Settings, get_settings
 
@@ -96,8 +97,9 @@ class RateLimitMiddleware:
         request = Request(scope)
         bearer = _bearer(request)
         client = request.client.host if request.client else None
+        stores: Stores = scope["state"]["stores"]
         try:
-            await rate_limit.check(scope["state"]["stores"], bearer, client)
+            await rate_limit.check(stores.ledger, stores.settings, bearer, client)
         except RateLimited as limited:
             error = {"message": limited.message, "extensions": {
                 "code": limited.code.value, "retryAfter": limited.retry_after,
@@ -136,15 +138,16 @@ async def audit_export(request: Request) -> Response:
     """The audit trail as CSV; the same filters as `auditTrail`, as query parameters."""
     bearer = _bearer(request)
     params = request.query_params
+    stores: Stores = request.state.stores
     try:
         client = request.client.host if request.client else None
-        actor = await identity.authenticate(request.state.stores, bearer, client)
+        actor = await identity.authenticate(stores.ledger, stores.settings, bearer, client)
         AUDIT_READ.check(actor)
         query = TrailQuery(actor=params.get("actorUsername"), target_id=params.get("targetId"),
                            operation=params.get("operation"),
                            since=_instant(params.get("since"), "since"),
                            until=_instant(params.get("until"), "until"))
-        rows = audit_trail.export_csv(request.state.stores, actor, query)
+        rows = audit_trail.export_csv(stores.read, actor, query)
         first = await anext(rows)
     except DomainError as error:
         status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)

@@ -82,7 +82,7 @@ async def _with_stores(settings: Settings, work: Work) -> int:
 
 async def _seed(stores: Stores, projector: Projector) -> int:
 
-    result = await seed_demo(stores)
+    result = await seed_demo(stores.ledger, stores.cipher)
     await projector.catch_up()
     print(f"demo data: {'seeded' if result.seeded else 'already present, left alone'}"
           + (f" ({result.accounts} accounts, {result.contacts} contacts, "
@@ -92,14 +92,14 @@ async def _seed(stores: Stores, projector: Projector) -> int:
 
 async def _rebuild(stores: Stores, projector: Projector) -> int:
 
-    counts = await rebuild(stores)
+    counts = await rebuild(stores.ledger, stores.graph)
     print("graph rebuilt: " + ", ".join(f"{value} {key}" for key, value in counts.items()))
     return 0
 
 
 async def _verify(stores: Stores, projector: Projector) -> int:
 
-    report = await verify(stores)
+    report = await verify(stores.read, stores.graph)
     for line in report.differences:
         print(line)
     summary = ", ".join(f"{value} {key}s" for key, value in report.counts.items())
@@ -113,7 +113,7 @@ async def _verify(stores: Stores, projector: Projector) -> int:
 
 
 async def _audit_verify(stores: Stores, projector: Projector) -> int:
-    report = await verify_audit(stores)
+    report = await verify_audit(stores.read)
     for problem in report.problems:
         print(problem)
     if report.problems:
@@ -127,7 +127,7 @@ async def _audit_verify(stores: Stores, projector: Projector) -> int:
 
 async def _encrypt_pending(stores: Stores, projector: Projector) -> int:
     """Plaintext left from before migration 0003 is encrypted before anything is served."""
-    report = await key_rotation.rotate(stores, plaintext_only=True)
+    report = await key_rotation.rotate(stores.ledger, stores.cipher, plaintext_only=True)
     if report.encrypted or not report.complete:
         print("\n".join(report.summary()), flush=True)
     return 0
@@ -139,13 +139,13 @@ async def _keys_rotate(stores: Stores, projector: Projector, *, batch: int) -> i
         return 2
     ring = stores.cipher.keyring
     print(key_rotation.describe_ring(ring.versions, ring.current), flush=True)
-    report = await key_rotation.rotate(stores, batch=batch)
+    report = await key_rotation.rotate(stores.ledger, stores.cipher, batch=batch)
     print("\n".join(report.summary()))
     return 0 if report.complete else 1
 
 
 async def _keys_status(stores: Stores, projector: Projector) -> int:
-    print("\n".join((await key_rotation.status(stores)).summary()))
+    print("\n".join((await key_rotation.status(stores.read, stores.cipher)).summary()))
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from auth import audit_chain
 from auth.field_cipher import FieldCipher
@@ -16,6 +16,7 @@ from auth.keys import load_or_create
 from graph.engine import connect
 from graph.projection import Projector
 from relational.database import make_engine, make_sessionmaker
+from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
@@ -47,8 +48,8 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
     sessionmaker = make_sessionmaker(engine)
     projector = Projector(OutboxSource(sessionmaker), graph,
                           retry_seconds=settings.projector_retry_seconds)
-    stores = Stores(sessionmaker, graph, settings, chain=AUDIT_CHAIN,
-                    cipher=FieldCipher(keyring, blind_key), on_commit=projector.wake)
+    ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=projector.wake)
+    stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key))
     try:
         yield Runtime(stores, projector)
     finally:
@@ -71,7 +72,3 @@ async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-
-def without_projection(runtime: Runtime) -> Stores:
-    """The stores with commits not waking the projector (bulk work that projects at the end)."""
-    return replace(runtime.stores, on_commit=None)

@@ -156,10 +156,11 @@ async def graph_costs(stores: Stores, scenario: str, ids: list[str]) -> list[Cos
     down: list[float] = []
     for account in ids:
         started = time.perf_counter()
-        await groups.ancestor_edges(stores, [account])
+        await groups.ancestor_edges(stores.graph, [account], stores.settings.max_group_depth)
         up.append(_ms(started))
         started = time.perf_counter()
-        await groups.descendant_edges(stores, [account])
+        await groups.descendant_edges(stores.graph, [account],
+                                      stores.settings.max_group_depth)
         down.append(_ms(started))
     return [Cost(scenario, "Cypher ancestor_edges (timed directly)", len(up), up),
             Cost(scenario, "Cypher descendant_edges (timed directly)", len(down), down)]

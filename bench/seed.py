@@ -136,7 +136,7 @@ def copy_rows(database_url: str, generation: Generation, seeded: Seeded) -> None
 async def rebuild_graph(stores: Stores, seeded: Seeded) -> None:
     progress("rebuilding the graph from the ledger (services.graph_sync.rebuild)")
     started = time.perf_counter()
-    seeded.rebuilt = await rebuild(stores)
+    seeded.rebuilt = await rebuild(stores.ledger, stores.graph)
     seeded.rebuild_s = time.perf_counter() - started
     task = asyncio.current_task()
     if task is not None and task.cancelling():

@@ -69,14 +69,15 @@ def query_of(
 async def search(
     ctx: Context, query: AccountQuery, first: int | None, after: str | None
 ) -> Page[Account]:
-    page = await accounts.search(ctx.stores, await ctx.actor(), query, first, after)
+    page = await accounts.search(ctx.stores.read, ctx.stores.cursor_key, await ctx.actor(), query,
+                                 first, after)
     for row in page.items:
         ctx.loaders.account.prime(row.id, row)
     return page
 
 
 async def count(ctx: Context, query: AccountQuery) -> int:
-    return await accounts.count(ctx.stores, await ctx.actor(), query)
+    return await accounts.count(ctx.stores.read, await ctx.actor(), query)
 
 
 async def create(ctx: Context, draft: AccountDraft) -> Account:

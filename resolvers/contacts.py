@@ -36,14 +36,16 @@ async def count_of(ctx: Context, account: Account) -> int:
 async def search(
     ctx: Context, wanted: ContactFilter, first: int | None, after: str | None
 ) -> Page[ContactRecord]:
-    page = await contacts.search(ctx.stores, await ctx.actor(), wanted, first, after)
+    page = await contacts.search(ctx.stores.read, ctx.stores.cipher, await ctx.actor(), wanted,
+                                 first, after)
     for record in page.items:
         ctx.loaders.contact.prime(record.id, record)
     return page
 
 
 async def count_matching(ctx: Context, wanted: ContactFilter) -> int:
-    return await contacts.count_matching(ctx.stores, await ctx.actor(), wanted)
+    return await contacts.count_matching(ctx.stores.read, ctx.stores.cipher, await ctx.actor(),
+                                         wanted)
 
 
 async def create(ctx: Context, account_id: str, draft: ContactDraft) -> ContactRecord:

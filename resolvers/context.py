@@ -39,7 +39,8 @@ class Context:
         resolved root fields share the one authentication (and its failure)."""
         if self._actor is None:
             self._actor = asyncio.ensure_future(
-                identity.authenticate(self.stores, self.bearer, self.ip))
+                identity.authenticate(self.stores.ledger, self.stores.settings, self.bearer,
+                                      self.ip))
         return await asyncio.shield(self._actor)
 
     @property

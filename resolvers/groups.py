@@ -47,7 +47,7 @@ async def shareholders(ctx: Context, account: Account) -> list[tuple[str, float]
 
 
 async def tree(ctx: Context, account: Account, depth: int | None) -> GroupTree:
-    levels = groups.check_depth(depth, ctx.stores)
+    levels = groups.check_depth(depth, ctx.stores.settings.max_group_depth)
     up = await ctx.loaders.ancestor_edges.load(str(account.id))
     down = await ctx.loaders.descendant_edges.load(str(account.id))
     return groups.tree(up, down, str(account.id), levels, ctx.stores.settings.max_group_depth)

@@ -12,12 +12,12 @@ from services.identity import Session
 
 async def login(ctx: Context, username: str, password: str) -> Session:
     async with ctx.anonymous_uow(username) as uow:
-        return await identity.login(uow, ctx.stores, username, password)
+        return await identity.login(uow, ctx.stores.settings, username, password)
 
 
 async def refresh(ctx: Context, refresh_token: str) -> Session:
     async with ctx.anonymous_uow("refresh") as uow:
-        return await identity.refresh(uow, ctx.stores, refresh_token)
+        return await identity.refresh(uow, ctx.stores.settings, refresh_token)
 
 
 async def logout(ctx: Context) -> None:

@@ -31,11 +31,12 @@ class Loaders:
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[Account | None]:
-        found = await accounts.load_many(self._stores, await self._actor(), ids)
+        found = await accounts.load_many(self._stores.read, await self._actor(), ids)
         return [found.get(key) for key in ids]
 
     async def _contacts(self, ids: Sequence[uuid.UUID]) -> list[ContactRecord | None]:
-        found = await contacts.load_many(self._stores, await self._actor(), ids)
+        found = await contacts.load_many(self._stores.read, self._stores.cipher,
+                                         await self._actor(), ids)
         return [found.get(key) for key in ids]
 
     async def _contact_pages(self, keys: Sequence[ContactPageKey]) -> list[Page[ContactRecord]]:
@@ -46,19 +47,23 @@ class Loaders:
         pages: dict[ContactPageKey, Page[ContactRecord]] = {}
         for (first, after), account_ids in windows.items():
             found = await contacts.pages_by_account(
-                self._stores, await self._actor(), account_ids, first, after)
+                self._stores.read, self._stores.cipher, await self._actor(), account_ids,
+                first, after)
             for account_id, page in found.items():
                 pages[(account_id, first, after)] = page
         return [pages[key] for key in keys]
 
     async def _contact_counts(self, ids: Sequence[uuid.UUID]) -> list[int]:
-        found = await contacts.counts_by_account(self._stores, await self._actor(), ids)
+        found = await contacts.counts_by_account(self._stores.read, self._stores.cipher,
+                                                 await self._actor(), ids)
         return [found.get(key, 0) for key in ids]
 
     async def _ancestor_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:
-        found = await groups.ancestor_edges(self._stores, ids)
+        found = await groups.ancestor_edges(self._stores.graph, ids,
+                                           self._stores.settings.max_group_depth)
         return [found.get(key, []) for key in ids]
 
     async def _descendant_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:
-        found = await groups.descendant_edges(self._stores, ids)
+        found = await groups.descendant_edges(self._stores.graph, ids,
+                                             self._stores.settings.max_group_depth)
         return [found.get(key, []) for key in ids]

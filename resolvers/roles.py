@@ -38,7 +38,7 @@ async def create_department(ctx: Context, name: str, parent_id: str | None) -> D
 
 
 async def list_departments(ctx: Context) -> list[Department]:
-    return await departments.listing(ctx.stores, await ctx.actor())
+    return await departments.listing(ctx.stores.read, await ctx.actor())
 
 
 async def update_user(ctx: Context, global_id: str, changes: UserChanges,

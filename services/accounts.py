@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from auth.actor import Actor, Clearance
+from relational.ledger import Reader
 from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
@@ -20,7 +21,6 @@ from services import policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
-from services.stores import Stores
 from services.uscc import UsccError, normalize_uscc
 
 
@@ -173,10 +173,10 @@ async def not_found(
 
 
 async def load_many(
-    stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
+    read: Reader, actor: Actor, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Account]:
     """The accounts among `ids` the actor may see; the others are simply absent."""
-    async with stores.read() as session:
+    async with read() as session:
         return await repo.get_many(session, ids, policy.visibility(actor))
 
 
@@ -201,7 +201,8 @@ SORT_RULES: dict[AccountSort, policy.FieldRule] = {
 
 
 async def search(
-    stores: Stores, actor: Actor, query: AccountQuery, first: int | None, after: str | None
+    read: Reader, cursor_key: bytes, actor: Actor, query: AccountQuery, first: int | None,
+    after: str | None,
 ) -> Page[Account]:
     query = scoped(actor, query)
     rule = SORT_RULES.get(query.sort)
@@ -209,11 +210,11 @@ async def search(
         policy.check_field(actor, rule, argument="orderBy", use="ordering by")
     limit = check_first(first)
     kind = f"accounts:{query.sort.value}:{int(query.descending)}"
-    secret = stores.cipher.blind_key
+    secret = cursor_key
     if after is not None:
         query = replace(query, after=decode_cursor(secret, after, kind,
                                                    _parse_sort_value(query.sort)))
-    async with stores.read() as session:
+    async with read() as session:
         rows = await repo.page(session, query, limit + 1)
     return make_page(
         rows, limit,
@@ -222,6 +223,6 @@ async def search(
     )
 
 
-async def count(stores: Stores, actor: Actor, query: AccountQuery) -> int:
-    async with stores.read() as session:
+async def count(read: Reader, actor: Actor, query: AccountQuery) -> int:
+    async with read() as session:
         return await repo.count(session, scoped(actor, query))

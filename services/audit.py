@@ -8,8 +8,8 @@ from sqlalchemy import RowMapping
 
 from auth.audit_chain import ChainRow, verifier
 from auth.audit_verifier import Problem
+from relational.ledger import Reader
 from relational.repositories import audit as audit_log
-from services.stores import Stores
 
 _BATCH = 1000
 
@@ -20,12 +20,12 @@ class AuditReport:
     problems: list[Problem]
 
 
-async def verify(stores: Stores, *, batch: int = _BATCH) -> AuditReport:
+async def verify(read: Reader, *, batch: int = _BATCH) -> AuditReport:
     """Walk the chain in seq order, `batch` records at a time, in one snapshot: records
     appended meanwhile are simply not part of this check."""
     checker = verifier(context=batch)
     records = 0
-    async with stores.read() as session:
+    async with read() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         async for rows in audit_log.walk(session, batch):
             checker.feed(_chain_row(row) for row in rows)

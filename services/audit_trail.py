@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, Clearance
+from relational.ledger import Reader
 from relational.models import AuditRecord
 from relational.repositories import audit as repo
 from relational.repositories.audit import TrailQuery
 from services.errors import BadUserInput
 from services.pagination import Page, check_first, make_page, open_cursor, seal_cursor
-from services.stores import Stores
 
 _KIND = "audit"
 _EXPORT_BATCH = 1000
@@ -113,21 +113,21 @@ def _entry(record: AuditRecord, *, redacted: bool) -> TrailEntry:
         ip=record.ip, request_id=record.request_id, reason=record.reason, redacted=redacted)
 
 
-async def trail(stores: Stores, actor: Actor, query: TrailQuery, first: int | None,
+async def trail(read: Reader, cursor_key: bytes, actor: Actor, query: TrailQuery, first: int | None,
                 after: str | None) -> Page[TrailEntry]:
     _check(query)
     limit = check_first(first)
-    secret = stores.cipher.blind_key
+    secret = cursor_key
     before = _before_seq(secret, after)
-    async with stores.read() as session:
+    async with read() as session:
         rows = await repo.trail(session, query, limit=limit + 1, before_seq=before)
         entries = await _entries(session, actor, rows)
     return make_page(entries, limit, lambda entry: seal_cursor(secret, _KIND, [str(entry.seq)]),
                      has_previous=after is not None)
 
 
-async def count(stores: Stores, actor: Actor, query: TrailQuery) -> int:
-    async with stores.read() as session:
+async def count(read: Reader, actor: Actor, query: TrailQuery) -> int:
+    async with read() as session:
         return await repo.trail_count(session, query)
 
 
@@ -158,7 +158,7 @@ def _csv_row(entry: TrailEntry) -> list[str]:
     return [neutralised(cell) for cell in cells]
 
 
-async def export_csv(stores: Stores, actor: Actor, query: TrailQuery) -> AsyncIterator[str]:
+async def export_csv(read: Reader, actor: Actor, query: TrailQuery) -> AsyncIterator[str]:
     """The whole matching trail as CSV, newest first, streamed in batches."""
     _check(query)
     buffer = io.StringIO()
@@ -166,7 +166,7 @@ async def export_csv(stores: Stores, actor: Actor, query: TrailQuery) -> AsyncIt
     writer.writerow(CSV_COLUMNS)
     before: int | None = None
     while True:
-        async with stores.read() as session:
+        async with read() as session:
             rows = await repo.trail(session, query, limit=_EXPORT_BATCH, before_seq=before)
             entries = await _entries(session, actor, rows)
         writer.writerows(_csv_row(entry) for entry in entries)

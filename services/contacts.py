@@ -12,6 +12,7 @@ from typing import Any
 
 from auth.actor import Actor
 from auth.field_cipher import FieldCipher
+from relational.ledger import Reader
 from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
@@ -22,7 +23,6 @@ from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
 from services.errors import BadUserInput, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
-from services.stores import Stores
 
 _CURSOR_KIND = "contacts"
 _SEARCH_CURSOR_KIND = "contactSearch"
@@ -155,11 +155,10 @@ async def delete(
 
 
 async def load_many(
-    stores: Stores, actor: Actor, ids: Sequence[uuid.UUID]
+    read: Reader, cipher: FieldCipher, actor: Actor, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, ContactRecord]:
-    async with stores.read() as session:
+    async with read() as session:
         rows = await repo.get_many(session, ids, policy.visibility(actor))
-    cipher = stores.cipher
     return {contact_id: fields.reveal(cipher, row) for contact_id, row in rows.items()}
 
 
@@ -173,25 +172,25 @@ def _page(
 
 
 async def pages_by_account(
-    stores: Stores, actor: Actor, account_ids: Sequence[uuid.UUID], first: int | None,
+    read: Reader, cipher: FieldCipher, actor: Actor, account_ids: Sequence[uuid.UUID],
+    first: int | None,
     after: str | None,
 ) -> dict[uuid.UUID, Page[ContactRecord]]:
     """One page of contacts for each account, in one statement whatever the number of accounts."""
     limit = check_first(first)
-    bound = None if after is None else decode_cursor(stores.cipher.blind_key, after,
+    bound = None if after is None else decode_cursor(cipher.blind_key, after,
                                                      _CURSOR_KIND, str)
-    async with stores.read() as session:
+    async with read() as session:
         rows = await repo.pages_by_account(session, account_ids, policy.visibility(actor),
                                            limit=limit + 1, after=bound)
-    cipher = stores.cipher
     return {account_id: _page(cipher, contacts, limit, _CURSOR_KIND, after)
             for account_id, contacts in rows.items()}
 
 
 async def counts_by_account(
-    stores: Stores, actor: Actor, account_ids: Sequence[uuid.UUID]
+    read: Reader, cipher: FieldCipher, actor: Actor, account_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
-    async with stores.read() as session:
+    async with read() as session:
         return await repo.counts_by_account(session, account_ids, policy.visibility(actor))
 
 
@@ -216,22 +215,23 @@ def _indexes(actor: Actor, cipher: FieldCipher, wanted: ContactFilter) -> dict[s
 
 
 async def search(
-    stores: Stores, actor: Actor, wanted: ContactFilter, first: int | None, after: str | None
+    read: Reader, cipher: FieldCipher, actor: Actor, wanted: ContactFilter, first: int | None,
+    after: str | None,
 ) -> Page[ContactRecord]:
     """Contacts matching every given protected field exactly (phone formatting, e-mail case
     and ID-card spacing do not matter), by name."""
-    cipher = stores.cipher
     indexes = _indexes(actor, cipher, wanted)
     limit = check_first(first)
-    bound = None if after is None else decode_cursor(stores.cipher.blind_key, after,
+    bound = None if after is None else decode_cursor(cipher.blind_key, after,
                                                      _SEARCH_CURSOR_KIND, str)
-    async with stores.read() as session:
+    async with read() as session:
         rows = await repo.search(session, indexes, policy.visibility(actor), limit=limit + 1,
                                  after=bound)
     return _page(cipher, rows, limit, _SEARCH_CURSOR_KIND, after)
 
 
-async def count_matching(stores: Stores, actor: Actor, wanted: ContactFilter) -> int:
-    indexes = _indexes(actor, stores.cipher, wanted)
-    async with stores.read() as session:
+async def count_matching(read: Reader, cipher: FieldCipher, actor: Actor,
+                         wanted: ContactFilter) -> int:
+    indexes = _indexes(actor, cipher, wanted)
+    async with read() as session:
         return await repo.count_matching(session, indexes, policy.visibility(actor))

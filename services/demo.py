@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auth.actor import Clearance
+from auth.field_cipher import FieldCipher
+from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
 from services import accounts, contacts, groups, users
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
-from services.stores import Stores
 
 # Accounts holding the top secrecy qualification are classified 秘密 in the demo.
 SECRET_TAG = "保密资质一级"  # noqa: S105 - a tag
@@ -25,10 +26,11 @@ class SeedResult:
     ownerships: int = 0
 
 
-async def seed_demo(stores: Stores, dataset: DemoDataset | None = None) -> SeedResult:
+async def seed_demo(ledger: Ledger, cipher: FieldCipher,
+                    dataset: DemoDataset | None = None) -> SeedResult:
     """Seed once: a ledger that already holds accounts is left alone."""
     data = dataset or build_demo_dataset()
-    async with stores.uow(RequestMeta(actor="system:demo-seed", reason="demo dataset")) as uow:
+    async with ledger.uow(RequestMeta(actor="system:demo-seed", reason="demo dataset")) as uow:
         if await account_repo.any_exist(uow.session):
             return SeedResult(seeded=False)
         people = {name: users.builtin_actor(user)
@@ -47,7 +49,7 @@ async def seed_demo(stores: Stores, dataset: DemoDataset | None = None) -> SeedR
                 classification=Clearance.SECRET if secret else Clearance.INTERNAL))
             ids[item.key], owner_of[item.key] = row.id, owner
         for person in data.contacts:
-            await contacts.create(uow, owner_of[person.account_key], stores.cipher,
+            await contacts.create(uow, owner_of[person.account_key], cipher,
                                   ids[person.account_key], ContactDraft(
                 name=person.name, title=person.title, phone=person.phone, email=person.email,
                 id_number=person.id_number))

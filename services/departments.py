@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 from auth.actor import Actor
 from relational.identity_models import Department
+from relational.ledger import Reader
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
 from services import validation as check
 from services.errors import NotFound
-from services.stores import Stores
 
 
 async def create(uow: UnitOfWork, actor: Actor, name: str,
@@ -27,8 +27,8 @@ async def create(uow: UnitOfWork, actor: Actor, name: str,
     return department
 
 
-async def listing(stores: Stores, actor: Actor) -> list[Department]:
-    async with stores.read() as session:
+async def listing(read: Reader, actor: Actor) -> list[Department]:
+    async with read() as session:
         return await repo.departments(session)
 
 

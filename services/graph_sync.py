@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph import projector as graph_projector
 from graph import snapshot
+from graph.engine import GraphEngine
 from graph.projector import GraphEvent
+from relational.ledger import Ledger, Reader
 from relational.models import Account, AccountEdge, Base, Contact
 from relational.repositories import outbox
 from relational.repositories.edges import OWNS
 from services import accounts, contacts
-from services.stores import Stores
 
 _BATCH = 2000
 M = TypeVar("M", bound=Base)
@@ -39,34 +40,30 @@ class Report:
     pending_events: int = 0
 
 
-async def rebuild(stores: Stores) -> dict[str, int]:
+async def rebuild(ledger: Ledger, graph: GraphEngine) -> dict[str, int]:
     """Recreate the graph from the ledger in one REPEATABLE READ snapshot; events committed after
     the snapshot stay pending and the projector applies them afterwards."""
-    async with stores.sessionmaker() as session:
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        await outbox.lock_projector(session)
-        await stores.graph.clear()
-        await stores.graph.ensure_schema()
+    async with outbox.rebuild_snapshot(ledger.sessionmaker) as session:
+        await graph.clear()
+        await graph.ensure_schema()
         counts = {
             "accounts": await _project_all(
-                stores, session, Account, "account.created", accounts.graph_row),
+                graph, session, Account, "account.created", accounts.graph_row),
             "contacts": await _project_all(
-                stores, session, Contact, "contact.created", contacts.graph_row),
+                graph, session, Contact, "contact.created", contacts.graph_row),
             "ownerships": await _project_all(
-                stores, session, AccountEdge, "ownership.linked", _ownership_row),
+                graph, session, AccountEdge, "ownership.linked", _ownership_row),
         }
-        await outbox.mark_all_projected(session)
-        await session.commit()
     return counts
 
 
-async def _project_all(stores: Stores, session: AsyncSession, model: type[M], topic: str,
+async def _project_all(graph: GraphEngine, session: AsyncSession, model: type[M], topic: str,
                        to_row: Callable[[M], dict[str, Any]]) -> int:
     done = 0
     async for batch in outbox.stream(session, model, _BATCH):
         rows = [to_row(item) for item in batch
                 if not isinstance(item, AccountEdge) or item.kind == OWNS]
-        await graph_projector.apply(stores.graph, [GraphEvent(topic, row) for row in rows])
+        await graph_projector.apply(graph, [GraphEvent(topic, row) for row in rows])
         done += len(rows)
     return done
 
@@ -97,10 +94,10 @@ def _compare(kind: str, ledger: dict[str, dict[str, Any]], graph: dict[str, dict
             report.differences.append(f"{kind} {key}: {shown}")
 
 
-async def _ledger(stores: Stores, model: type[M], to_row: Callable[[M], dict[str, Any]],
+async def _ledger(read: Reader, model: type[M], to_row: Callable[[M], dict[str, Any]],
                   key: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
-    async with stores.read() as session:
+    async with read() as session:
         async for batch in outbox.stream(session, model, _BATCH):
             for item in batch:
                 if isinstance(item, AccountEdge) and item.kind != OWNS:
@@ -121,17 +118,17 @@ def _pair(row: dict[str, Any]) -> str:
     return f"{row['parentId']}/{row['childId']}"
 
 
-async def verify(stores: Stores) -> Report:
+async def verify(read: Reader, graph: GraphEngine) -> Report:
     report = Report()
-    ledger_accounts = await _ledger(stores, Account, accounts.graph_row, lambda row: row["id"])
-    ledger_contacts = await _ledger(stores, Contact, _contact_row, lambda row: row["id"])
-    ledger_edges = await _ledger(stores, AccountEdge, _ownership_row, _pair)
+    ledger_accounts = await _ledger(read, Account, accounts.graph_row, lambda row: row["id"])
+    ledger_contacts = await _ledger(read, Contact, _contact_row, lambda row: row["id"])
+    ledger_edges = await _ledger(read, AccountEdge, _ownership_row, _pair)
     for rows in (ledger_accounts, ledger_contacts):
         for row in rows.values():
             row.pop("id")
-    _compare("account", ledger_accounts, await _graph(snapshot.accounts(stores.graph)), report)
-    _compare("contact", ledger_contacts, await _graph(snapshot.contacts(stores.graph)), report)
-    _compare("ownership", ledger_edges, await _graph(snapshot.ownerships(stores.graph)), report)
-    async with stores.read() as session:
+    _compare("account", ledger_accounts, await _graph(snapshot.accounts(graph)), report)
+    _compare("contact", ledger_contacts, await _graph(snapshot.contacts(graph)), report)
+    _compare("ownership", ledger_edges, await _graph(snapshot.ownerships(graph)), report)
+    async with read() as session:
         report.pending_events = await outbox.pending_count(session)
     return report

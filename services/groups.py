@@ -11,6 +11,7 @@ from typing import Any
 from auth.actor import Actor
 from graph import accounts as graph_accounts
 from graph.accounts import OwnershipEdge
+from graph.engine import GraphEngine
 from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
 from relational.repositories import edges as edge_repo
@@ -19,7 +20,6 @@ from services import accounts, ownership, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
 from services.ownership import Relative
-from services.stores import Stores
 
 OWNS = edge_repo.OWNS
 
@@ -94,24 +94,24 @@ async def unlink_parent(
     return edge
 
 
-def check_depth(depth: int | None, stores: Stores, *, default: int = 3) -> int:
-    limit = stores.settings.max_group_depth
+def check_depth(depth: int | None, limit: int, *, default: int = 3) -> int:
     value = default if depth is None else depth
     if not 1 <= value <= limit:
         raise BadUserInput(f"`depth` must be between 1 and {limit}", field="depth")
     return value
 
 
-async def ancestor_edges(stores: Stores, ids: Sequence[str]) -> dict[str, list[OwnershipEdge]]:
+async def ancestor_edges(graph: GraphEngine, ids: Sequence[str],
+                         max_depth: int) -> dict[str, list[OwnershipEdge]]:
     """The ownership subgraph above each account, batched for DataLoaders."""
-    return await graph_accounts.ancestor_edges(stores.graph, ids, stores.settings.max_group_depth)
+    return await graph_accounts.ancestor_edges(graph, ids, max_depth)
 
 
 async def descendant_edges(
-    stores: Stores, ids: Sequence[str]
+    graph: GraphEngine, ids: Sequence[str], max_depth: int
 ) -> dict[str, list[OwnershipEdge]]:
     return await graph_accounts.descendant_edges(
-        stores.graph, ids, stores.settings.max_group_depth
+        graph, ids, max_depth
     )
 
 

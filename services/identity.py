@@ -14,12 +14,13 @@ from auth import secrets as tokens
 from auth.actor import ANONYMOUS, Actor, Clearance, DataScope
 from auth.roles import widest
 from relational.identity_models import RefreshToken, User
+from relational.ledger import Ledger
 from relational.repositories import identity as repo
-from relational.uow import UnitOfWork
+from relational.uow import RequestMeta, UnitOfWork
 from services import security_events
 from services.errors import Unauthenticated
 from services.roles import applies_from
-from services.stores import Stores
+from settings import Settings
 
 REFRESH_PREFIX = "crmr"
 API_PREFIX = "crm"
@@ -37,20 +38,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _issue(uow: UnitOfWork, stores: Stores, user: User, family: uuid.UUID) -> Session:
+async def _issue(uow: UnitOfWork, settings: Settings, user: User, family: uuid.UUID) -> Session:
     refresh = tokens.new_opaque_token(REFRESH_PREFIX)
     uow.session.add(RefreshToken(
         id=uuid.uuid4(), user_id=user.id, family_id=family, token_hash=tokens.token_hash(refresh),
-        expires_at=_now() + timedelta(days=stores.settings.refresh_token_days)))
-    ttl = timedelta(minutes=stores.settings.access_token_minutes)
-    access = tokens.issue_access_token(stores.settings.jwt_secret.get_secret_value(),
+        expires_at=_now() + timedelta(days=settings.refresh_token_days)))
+    ttl = timedelta(minutes=settings.access_token_minutes)
+    access = tokens.issue_access_token(settings.jwt_secret.get_secret_value(),
                                        tokens.AccessClaims(user.id, family), ttl)
     return Session(access, refresh, _now() + ttl, user)
 
 
-async def _failed_login(uow: UnitOfWork, stores: Stores, user: User | None,
+async def _failed_login(uow: UnitOfWork, settings: Settings, user: User | None,
                         username: str) -> None:
-    settings = stores.settings
+    settings = settings
     if user is not None:
         user.failed_logins += 1
         if user.failed_logins >= settings.login_max_failures:
@@ -61,12 +62,12 @@ async def _failed_login(uow: UnitOfWork, stores: Stores, user: User | None,
     uow.audit("auth.loginFailed", [str(user.id)] if user else [], after={"username": username})
 
 
-async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -> Session:
+async def login(uow: UnitOfWork, settings: Settings, username: str, password: str) -> Session:
     """Failures raise an error that keeps their audit record and counters (see `_rejected`)."""
     user = await repo.user_by_name(uow.session, username, lock=True)
     if user is not None and user.failed_logins:
         # Each recent failure slows the next answer a little more.
-        backoff = stores.settings.login_backoff_seconds * min(user.failed_logins, 8)
+        backoff = settings.login_backoff_seconds * min(user.failed_logins, 8)
         await asyncio.sleep(backoff)
     locked = user is not None and user.locked_until is not None and user.locked_until > _now()
     valid = tokens.verify_password(user.password_hash if user else None, password)
@@ -74,13 +75,13 @@ async def login(uow: UnitOfWork, stores: Stores, username: str, password: str) -
         if locked and user is not None:
             uow.audit("auth.loginLocked", [str(user.id)], after={"username": username})
         else:
-            await _failed_login(uow, stores, user, username)
+            await _failed_login(uow, settings, user, username)
         raise _rejected("invalid username or password, or the account is locked")
     user.failed_logins, user.locked_until = 0, None
     family = uuid.uuid4()
     await security_events.check_login_address(uow, user.id, username, uow.meta.ip, family)
     uow.audit("auth.login", [str(user.id)], after={"username": username})
-    return await _issue(uow, stores, user, family)
+    return await _issue(uow, settings, user, family)
 
 
 def _rejected(message: str) -> Unauthenticated:
@@ -88,7 +89,7 @@ def _rejected(message: str) -> Unauthenticated:
     return Unauthenticated(message).keeping_changes()
 
 
-async def refresh(uow: UnitOfWork, stores: Stores, refresh_token: str) -> Session:
+async def refresh(uow: UnitOfWork, settings: Settings, refresh_token: str) -> Session:
     record = await repo.refresh_token(uow.session, tokens.token_hash(refresh_token))
     if record is None or record.revoked_at is not None or record.expires_at <= _now():
         raise _rejected("refresh token is invalid, expired or revoked")
@@ -102,7 +103,7 @@ async def refresh(uow: UnitOfWork, stores: Stores, refresh_token: str) -> Sessio
     if user is None or not user.active:
         raise _rejected("the user is disabled")
     record.used_at = _now()
-    return await _issue(uow, stores, user, record.family_id)
+    return await _issue(uow, settings, user, record.family_id)
 
 
 async def logout(uow: UnitOfWork, actor: Actor) -> None:
@@ -134,17 +135,18 @@ async def actor_for_user(session: AsyncSession, user: User, session_id: uuid.UUI
                     departments, session_id)
 
 
-async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None) -> Actor:
+async def authenticate(ledger: Ledger, settings: Settings, bearer: str | None,
+                       ip: str | None = None) -> Actor:
     """The actor behind an `Authorization: Bearer …` value; anonymous without one."""
     if not bearer:
         return ANONYMOUS
     if bearer.startswith(f"{API_PREFIX}_"):
-        return await _api_token_actor(stores, bearer, ip)
+        return await _api_token_actor(ledger, bearer, ip)
     try:
-        claims = tokens.read_access_token(stores.settings.jwt_secret.get_secret_value(), bearer)
+        claims = tokens.read_access_token(settings.jwt_secret.get_secret_value(), bearer)
     except tokens.InvalidToken as error:
         raise Unauthenticated("access token is invalid or expired") from error
-    async with stores.read() as session:
+    async with ledger.read() as session:
         user = await repo.user_by_id(session, claims.user_id)
         live, pending = await repo.family_state(session, claims.session_id, _now())
         if user is None or not user.active or not live:
@@ -153,8 +155,10 @@ async def authenticate(stores: Stores, bearer: str | None, ip: str | None = None
     return replace(actor, step_up_required=pending) if pending else actor
 
 
-async def _api_token_actor(stores: Stores, bearer: str, ip: str | None) -> Actor:
-    async with stores.sessionmaker() as session, session.begin():
+async def _api_token_actor(ledger: Ledger, bearer: str, ip: str | None) -> Actor:
+    # A unit of work of its own: the token's last use is recorded even if the request fails.
+    async with ledger.uow(RequestMeta(actor="system:apiToken", ip=ip)) as uow:
+        session = uow.session
         token = await repo.api_token(session, tokens.token_hash(bearer))
         if token is None:
             raise Unauthenticated("API token is invalid or revoked")

@@ -18,13 +18,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from auth.field_cipher import CryptoError, FieldCipher
+from relational.ledger import Ledger, Reader
 from relational.models import Contact
 from relational.repositories import contacts as repo
 from relational.repositories import identity as identity_repo
 from relational.uow import RequestMeta
 from services import contact_fields as fields
 from services.step_up import TOTP_FIELD
-from services.stores import Stores
 from services.users import PHONE_FIELD
 
 DEFAULT_BATCH = 500
@@ -85,7 +85,7 @@ def describe_ring(versions: tuple[int, ...], current: int) -> str:
 
 
 async def rotate(
-    stores: Stores, *, batch: int = DEFAULT_BATCH, plaintext_only: bool = False
+    ledger: Ledger, cipher: FieldCipher, *, batch: int = DEFAULT_BATCH, plaintext_only: bool = False
 ) -> RotationReport:
     """Encrypt legacy plaintext and (unless `plaintext_only`) re-encrypt envelopes of older
     key versions under the current one. A few passes at most: rows locked during one pass are
@@ -93,24 +93,23 @@ async def rotate(
     running forever (it shows up as `pending`)."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    cipher = stores.cipher
     prefix = None if plaintext_only else cipher.current_prefix
     report = RotationReport(current=cipher.keyring.current, plaintext_only=plaintext_only)
     for _ in range(_MAX_PASSES):
-        progressed = await _pass(stores, cipher, prefix, batch, report)
-        async with stores.read() as session:
+        progressed = await _pass(ledger, cipher, prefix, batch, report)
+        async with ledger.read() as session:
             report.pending = await repo.count_needing_keys(session, prefix=prefix)
         if report.pending <= len(report.failed) or not progressed:
             break
     if prefix is not None:
-        report.identity = await _rekey_identity(stores, cipher, prefix)
+        report.identity = await _rekey_identity(ledger, cipher, prefix)
     return report
 
 
-async def _rekey_identity(stores: Stores, cipher: FieldCipher, prefix: str) -> int:
+async def _rekey_identity(ledger: Ledger, cipher: FieldCipher, prefix: str) -> int:
     """Users' phone numbers and TOTP secrets (services/step_up.py) onto the current key."""
     meta = RequestMeta(actor="system:keys", reason=f"key rotation to v{cipher.keyring.current}")
-    async with stores.uow(meta) as uow:
+    async with ledger.uow(meta) as uow:
         users, credentials = await identity_repo.lock_stale_envelopes(uow.session, prefix)
         rows = [(user, "phone_envelope", PHONE_FIELD, user.id) for user in users] + [
             (c, "secret_envelope", TOTP_FIELD, c.user_id) for c in credentials]
@@ -128,7 +127,7 @@ async def _rekey_identity(stores: Stores, cipher: FieldCipher, prefix: str) -> i
     return len(changed)
 
 
-async def _pass(stores: Stores, cipher: FieldCipher, prefix: str | None, batch: int,
+async def _pass(ledger: Ledger, cipher: FieldCipher, prefix: str | None, batch: int,
                 report: RotationReport) -> int:
     """One walk over the table by id, a transaction per batch; returns the rows changed."""
     after: uuid.UUID | None = None
@@ -136,7 +135,7 @@ async def _pass(stores: Stores, cipher: FieldCipher, prefix: str | None, batch: 
     meta = RequestMeta(actor="system:keys", reason=f"key rotation to v{report.current}"
                        if prefix else "encrypt legacy plaintext")
     while True:
-        async with stores.uow(meta) as uow:
+        async with ledger.uow(meta) as uow:
             rows = await repo.lock_needing_keys(uow.session, prefix=prefix, after=after,
                                                 limit=batch)
             if not rows:
@@ -171,9 +170,9 @@ def _rekey_all(cipher: FieldCipher, rows: list[Contact], *, reencrypt: bool,
     return done
 
 
-async def status(stores: Stores) -> KeyStatus:
-    async with stores.read() as session:
+async def status(read: Reader, cipher: FieldCipher) -> KeyStatus:
+    async with read() as session:
         envelopes = {**await repo.envelope_versions(session),
                      **await identity_repo.envelope_versions(session)}
-    ring = stores.cipher.keyring
+    ring = cipher.keyring
     return KeyStatus(versions=ring.versions, current=ring.current, envelopes=envelopes)

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import secrets as tokens
+from relational.ledger import Ledger
 from relational.repositories import identity as identity_repo
 from relational.repositories import rate_limits
+from relational.uow import RequestMeta
 from services.errors import RateLimited
 from services.identity import API_PREFIX
-from services.stores import Stores
+from settings import Settings
 
 WINDOW_SECONDS = 60
 
@@ -21,14 +23,13 @@ def _now() -> datetime:
 
 
 async def identity_key(
-    session: AsyncSession, stores: Stores, bearer: str | None, ip: str | None
+    session: AsyncSession, settings: Settings, bearer: str | None, ip: str | None
 ) -> tuple[str, int]:
     """Whose quota a request uses, and how large it is. A request counts against its client
     address until its credential is proven: a valid access token (its signature) counts
     against its user (all their sessions together), an API token against itself once its
     hash is found among the active tokens (one indexed lookup), anything else — no bearer, a
     made-up or revoked one — against the address, with the anonymous limit."""
-    settings = stores.settings
     if bearer and bearer.startswith(f"{API_PREFIX}_"):
         digest = tokens.token_hash(bearer)
         if await identity_repo.api_token_active(session, digest):
@@ -42,12 +43,12 @@ async def identity_key(
     return f"ip:{ip or 'unknown'}", settings.anonymous_rate_limit_per_minute
 
 
-async def check(stores: Stores, bearer: str | None, ip: str | None) -> None:
+async def check(ledger: Ledger, settings: Settings, bearer: str | None, ip: str | None) -> None:
     now = _now()
     epoch = int(now.timestamp())
     window_start = datetime.fromtimestamp(epoch - epoch % WINDOW_SECONDS, UTC)
-    async with stores.sessionmaker() as session, session.begin():
-        key, limit = await identity_key(session, stores, bearer, ip)
-        hits = await rate_limits.hit(session, key, window_start)
+    async with ledger.uow(RequestMeta(actor="system:rateLimit", ip=ip)) as uow:
+        key, limit = await identity_key(uow.session, settings, bearer, ip)
+        hits = await rate_limits.hit(uow.session, key, window_start)
     if hits > limit:
         raise RateLimited(retry_after=WINDOW_SECONDS - epoch % WINDOW_SECONDS)

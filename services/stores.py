@@ -1,35 +1,36 @@
-"""The clients a use case may be handed, built by the composition root (`composition.py`)."""
+"""What the adapters (resolvers, the CLI) carry: the open stores, built by the composition root
+(`composition.py`). Use cases never take this bundle: each receives the part it uses — a unit
+of work or `ledger.read`, the graph, the field cipher, the settings it needs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.field_cipher import FieldCipher
 from graph.engine import GraphEngine
-from relational.repositories.audit import Chain
+from relational.ledger import Ledger, Reader
 from relational.uow import RequestMeta, UnitOfWork
 from settings import Settings
+
+__all__ = ["Ledger", "Reader", "RequestMeta", "Stores", "UnitOfWork"]
 
 
 @dataclass(frozen=True)
 class Stores:
-    sessionmaker: async_sessionmaker[AsyncSession]
+    ledger: Ledger
     graph: GraphEngine
     settings: Settings
-    chain: Chain = field(kw_only=True, repr=False)
     # Encryption of protected fields; services use it, repositories see only its output.
     cipher: FieldCipher = field(kw_only=True, repr=False)
-    on_commit: Callable[[], None] | None = field(default=None, kw_only=True)
+
+    @property
+    def read(self) -> Reader:
+        return self.ledger.read
 
     def uow(self, meta: RequestMeta) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker, meta, on_commit=self.on_commit, chain=self.chain)
+        return self.ledger.uow(meta)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A short-lived read session; never shared between concurrently resolved fields."""
-        async with self.sessionmaker() as session:
-            yield session
+    @property
+    def cursor_key(self) -> bytes:
+        """The secret page cursors are sealed with (the same on every instance)."""
+        return self.cipher.blind_key

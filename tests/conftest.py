@@ -125,7 +125,7 @@ def projector(runtime: Runtime) -> Projector:
 
 async def reset(stores: Stores, projector: Projector) -> None:
     await projector.drain()
-    async with stores.sessionmaker() as session:
+    async with stores.ledger.sessionmaker() as session:
         await session.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
         # Event ids are never reused in a live ledger, and the app's projector remembers the
         # recent ones it applied (writers wait on them): the outbox keeps counting.
@@ -203,7 +203,7 @@ async def api(server: str, stores: Stores, projector: Projector) -> AsyncIterato
         for username in DEMO_USERS:
             await api.token(username)
         # Tests count audit records and rate-limit hits from here on.
-        async with stores.sessionmaker() as session:
+        async with stores.ledger.sessionmaker() as session:
             await session.execute(text("TRUNCATE audit_log, rate_counters RESTART IDENTITY"))
             await session.commit()
         yield api

@@ -127,7 +127,7 @@ async def test_units_of_work_committing_at_once_never_fork_the_chain(api: Api) -
     for n in range(writers):  # a unit's records are adjacent: the lock covers its whole append
         first = ops.index(f"test.write:writer{n}")
         assert ops[first + 1] == f"test.write.second:writer{n}"
-    assert (await audit.verify(api.stores)).problems == []
+    assert (await audit.verify(api.stores.read)).problems == []
 
 
 async def test_a_failed_unit_of_work_leaves_no_link(api: Api) -> None:
@@ -177,7 +177,7 @@ def test_the_migration_chains_existing_records_in_id_order(pg_url: str) -> None:
 # --- `crm audit verify` ----------------------------------------------------------------------
 
 async def execute(api: Api, *statements: str, **params: Any) -> None:
-    async with api.stores.sessionmaker() as session:
+    async with api.stores.ledger.sessionmaker() as session:
         for statement in statements:
             await session.execute(text(statement), params)
         await session.commit()
@@ -222,7 +222,7 @@ async def test_crm_audit_verify_names_each_tampering(
 ) -> None:
     for n in range(5):
         await make_account(api, name=f"公司{n}")
-    intact = await audit.verify(api.stores)
+    intact = await audit.verify(api.stores.read)
     assert (intact.records, intact.problems) == (5, [])
 
     if callable(tamper):

@@ -93,7 +93,7 @@ async def test_csv_export(api: Api, world: World) -> None:
 async def test_a_burst_of_sensitive_reads_is_a_security_event(api: Api, world: World) -> None:
     limit = api.stores.settings.sensitive_reads_per_minute
     epoch = int(datetime.now(UTC).timestamp())
-    async with api.stores.sessionmaker() as session, session.begin():
+    async with api.stores.ledger.sessionmaker() as session, session.begin():
         # finance already read `limit - 2` fields this minute; the next read passes the limit
         await rate_limits.hit(session, "reads:finance",
                               datetime.fromtimestamp(epoch - epoch % 60, UTC), limit - 2)

@@ -150,7 +150,7 @@ async def test_classified_field_is_denied_below_its_level(api: Api, world: World
     async with api.stores.uow(RequestMeta(actor="test")) as uow:
         await create_user(uow, "public.reader", "Demo#2026", display_name="公开", roles=["finance"],
                           clearance=Clearance.PUBLIC)
-    async with api.stores.sessionmaker() as session:
+    async with api.stores.ledger.sessionmaker() as session:
         from sqlalchemy import text
 
         await session.execute(text("UPDATE accounts SET classification = 0"))

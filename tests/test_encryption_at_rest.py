@@ -131,7 +131,7 @@ async def test_an_envelope_only_opens_in_its_own_row_and_column(api: Api) -> Non
 
 
 async def execute(api: Api, sql: str, **params: Any) -> None:
-    async with api.stores.sessionmaker() as session:
+    async with api.stores.ledger.sessionmaker() as session:
         await session.execute(text(sql), params)
         await session.commit()
 

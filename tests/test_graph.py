@@ -71,7 +71,7 @@ async def test_every_mutation_reaches_the_graph_and_verify_agrees(api: Api) -> N
     assert created["contactCreate"]["contact"]["id"]
     await api.projector.drain()
     assert await graph_counts(api) == (3, 1, 1)
-    report = await graph_sync.verify(api.stores)
+    report = await graph_sync.verify(api.stores.read, api.stores.graph)
     assert report.differences == []
     assert report.counts == {"account": 2, "contact": 1, "ownership": 1}
     phones = await api.stores.graph.read("MATCH (c:Contact) RETURN c.phone AS phone")

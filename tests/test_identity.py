@@ -89,7 +89,7 @@ async def test_repeated_failures_lock_the_account(api: Api, users: None,
     locked = await login(api, "finance")  # the right password does not help now
     assert code(locked) == "UNAUTHENTICATED"
     assert (await audit_ops(api))[-1] == "auth.loginLocked"
-    async with api.stores.sessionmaker() as session:
+    async with api.stores.ledger.sessionmaker() as session:
         from sqlalchemy import text
 
         await session.execute(text(

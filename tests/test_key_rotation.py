@@ -164,14 +164,15 @@ async def test_rotation_skips_locked_rows_instead_of_waiting(api: Api) -> None:
     account_id = await make_account(api)
     made = [await create(api, account_id, f"人{n}", phone=PHONE) for n in range(3)]
     rotating = rotating_stores(api)
-    async with api.stores.sessionmaker() as holder:
+    async with api.stores.ledger.sessionmaker() as holder:
         # A request in the middle of changing the second contact.
         await holder.execute(text("SELECT 1 FROM contacts WHERE id = CAST(:id AS uuid) "
                                   "FOR UPDATE"), {"id": raw_id(made[1]["id"])})
-        report = await asyncio.wait_for(key_rotation.rotate(rotating, batch=10), timeout=60)
+        report = await asyncio.wait_for(key_rotation.rotate(rotating.ledger, rotating.cipher,
+                                                            batch=10), timeout=60)
         assert (report.reencrypted, report.pending, report.complete) == (2, 1, False)
         await holder.rollback()
-    report = await key_rotation.rotate(rotating, batch=10)
+    report = await key_rotation.rotate(rotating.ledger, rotating.cipher, batch=10)
     assert (report.reencrypted, report.pending, report.complete) == (1, 0, True)
     assert await envelope_prefixes(api) == ["sm4gcm:v2:"]
     audits = await api.scalar("SELECT json_agg(a.after ORDER BY a.id) FROM audit_log a "
@@ -189,7 +190,7 @@ async def test_a_row_that_does_not_decrypt_is_reported_and_left_alone(api: Api) 
     before = await api.scalar("SELECT phone_enc FROM contacts WHERE id = CAST(:b AS uuid)",
                               b=raw_id(bad["id"]))
     rotating = rotating_stores(api)
-    report = await key_rotation.rotate(rotating)
+    report = await key_rotation.rotate(rotating.ledger, rotating.cipher)
     assert (report.reencrypted, report.failed, report.pending) == (
         1, {uuid.UUID(raw_id(bad["id"]))}, 1)
     assert await api.scalar("SELECT phone_enc FROM contacts WHERE id = CAST(:b AS uuid)",
@@ -246,8 +247,9 @@ async def test_migration_keeps_plaintext_rows_until_encrypted(api: Api) -> None:
     await asyncio.to_thread(upgrade, url, "0001")
     engine = make_engine(url, pool_size=1)
     try:
-        stores = replace(api.stores, sessionmaker=make_sessionmaker(engine))
-        async with stores.sessionmaker() as session:
+        stores = replace(api.stores, ledger=replace(api.stores.ledger,
+                                                    sessionmaker=make_sessionmaker(engine)))
+        async with stores.ledger.sessionmaker() as session:
             await session.execute(text(
                 "INSERT INTO accounts (id, name, uscc, region, industry, lifecycle_stage) VALUES "
                 "('00000000-0000-0000-0000-000000000001', '甲', '91310000MA1K000001', '华东', "
@@ -258,13 +260,14 @@ async def test_migration_keeps_plaintext_rows_until_encrypted(api: Api) -> None:
                 " '老客户', :phone, :email)"), {"phone": LEGACY_PHONE, "email": LEGACY_EMAIL})
             await session.commit()
         await asyncio.to_thread(upgrade, url)
-        report = await key_rotation.rotate(stores, plaintext_only=True)
+        report = await key_rotation.rotate(stores.ledger, stores.cipher, plaintext_only=True)
         assert (report.encrypted, report.complete) == (1, True)
         contact_id = uuid.UUID("00000000-0000-0000-0000-000000000002")
         async with api.stores.read() as session:  # the demo admin of the test database
             admin = await identity_repo.user_by_name(session, "admin")
         assert admin is not None
-        record = (await contacts.load_many(stores, builtin_actor(admin), [contact_id]))[
+        record = (await contacts.load_many(stores.read, stores.cipher, builtin_actor(admin),
+                                             [contact_id]))[
             contact_id]
         assert (record.phone, record.email, record.id_number) == (
             LEGACY_PHONE, LEGACY_EMAIL, None)

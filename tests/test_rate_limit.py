@@ -34,8 +34,9 @@ async def test_a_user_quota_spans_all_their_sessions(api: Api) -> None:
     stores = replace(api.stores, settings=api.stores.settings.model_copy(
         update={"rate_limit_per_minute": 3}))
     for token in (first, second, first):
-        await rate_limit.check(stores, token, "10.0.0.1")
+        await rate_limit.check(stores.ledger, stores.settings, token, "10.0.0.1")
     with pytest.raises(RateLimited):
-        await rate_limit.check(stores, second, "10.0.0.2")
+        await rate_limit.check(stores.ledger, stores.settings, second, "10.0.0.2")
     other = await token_of(api, "auditor")
-    await rate_limit.check(stores, other, "10.0.0.1")  # someone else's quota is untouched
+    await rate_limit.check(stores.ledger, stores.settings, other,
+                           "10.0.0.1")  # someone else's quota is untouched

@@ -46,10 +46,11 @@ async def test_made_up_api_tokens_share_the_address_quota(api: Api, frozen: None
 async def test_a_real_api_token_has_its_own_quota(api: Api, frozen: None) -> None:
     token = (await api.data(CREATE_TOKEN))["apiTokenCreate"]["secret"]
     limit = api.stores.settings.anonymous_rate_limit_per_minute
-    async with api.stores.sessionmaker() as session, session.begin():
+    async with api.stores.ledger.sessionmaker() as session, session.begin():
         await rate_limits.hit(session, "ip:127.0.0.1", WINDOW, limit)  # the address is spent
     assert await _status(api, token) == 200
     assert await _status(api, f"crm_{secrets.token_urlsafe(24)}") == 429
-    async with api.stores.sessionmaker() as session, session.begin():  # revoked: proves nothing
+    # Revoked: proves nothing.
+    async with api.stores.ledger.sessionmaker() as session, session.begin():
         await session.execute(text("UPDATE api_tokens SET revoked_at = now()"))
     assert await _status(api, token) == 429

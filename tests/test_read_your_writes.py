@@ -56,7 +56,7 @@ async def test_the_readme_example_sent_back_to_back_shows_the_new_tree(api: Api)
 
 async def _projector_held(api: Api, seconds: float, held: asyncio.Event) -> None:
     """Another instance holding the projector's lock for a while: the graph lags."""
-    async with api.stores.sessionmaker() as session, session.begin():
+    async with api.stores.ledger.sessionmaker() as session, session.begin():
         await session.execute(text("SELECT pg_advisory_xact_lock(1886547818)"))
         held.set()
         await asyncio.sleep(seconds)

@@ -78,7 +78,7 @@ async def test_ordering_by_a_classified_field_needs_its_clearance(api: Api) -> N
     async with api.stores.uow(RequestMeta(actor="test")) as uow:
         await create_user(uow, "public.reader", "Demo#2026", display_name="公开",
                           roles=["finance"], clearance=Clearance.PUBLIC)
-    async with api.stores.sessionmaker() as session:
+    async with api.stores.ledger.sessionmaker() as session:
         await session.execute(text("UPDATE accounts SET classification = 0"))
         await session.commit()
     reader = api.as_user("public.reader")

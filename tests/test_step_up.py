@@ -231,7 +231,7 @@ async def test_a_read_burst_requires_step_up(api: Api) -> None:
     contact = await contact_with_phone(api)
     limit = api.stores.settings.sensitive_reads_per_minute
     epoch = int(datetime.now(UTC).timestamp())
-    async with api.stores.sessionmaker() as session, session.begin():
+    async with api.stores.ledger.sessionmaker() as session, session.begin():
         await rate_limits.hit(session, "reads:finance",
                               datetime.fromtimestamp(epoch - epoch % 60, UTC), limit)
     finance = api.as_user("finance")
@@ -279,10 +279,10 @@ async def test_key_rotation_moves_phones_and_totp_secrets(api: Api) -> None:
     secret = (await api.data(ENROL))["totpEnrol"]["secret"]
     rotating = replace(api.stores, cipher=replace(
         api.stores.cipher, keyring=KeyRing.parse(f"{FIELD_KEY_V1},2:{'c3' * 16}")))
-    report = await key_rotation.rotate(rotating)
+    report = await key_rotation.rotate(rotating.ledger, rotating.cipher)
     assert report.identity == 2
     assert "re-encrypted 2 user phone numbers and TOTP secrets" in report.summary()
-    status = await key_rotation.status(rotating)
+    status = await key_rotation.status(rotating.read, rotating.cipher)
     assert (status.envelopes["user phone"], status.envelopes["totp secret"]) == (
         {"v2": 1}, {"v2": 1})
     async with rotating.read() as session:

@@ -69,6 +69,21 @@ async def projected_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     return set(found)
 
 
+@asynccontextmanager
+async def rebuild_snapshot(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One REPEATABLE READ snapshot of the ledger holding the projector lock, for recreating
+    the graph from it; on a clean exit every event pending at the snapshot is marked projected
+    (events committed after it stay pending for the projector) and the lock is released."""
+    async with sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await lock_projector(session)
+        yield session
+        await mark_all_projected(session)
+        await session.commit()
+
+
 Claimed = list[tuple[int, str, dict[str, Any]]]
 
 
