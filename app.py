@@ -24,11 +24,11 @@ from auth.secrets import configure_password_hashing
 from composition import Runtime, open_stores, running
 from graph.engine import GraphUnavailable
 from graph.projection import Projector
-from relational.repositories.audit import TrailQuery
 from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.root import AUDIT_READ, build_schema
 from services import audit_trail, identity, rate_limit
+from services.audit_trail import TrailFilter
 from services.errors import BadUserInput, DomainError, RateLimited
 from services.stores import Stores
 from services.users import ensure_builtin_roles
@@ -143,7 +143,7 @@ async def audit_export(request: Request) -> Response:
         client = request.client.host if request.client else None
         actor = await identity.authenticate(stores.ledger, stores.settings, bearer, client)
         AUDIT_READ.check(actor)
-        query = TrailQuery(actor=params.get("actorUsername"), target_id=params.get("targetId"),
+        query = TrailFilter(actor=params.get("actorUsername"), target_id=params.get("targetId"),
                            operation=params.get("operation"),
                            since=_instant(params.get("since"), "since"),
                            until=_instant(params.get("until"), "until"))

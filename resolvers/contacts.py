@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from relational.models import Account
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import contacts
+from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft, ContactFilter
 from services.errors import NotFound
@@ -24,12 +24,12 @@ async def contact(ctx: Context, global_id: str) -> ContactRecord | None:
 
 
 async def page_of(
-    ctx: Context, account: Account, first: int | None, after: str | None
+    ctx: Context, account: AccountRecord, first: int | None, after: str | None
 ) -> Page[ContactRecord]:
     return await ctx.loaders.contact_page.load((account.id, first, after))
 
 
-async def count_of(ctx: Context, account: Account) -> int:
+async def count_of(ctx: Context, account: AccountRecord) -> int:
     return await ctx.loaders.contact_count.load(account.id)
 
 

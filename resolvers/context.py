@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
-from graph.projection import Projector
-from relational.uow import RequestMeta, UnitOfWork
 from resolvers.loaders import Loaders
 from services import identity, security_events
-from services.stores import Stores
+from services.stores import RequestMeta, Stores, UnitOfWork
+
+
+class Projection(Protocol):
+    """What a request waits on to read its own writes (the graph projector)."""
+
+    async def wait_for(self, ids: Sequence[int], seconds: float) -> bool: ...
 
 
 @dataclass
 class Context:
     stores: Stores
     request_id: str
-    projector: Projector | None = None  # None: nothing waits for the graph (CLI, scripts)
+    projector: Projection | None = None  # None: nothing waits for the graph (CLI, scripts)
     ip: str | None = None
     connection: HTTPConnection | None = None
     bearer: str | None = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from relational.models import Account, AccountEdge
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import groups
-from services.groups import GroupTree
+from services.accounts import AccountRecord
+from services.groups import GroupTree, ShareholdingRecord
 
 
 async def link_parent(
     ctx: Context, child_id: str, parent_id: str, share_pct: float
-) -> AccountEdge:
+) -> ShareholdingRecord:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
     async with await ctx.uow() as uow:
@@ -22,38 +22,38 @@ async def link_parent(
                                         Decimal(repr(share_pct)))
 
 
-async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> AccountEdge:
+async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> ShareholdingRecord:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
     async with await ctx.uow() as uow:
         return await groups.unlink_parent(uow, await ctx.actor(), child, parent)
 
 
-async def parent_id(ctx: Context, account: Account) -> str | None:
+async def parent_id(ctx: Context, account: AccountRecord) -> str | None:
     edges = await ctx.loaders.ancestor_edges.load(str(account.id))
     return groups.parent_of(edges, str(account.id))
 
 
-async def ultimate_parent_id(ctx: Context, account: Account) -> str | None:
+async def ultimate_parent_id(ctx: Context, account: AccountRecord) -> str | None:
     edges = await ctx.loaders.ancestor_edges.load(str(account.id))
     return groups.ultimate_parent_of(edges, str(account.id))
 
 
-async def shareholders(ctx: Context, account: Account) -> list[tuple[str, float]]:
+async def shareholders(ctx: Context, account: AccountRecord) -> list[tuple[str, float]]:
     edges = await ctx.loaders.ancestor_edges.load(str(account.id))
     direct = [edge for edge in edges if edge.child_id == str(account.id)]
     return [(edge.parent_id, edge.share_pct)
             for edge in sorted(direct, key=lambda edge: (-edge.share_pct, edge.parent_id))]
 
 
-async def tree(ctx: Context, account: Account, depth: int | None) -> GroupTree:
+async def tree(ctx: Context, account: AccountRecord, depth: int | None) -> GroupTree:
     levels = groups.check_depth(depth, ctx.stores.settings.max_group_depth)
     up = await ctx.loaders.ancestor_edges.load(str(account.id))
     down = await ctx.loaders.descendant_edges.load(str(account.id))
     return groups.tree(up, down, str(account.id), levels, ctx.stores.settings.max_group_depth)
 
 
-async def group_revenue(ctx: Context, account: Account) -> Decimal:
+async def group_revenue(ctx: Context, account: AccountRecord) -> Decimal:
     limit = ctx.stores.settings.max_group_depth
     down = await ctx.loaders.descendant_edges.load(str(account.id))
     members = groups.tree([], down, str(account.id), limit, limit).descendants

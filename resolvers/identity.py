@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from relational.identity_models import ApiToken
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import api_tokens, identity
-from services.api_tokens import IssuedToken
+from services.api_tokens import ApiTokenRecord, IssuedToken
 from services.identity import Session
 
 
@@ -30,12 +29,12 @@ async def create_api_token(ctx: Context, name: str, permissions: list[str]) -> I
         return await api_tokens.create(uow, await ctx.actor(), name, permissions)
 
 
-async def revoke_api_token(ctx: Context, global_id: str) -> ApiToken:
+async def revoke_api_token(ctx: Context, global_id: str) -> ApiTokenRecord:
     token_id = from_global_id(global_id, "ApiToken", "id")
     async with await ctx.uow() as uow:
         return await api_tokens.revoke(uow, await ctx.actor(), token_id)
 
 
-async def list_api_tokens(ctx: Context) -> list[ApiToken]:
+async def list_api_tokens(ctx: Context) -> list[ApiTokenRecord]:
     async with await ctx.uow() as uow:
         return await api_tokens.listing(uow, await ctx.actor())

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from strawberry.dataloader import DataLoader
 
 from auth.actor import Actor
-from graph.accounts import OwnershipEdge
-from relational.models import Account
 from services import accounts, contacts, groups
+from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
+from services.groups import OwnershipEdge
 from services.pagination import Page
 from services.stores import Stores
 
@@ -23,14 +23,14 @@ class Loaders:
     def __init__(self, stores: Stores, actor: Callable[[], Awaitable[Actor]]) -> None:
         self._stores = stores
         self._actor = actor
-        self.account = DataLoader[uuid.UUID, Account | None](self._accounts)
+        self.account = DataLoader[uuid.UUID, AccountRecord | None](self._accounts)
         self.contact = DataLoader[uuid.UUID, ContactRecord | None](self._contacts)
         self.contact_page = DataLoader[ContactPageKey, Page[ContactRecord]](self._contact_pages)
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
 
-    async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[Account | None]:
+    async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)
         return [found.get(key) for key in ids]
 

@@ -13,8 +13,6 @@ import strawberry
 from strawberry import relay
 
 from auth.actor import Clearance
-from relational.models import Account as AccountRow
-from relational.repositories.accounts import AccountQuery
 from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
@@ -23,7 +21,7 @@ from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
 from schema.directives import ClassificationLevel, guard
 from schema.writes import GraphWrite
-from services.accounts import AccountChanges, AccountDraft
+from services.accounts import AccountChanges, AccountDraft, AccountRecord, AccountSearch
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
@@ -72,20 +70,20 @@ class Account(relay.Node, AccountRef):
         extensions=guard(level=ClassificationLevel.INTERNAL))
     created_at: datetime = strawberry.field(description="When the account was created (UTC).")
     updated_at: datetime = strawberry.field(description="Last change (UTC).")
-    row: strawberry.Private[AccountRow]
+    row: strawberry.Private[AccountRecord]
 
     @classmethod
-    def from_row(cls, row: AccountRow) -> Account:
+    def from_row(cls, row: AccountRecord) -> Account:
         return cls(
             id=str(row.id), name=row.name, uscc=row.uscc, region=row.region,
             industry=row.industry, lifecycle_stage=LifecycleStage(row.lifecycle_stage),
             tags=list(row.tags), annual_revenue=row.annual_revenue, created_at=row.created_at,
             updated_at=row.updated_at, row=row,
-            classification=ClassificationLevel(Clearance(row.classification).name),
+            classification=ClassificationLevel(row.classification.name),
         )
 
     @classmethod
-    def maybe(cls, row: AccountRow | None) -> Account | None:
+    def maybe(cls, row: AccountRecord | None) -> Account | None:
         return None if row is None else cls.from_row(row)
 
     @classmethod
@@ -160,7 +158,7 @@ def _uuid_or_none(value: str) -> uuid.UUID | None:
 
 @strawberry.type(description="A page of accounts.")
 class AccountConnection(relay.Connection[Account]):
-    query: strawberry.Private[AccountQuery]
+    query: strawberry.Private[AccountSearch]
 
     @strawberry.field(description="Number of accounts matching the filter (all pages).")
     async def total_count(self, info: Info) -> int:

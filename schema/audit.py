@@ -9,11 +9,10 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from relational.repositories.audit import TrailQuery
 from resolvers import audit as resolve
 from schema.accounts import Info
 from schema.common import AfterArg, FirstArg, edges, page_info
-from services.audit_trail import TrailEntry
+from services.audit_trail import TrailEntry, TrailFilter
 
 
 @strawberry.type(description="Who acted.")
@@ -66,14 +65,14 @@ class AuditTrailFilter:
     since: datetime | None = strawberry.field(default=None, description="From (inclusive).")
     until: datetime | None = strawberry.field(default=None, description="To (exclusive).")
 
-    def query(self) -> TrailQuery:
-        return TrailQuery(actor=self.actor_username, target_id=self.target_id,
+    def query(self) -> TrailFilter:
+        return TrailFilter(actor=self.actor_username, target_id=self.target_id,
                           operation=self.operation, since=self.since, until=self.until)
 
 
 @strawberry.type(description="A page of audit records, newest first.")
 class AuditRecordConnection(relay.Connection[AuditRecord]):
-    query: strawberry.Private[TrailQuery]
+    query: strawberry.Private[TrailFilter]
 
     @strawberry.field(description="Number of matching records (all pages).")
     async def total_count(self, info: Info) -> int:

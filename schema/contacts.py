@@ -10,7 +10,6 @@ import strawberry
 from strawberry import relay
 
 from auth.masking import MaskKind
-from relational.models import Account as AccountRow
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
@@ -18,6 +17,7 @@ from schema.accounts import Account, Info
 from schema.common import edges, page_info
 from schema.directives import guard
 from schema.writes import GraphWrite
+from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.contacts import ContactDraft
 from services.contacts import ContactFilter as ContactMatch
@@ -72,10 +72,11 @@ class Contact(relay.Node):
 
 @strawberry.type(description="A page of contacts.")
 class ContactConnection(relay.Connection[Contact]):
-    source: strawberry.Private[AccountRow | ContactMatch]
+    source: strawberry.Private[AccountRecord | ContactMatch]
 
     @classmethod
-    def of(cls, page: Page[ContactRecord], source: AccountRow | ContactMatch) -> ContactConnection:
+    def of(cls, page: Page[ContactRecord],
+           source: AccountRecord | ContactMatch) -> ContactConnection:
         return cls(page_info=page_info(page), edges=edges(page, Contact.from_row), source=source)
 
     @strawberry.field(description="Number of contacts in this list (all pages).")

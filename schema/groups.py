@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 import strawberry
 
-from relational.models import Account as AccountRow
-from relational.models import AccountEdge
 from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
 from schema.accounts import Account, AccountRef, Info, account_ref
 from schema.directives import guard
 from schema.writes import GraphWrite
+from services.accounts import AccountRecord
 from services.groups import GroupTree as GroupTreeResult
+from services.groups import ShareholdingRecord
 from services.ownership import Relative
 
 
@@ -56,7 +55,7 @@ class Shareholding:
     share_pct: float = strawberry.field(description="Stake in % (60 means 60 %).")
 
     @classmethod
-    async def list_of(cls, info: Info, row: AccountRow) -> list[Shareholding]:
+    async def list_of(cls, info: Info, row: AccountRecord) -> list[Shareholding]:
         pairs = await resolve.shareholders(info.context, row)
         return [cls(holder_id=holder, share_pct=share) for holder, share in pairs]
 
@@ -85,9 +84,9 @@ class AccountParentPayload(GraphWrite):
     share_pct: float = strawberry.field(description="The stake (after linking, or removed).")
 
     @classmethod
-    def of(cls, edge: AccountEdge) -> AccountParentPayload:
-        return cls(child_id=edge.target_id, parent_id=edge.source_id,
-                   share_pct=float(edge.share_pct or Decimal(0)))
+    def of(cls, edge: ShareholdingRecord) -> AccountParentPayload:
+        return cls(child_id=edge.child_id, parent_id=edge.parent_id,
+                   share_pct=float(edge.share_pct))
 
     @strawberry.field(description="The owned company (the child).",
                       extensions=guard("account:read"))

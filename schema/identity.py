@@ -9,18 +9,17 @@ import strawberry
 from strawberry import relay
 
 from auth.actor import Actor, Clearance, DataScope
-from relational.identity_models import ApiToken as ApiTokenRow
-from relational.identity_models import Department as DepartmentRow
-from relational.identity_models import User as UserRow
 from resolvers import identity as resolve
 from resolvers import roles as resolve_roles
 from resolvers import step_up as resolve_step_up
 from resolvers.ids import to_global_id
 from schema.accounts import Info
 from schema.directives import ClassificationLevel
+from services.api_tokens import ApiTokenRecord
+from services.departments import DepartmentRecord
 from services.identity import Session
 from services.roles import RoleDraft
-from services.users import UserChanges
+from services.users import UserChanges, UserRecord
 
 
 @strawberry.type(description="The signed-in user (or integrator) and what they may do.")
@@ -80,7 +79,7 @@ class ApiToken(relay.Node):
     revoked_at: datetime | None = strawberry.field(description="When it was revoked.")
 
     @classmethod
-    def from_row(cls, row: ApiTokenRow) -> ApiToken:
+    def from_row(cls, row: ApiTokenRecord) -> ApiToken:
         return cls(id=str(row.id), name=row.name, prefix=row.prefix,
                    permissions=list(row.permissions), created_at=row.created_at,
                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
@@ -191,7 +190,7 @@ async def role_upsert(info: Info, input: RoleUpsertInput) -> RoleUpsertPayload:
         data_scope=DataScope(input.data_scope.value), ip_allowlist=input.ip_allowlist))
     return RoleUpsertPayload(role=RoleType(
         name=row.name, description=row.description, permissions=list(row.permissions),
-        data_scope=DataScopeEnum(row.data_scope), ip_allowlist=list(row.ip_allowlist),
+        data_scope=DataScopeEnum(row.data_scope.value), ip_allowlist=list(row.ip_allowlist),
         builtin=row.builtin))
 
 
@@ -208,11 +207,11 @@ class UserType:
         description="A phone number (encrypted at rest) is on record for step-up SMS codes.")
 
     @classmethod
-    def of(cls, row: UserRow) -> UserType:
+    def of(cls, row: UserRecord) -> UserType:
         return cls(id=strawberry.ID(to_global_id("User", row.id)), username=row.username,
                    display_name=row.display_name, roles=list(row.roles),
-                   clearance=ClassificationLevel(row.clearance), regions=list(row.regions),
-                   active=row.active, has_phone=row.phone_envelope is not None)
+                   clearance=ClassificationLevel(row.clearance.name),
+                   regions=list(row.regions), active=row.active, has_phone=row.has_phone)
 
 
 @strawberry.input(description="A new user (admins).")
@@ -273,7 +272,7 @@ class DepartmentType:
     parent_id: strawberry.ID | None = strawberry.field(description="Parent department.")
 
     @classmethod
-    def of(cls, row: DepartmentRow) -> DepartmentType:
+    def of(cls, row: DepartmentRecord) -> DepartmentType:
         return cls(id=strawberry.ID(to_global_id("Department", row.id)), name=row.name,
                    parent_id=strawberry.ID(to_global_id("Department", row.parent_id))
                    if row.parent_id else None)

@@ -37,6 +37,45 @@ class AccountDraft:
 
 
 @dataclass(frozen=True)
+class AccountRecord:
+    """An account as use cases hand it out (never the ledger row)."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    region: str
+    industry: str
+    lifecycle_stage: str
+    tags: tuple[str, ...]
+    annual_revenue: Decimal | None
+    classification: Clearance
+    owner_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Account) -> AccountRecord:
+        return cls(id=row.id, name=row.name, uscc=row.uscc, region=row.region,
+                   industry=row.industry, lifecycle_stage=row.lifecycle_stage,
+                   tags=tuple(row.tags), annual_revenue=row.annual_revenue,
+                   classification=Clearance(row.classification), owner_id=row.owner_id,
+                   created_at=row.created_at, updated_at=row.updated_at)
+
+
+@dataclass(frozen=True)
+class AccountSearch:
+    """An account list: filters that must all hold, and its order."""
+
+    name_contains: str | None = None
+    regions: Sequence[str] = ()
+    industries: Sequence[str] = ()
+    lifecycle_stages: Sequence[str] = ()
+    tags_any: Sequence[str] = ()
+    sort: str = AccountSort.NAME.value  # name, created_at or annual_revenue
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class AccountChanges:
     """Fields to change; None leaves a field as it is."""
 
@@ -114,7 +153,7 @@ async def _flush(uow: UnitOfWork) -> None:
         raise Conflict("an account with this `uscc` already exists", field="uscc") from error
 
 
-async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account:
+async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> AccountRecord:
     valid = _validated(draft)
     _within_clearance(actor, valid.classification)
     await _ensure_uscc_free(uow, valid.uscc, None)
@@ -128,12 +167,12 @@ async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account:
     await _flush(uow)
     uow.audit("account.create", [str(account.id)], after=snapshot(account))
     uow.emit("account.created", str(account.id), graph_row(account))
-    return account
+    return AccountRecord.of(account)
 
 
 async def update(
     uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, changes: AccountChanges
-) -> Account:
+) -> AccountRecord:
     account = await repo.get_for_update(uow.session, account_id, policy.visibility(actor))
     if account is None:
         raise await not_found(uow, account_id, "account.update", field="id")
@@ -152,13 +191,13 @@ async def update(
     account.classification = int(valid.classification)
     after = snapshot(account)
     if after == before:
-        return account
+        return AccountRecord.of(account)
     account.version += 1
     account.updated_at = datetime.now(UTC)
     await _flush(uow)
     uow.audit("account.update", [str(account.id)], before=before, after=after)
     uow.emit("account.updated", str(account.id), graph_row(account))
-    return account
+    return AccountRecord.of(account)
 
 
 async def not_found(
@@ -174,14 +213,20 @@ async def not_found(
 
 async def load_many(
     read: Reader, actor: Actor, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, Account]:
+) -> dict[uuid.UUID, AccountRecord]:
     """The accounts among `ids` the actor may see; the others are simply absent."""
     async with read() as session:
-        return await repo.get_many(session, ids, policy.visibility(actor))
+        found = await repo.get_many(session, ids, policy.visibility(actor))
+    return {key: AccountRecord.of(row) for key, row in found.items()}
 
 
-def scoped(actor: Actor, query: AccountQuery) -> AccountQuery:
-    return replace(query, visibility=policy.visibility(actor))
+def scoped(actor: Actor, search: AccountSearch) -> AccountQuery:
+    """The repository's query: the search within what the actor may see."""
+    return AccountQuery(
+        name_contains=search.name_contains, regions=search.regions,
+        industries=search.industries, lifecycle_stages=search.lifecycle_stages,
+        tags_any=search.tags_any, sort=AccountSort(search.sort), descending=search.descending,
+        visibility=policy.visibility(actor))
 
 
 def _parse_sort_value(sort: AccountSort) -> Any:
@@ -201,28 +246,28 @@ SORT_RULES: dict[AccountSort, policy.FieldRule] = {
 
 
 async def search(
-    read: Reader, cursor_key: bytes, actor: Actor, query: AccountQuery, first: int | None,
+    read: Reader, cursor_key: bytes, actor: Actor, wanted: AccountSearch, first: int | None,
     after: str | None,
-) -> Page[Account]:
-    query = scoped(actor, query)
+) -> Page[AccountRecord]:
+    query = scoped(actor, wanted)
     rule = SORT_RULES.get(query.sort)
     if rule is not None:
         policy.check_field(actor, rule, argument="orderBy", use="ordering by")
     limit = check_first(first)
     kind = f"accounts:{query.sort.value}:{int(query.descending)}"
-    secret = cursor_key
     if after is not None:
-        query = replace(query, after=decode_cursor(secret, after, kind,
+        query = replace(query, after=decode_cursor(cursor_key, after, kind,
                                                    _parse_sort_value(query.sort)))
     async with read() as session:
         rows = await repo.page(session, query, limit + 1)
-    return make_page(
+    page = make_page(
         rows, limit,
-        lambda row: encode_cursor(secret, kind, repo.sort_value(row, query.sort), row.id),
+        lambda row: encode_cursor(cursor_key, kind, repo.sort_value(row, query.sort), row.id),
         has_previous=after is not None,
     )
+    return page.mapped(AccountRecord.of)
 
 
-async def count(read: Reader, actor: Actor, query: AccountQuery) -> int:
+async def count(read: Reader, actor: Actor, wanted: AccountSearch) -> int:
     async with read() as session:
-        return await repo.count(session, scoped(actor, query))
+        return await repo.count(session, scoped(actor, wanted))

@@ -17,12 +17,31 @@ from services import validation as check
 from services.errors import BadUserInput, NotFound, Unauthenticated
 from services.identity import API_PREFIX
 
+
+@dataclass(frozen=True)
+class ApiTokenRecord:
+    """An API token's record (the secret is never kept)."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    permissions: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiToken) -> ApiTokenRecord:
+        return cls(id=row.id, name=row.name, prefix=row.prefix,
+                   permissions=tuple(row.permissions), created_at=row.created_at,
+                   last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
 _MANAGE = "apiToken:manage"
 
 
 @dataclass(frozen=True)
 class IssuedToken:
-    token: ApiToken
+    token: ApiTokenRecord
     secret: str  # shown once, never stored
 
 
@@ -44,19 +63,19 @@ async def create(
     await uow.session.flush()
     uow.audit("apiToken.create", [str(token.id)],
               after={"name": label, "permissions": token.permissions, "prefix": token.prefix})
-    return IssuedToken(token, secret)
+    return IssuedToken(ApiTokenRecord.of(token), secret)
 
 
-async def revoke(uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) -> ApiToken:
+async def revoke(uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) -> ApiTokenRecord:
     token = await repo.api_token_for_update(uow.session, token_id)
     if token is None:
         raise NotFound("no API token with this id", field="id")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         uow.audit("apiToken.revoke", [str(token.id)], before={"name": token.name})
-    return token
+    return ApiTokenRecord.of(token)
 
 
-async def listing(uow: UnitOfWork, actor: Actor) -> list[ApiToken]:
-    return await repo.api_tokens(uow.session)
+async def listing(uow: UnitOfWork, actor: Actor) -> list[ApiTokenRecord]:
+    return [ApiTokenRecord.of(row) for row in await repo.api_tokens(uow.session)]
 

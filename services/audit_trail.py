@@ -65,9 +65,22 @@ def _before_seq(secret: bytes, after: str | None) -> int | None:
     return int(seq)
 
 
-def _check(query: TrailQuery) -> None:
-    if query.since and query.until and query.since >= query.until:
+@dataclass(frozen=True)
+class TrailFilter:
+    """Which audit records to show; all given conditions must hold."""
+
+    actor: str | None = None
+    target_id: str | None = None
+    operation: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _checked(wanted: TrailFilter) -> TrailQuery:
+    if wanted.since and wanted.until and wanted.since >= wanted.until:
         raise BadUserInput("`since` must be before `until`", field="since")
+    return TrailQuery(actor=wanted.actor, target_id=wanted.target_id,
+                      operation=wanted.operation, since=wanted.since, until=wanted.until)
 
 
 def _uuids(values: Sequence[str]) -> list[uuid.UUID]:
@@ -113,9 +126,9 @@ def _entry(record: AuditRecord, *, redacted: bool) -> TrailEntry:
         ip=record.ip, request_id=record.request_id, reason=record.reason, redacted=redacted)
 
 
-async def trail(read: Reader, cursor_key: bytes, actor: Actor, query: TrailQuery, first: int | None,
-                after: str | None) -> Page[TrailEntry]:
-    _check(query)
+async def trail(read: Reader, cursor_key: bytes, actor: Actor, wanted: TrailFilter,
+                first: int | None, after: str | None) -> Page[TrailEntry]:
+    query = _checked(wanted)
     limit = check_first(first)
     secret = cursor_key
     before = _before_seq(secret, after)
@@ -126,9 +139,9 @@ async def trail(read: Reader, cursor_key: bytes, actor: Actor, query: TrailQuery
                      has_previous=after is not None)
 
 
-async def count(read: Reader, actor: Actor, query: TrailQuery) -> int:
+async def count(read: Reader, actor: Actor, wanted: TrailFilter) -> int:
     async with read() as session:
-        return await repo.trail_count(session, query)
+        return await repo.trail_count(session, _checked(wanted))
 
 
 def fields_of(record: AuditRecord) -> list[str]:
@@ -158,9 +171,9 @@ def _csv_row(entry: TrailEntry) -> list[str]:
     return [neutralised(cell) for cell in cells]
 
 
-async def export_csv(read: Reader, actor: Actor, query: TrailQuery) -> AsyncIterator[str]:
+async def export_csv(read: Reader, actor: Actor, wanted: TrailFilter) -> AsyncIterator[str]:
     """The whole matching trail as CSV, newest first, streamed in batches."""
-    _check(query)
+    query = _checked(wanted)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)

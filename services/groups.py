@@ -11,6 +11,8 @@ from typing import Any
 from auth.actor import Actor
 from graph import accounts as graph_accounts
 from graph.accounts import OwnershipEdge
+
+__all__ = ["GroupTree", "OwnershipEdge", "ShareholdingRecord"]
 from graph.engine import GraphEngine
 from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
@@ -28,6 +30,20 @@ OWNS = edge_repo.OWNS
 class GroupTree:
     ancestors: list[Relative]
     descendants: list[Relative]
+
+
+@dataclass(frozen=True)
+class ShareholdingRecord:
+    """A stake one account holds in another, as use cases hand it out."""
+
+    child_id: uuid.UUID
+    parent_id: uuid.UUID
+    share_pct: Decimal
+
+    @classmethod
+    def of(cls, edge: AccountEdge) -> ShareholdingRecord:
+        return cls(child_id=edge.target_id, parent_id=edge.source_id,
+                   share_pct=edge.share_pct or Decimal(0))
 
 
 def _row(edge: AccountEdge) -> dict[str, Any]:
@@ -52,7 +68,7 @@ async def _require_accounts(
 
 async def link_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
-) -> AccountEdge:
+) -> ShareholdingRecord:
     """Make `parent` a shareholder of `child` (or change its stake); both must be visible."""
     share = check.percentage(share_pct, "sharePct")
     if child == parent:
@@ -77,12 +93,12 @@ async def link_parent(
     await uow.session.flush()
     uow.audit("account.linkParent", [str(child), str(parent)], before=before, after=_audit(edge))
     uow.emit("ownership.linked", str(child), _row(edge))
-    return edge
+    return ShareholdingRecord.of(edge)
 
 
 async def unlink_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
-) -> AccountEdge:
+) -> ShareholdingRecord:
     await edge_repo.lock_ownership(uow.session)
     await _require_accounts(uow, actor, child, parent, "account.unlinkParent")
     edge = await edge_repo.get(uow.session, OWNS, parent, child)
@@ -91,7 +107,7 @@ async def unlink_parent(
     await edge_repo.remove(uow.session, edge)
     uow.audit("account.unlinkParent", [str(child), str(parent)], before=_audit(edge))
     uow.emit("ownership.unlinked", str(child), _row(edge))
-    return edge
+    return ShareholdingRecord.of(edge)
 
 
 def check_depth(depth: int | None, limit: int, *, default: int = 3) -> int:

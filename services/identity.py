@@ -31,7 +31,7 @@ class Session:
     access_token: str
     refresh_token: str
     expires_at: datetime
-    user: User
+    user_id: uuid.UUID
 
 
 def _now() -> datetime:
@@ -46,7 +46,7 @@ async def _issue(uow: UnitOfWork, settings: Settings, user: User, family: uuid.U
     ttl = timedelta(minutes=settings.access_token_minutes)
     access = tokens.issue_access_token(settings.jwt_secret.get_secret_value(),
                                        tokens.AccessClaims(user.id, family), ttl)
-    return Session(access, refresh, _now() + ttl, user)
+    return Session(access, refresh, _now() + ttl, user.id)
 
 
 async def _failed_login(uow: UnitOfWork, settings: Settings, user: User | None,

@@ -20,6 +20,7 @@ from auth import crypto
 from services.errors import BadUserInput
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 MAX_PAGE_SIZE = 100
 
@@ -30,6 +31,11 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+
+    def mapped(self, convert: Callable[[T], U]) -> Page[U]:
+        """The same page with each item converted (a ledger row to a use case's record)."""
+        return Page([convert(item) for item in self.items], self.cursors, self.has_next_page,
+                    self.has_previous_page)
 
 
 def check_first(first: int | None, *, default: int = 20) -> int:

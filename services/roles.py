@@ -17,6 +17,22 @@ from services.errors import BadUserInput, Forbidden
 
 
 @dataclass(frozen=True)
+class RoleRecord:
+    name: str
+    description: str
+    permissions: tuple[str, ...]
+    data_scope: DataScope
+    ip_allowlist: tuple[str, ...]
+    builtin: bool
+
+    @classmethod
+    def of(cls, row: Role) -> RoleRecord:
+        return cls(name=row.name, description=row.description,
+                   permissions=tuple(row.permissions), data_scope=DataScope(row.data_scope),
+                   ip_allowlist=tuple(row.ip_allowlist), builtin=row.builtin)
+
+
+@dataclass(frozen=True)
 class RoleDraft:
     name: str
     description: str
@@ -32,7 +48,7 @@ def _networks(values: Sequence[str]) -> list[str]:
         raise BadUserInput(f"`ipAllowlist`: {error}", field="ipAllowlist") from error
 
 
-async def upsert(uow: UnitOfWork, actor: Actor, draft: RoleDraft) -> Role:
+async def upsert(uow: UnitOfWork, actor: Actor, draft: RoleDraft) -> RoleRecord:
     name = check.text(draft.name, "name", max_length=64)
     unknown = sorted(set(draft.permissions) - set(PERMISSIONS))
     if unknown:
@@ -53,7 +69,7 @@ async def upsert(uow: UnitOfWork, actor: Actor, draft: RoleDraft) -> Role:
     role.ip_allowlist = _networks(draft.ip_allowlist)
     await uow.session.flush()
     uow.audit("role.upsert", [name], before=before, after=_view(role))
-    return role
+    return RoleRecord.of(role)
 
 
 def _view(role: Role) -> dict[str, object]:

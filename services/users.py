@@ -19,6 +19,27 @@ from services.contact_fields import phone as valid_phone
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.identity import actor_of
 
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as administration use cases hand it out (never the ledger row)."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    clearance: Clearance
+    regions: tuple[str, ...]
+    active: bool
+    has_phone: bool
+
+    @classmethod
+    def of(cls, row: User) -> UserRecord:
+        return cls(id=row.id, username=row.username, display_name=row.display_name,
+                   roles=tuple(row.roles), clearance=Clearance[row.clearance],
+                   regions=tuple(row.regions), active=row.active,
+                   has_phone=row.phone_envelope is not None)
+
 PHONE_FIELD = "phone"  # the field name bound into a user's phone envelope
 DEMO_PASSWORD = "Demo#2026"  # noqa: S105 - documented demo credential, seeded by the demo only
 
@@ -142,19 +163,19 @@ async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: s
                        display_name: str, roles: Sequence[str], clearance: Clearance,
                        departments: Sequence[uuid.UUID] = (),
                        regions: Sequence[str] = (), phone: str | None = None,
-                       cipher: FieldCipher | None = None) -> User:
+                       cipher: FieldCipher | None = None) -> UserRecord:
     await _check_assignment(uow, actor, roles, clearance)
     await departments_service.require_existing(uow, departments)
-    return await create_user(uow, username, _password(password),
+    return UserRecord.of(await create_user(uow, username, _password(password),
                              display_name=check.text(display_name, "displayName",
                                                      max_length=100),
                              roles=roles, clearance=clearance, departments=departments,
                              regions=[check.choice(region, "regions", check.REGIONS)
-                                      for region in regions], phone=phone, cipher=cipher)
+                                      for region in regions], phone=phone, cipher=cipher))
 
 
 async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
-                       changes: UserChanges, cipher: FieldCipher | None = None) -> User:
+                       changes: UserChanges, cipher: FieldCipher | None = None) -> UserRecord:
     user = await repo.user_by_id(uow.session, user_id)
     if user is None:
         raise NotFound("no user with this id", field="id")
@@ -181,7 +202,7 @@ async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
     uow.audit("user.update", [str(user.id)], before=before,
               after={**_user_view(user), "passwordChanged": changes.password is not None,
                      "phoneChanged": changes.phone is not None})
-    return user
+    return UserRecord.of(user)
 
 
 def _user_view(user: User) -> dict[str, object]:
