@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from auth.actor import Actor, Clearance
+from graph import rows as graph_rows
 from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
@@ -66,13 +67,9 @@ def snapshot(account: Account) -> dict[str, Any]:
 
 
 def graph_row(account: Account) -> dict[str, Any]:
-    return {
-        "id": str(account.id),
-        "name": account.name,
-        "region": account.region,
-        "industry": account.industry,
-        "lifecycleStage": account.lifecycle_stage,
-    }
+    return graph_rows.account_row(
+        account_id=account.id, name=account.name, region=account.region,
+        industry=account.industry, lifecycle_stage=account.lifecycle_stage)
 
 
 def _uscc(raw: str) -> str:

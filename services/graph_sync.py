@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,16 +15,11 @@ from graph.projector import GraphEvent
 from relational.models import Account, AccountEdge, Base, Contact
 from relational.repositories import outbox
 from relational.repositories.edges import OWNS
-from services import accounts, contacts
+from services import accounts, contacts, groups
 from services.stores import Stores
 
 _BATCH = 2000
 M = TypeVar("M", bound=Base)
-
-
-def _ownership_row(edge: AccountEdge) -> dict[str, Any]:
-    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
-            "share": float(edge.share_pct or 0)}
 
 
 def _contact_row(contact: Contact) -> dict[str, Any]:
@@ -53,7 +47,7 @@ async def rebuild(stores: Stores) -> dict[str, int]:
             "contacts": await _project_all(
                 stores, session, Contact, "contact.created", contacts.graph_row),
             "ownerships": await _project_all(
-                stores, session, AccountEdge, "ownership.linked", _ownership_row),
+                stores, session, AccountEdge, "ownership.linked", groups.graph_row),
         }
         await outbox.mark_all_projected(session)
         await session.commit()
@@ -73,8 +67,6 @@ async def _project_all(stores: Stores, session: AsyncSession, model: type[M], to
 
 def _normal(row: dict[str, Any]) -> dict[str, Any]:
     normal = {key: value for key, value in row.items() if value is not None}
-    if "share" in normal:
-        normal["share"] = Decimal(repr(float(normal["share"]))).normalize()
     if "worksAt" in normal:
         normal["worksAt"] = sorted(normal["worksAt"])
     return normal
@@ -125,7 +117,7 @@ async def verify(stores: Stores) -> Report:
     report = Report()
     ledger_accounts = await _ledger(stores, Account, accounts.graph_row, lambda row: row["id"])
     ledger_contacts = await _ledger(stores, Contact, _contact_row, lambda row: row["id"])
-    ledger_edges = await _ledger(stores, AccountEdge, _ownership_row, _pair)
+    ledger_edges = await _ledger(stores, AccountEdge, groups.graph_row, _pair)
     for rows in (ledger_accounts, ledger_contacts):
         for row in rows.values():
             row.pop("id")
