@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
+from services.id_numbers import resident_id_check_digit
 from services.uscc import make_uscc
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "DemoDataset",
     "DemoOwnership",
     "build_demo_dataset",
-    "resident_id_check_digit",
 ]
 
 REGIONS = ("华东", "华北", "华南", "华中", "西南", "西北", "东北")
@@ -193,7 +193,6 @@ _MINORITY_SHARES = ("10", "15", "20", "24.5", "30", "35", "45", "49")
 _MIN_ACCOUNTS = 225
 _MIN_STANDALONE = 36
 _MIN_CONTACTS = 660
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _BIRTH_FROM, _BIRTH_TO = date(1965, 1, 1), date(1995, 12, 31)
 
 
@@ -203,14 +202,6 @@ _AUTHORITY: dict[str, dict[str, str]] = {
     "private": {"authority": "9", "org_type": "1"},
     "institute": {"authority": "1", "org_type": "2"},  # 事业单位 registered by 机构编制
 }
-
-
-def resident_id_check_digit(first17: str) -> str:
-    """GB 11643 check character of an 18-digit 居民身份证号."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError(f"expected 17 digits: {first17!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11]
 
 
 def _money(value: float) -> Decimal:

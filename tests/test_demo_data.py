@@ -18,8 +18,8 @@ from services.demo_data import (
     DemoAccount,
     DemoDataset,
     build_demo_dataset,
-    resident_id_check_digit,
 )
+from services.id_numbers import resident_id_check_digit
 from services.uscc import normalize_uscc
 
 CITY = {city.name: city for city in CITIES}
