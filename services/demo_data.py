@@ -22,12 +22,11 @@ from itertools import count
 
 from services.id_numbers import resident_id_check_digit
 from services.uscc import make_uscc
+from services.vocabulary import LIFECYCLE_STAGES
 
 __all__ = [
     "CITIES",
     "INDUSTRIES",
-    "LIFECYCLE_STAGES",
-    "REGIONS",
     "TAGS",
     "City",
     "DemoAccount",
@@ -37,12 +36,10 @@ __all__ = [
     "build_demo_dataset",
 ]
 
-REGIONS = ("华东", "华北", "华南", "华中", "西南", "西北", "东北")
 INDUSTRIES = (
     "国防电子", "雷达与电子对抗", "航空航天", "精密制造", "卫星通信",
     "船舶装备", "集成电路", "特种材料", "军工软件", "测试测量",
 )  # fmt: skip
-LIFECYCLE_STAGES = ("LEAD", "PROSPECT", "CUSTOMER", "PARTNER", "CHURNED")
 TAGS = (
     "军工资质", "重点客户", "国企", "民参军", "保密资质一级", "保密资质二级",
     "上市公司", "高新技术企业", "专精特新",
