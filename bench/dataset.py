@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from services.demo_data import CITIES, INDUSTRIES, LIFECYCLE_STAGES, TAGS, City
+from services.demo_data import CITIES, INDUSTRIES, TAGS, City
 from services.uscc import make_uscc
+from services.vocabulary import LIFECYCLE_STAGES
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ from auth.field_cipher import FieldCipher
 from auth.keys import load_or_create
 from bench.dataset import copy_text, new_uuid
 from relational.models import PROTECTED_CONTACT_FIELDS
-from services.demo_data import CITIES, resident_id_check_digit
+from services.demo_data import CITIES
+from services.id_numbers import resident_id_check_digit
 from settings import Settings
 
 

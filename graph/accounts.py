@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from graph.engine import GraphEngine
+from graph.rows import parse_share
 
 
 @dataclass(frozen=True)
 class OwnershipEdge:
     parent_id: str
     child_id: str
-    share_pct: float
+    share_pct: Decimal  # a stake in %: 60 means 60 %
 
 
 def _bound(max_depth: int) -> int:
@@ -27,7 +29,7 @@ def _edges(rows: list[dict[str, Any]]) -> dict[str, list[OwnershipEdge]]:
     grouped: dict[str, list[OwnershipEdge]] = defaultdict(list)
     for row in rows:
         grouped[row["root"]].append(
-            OwnershipEdge(row["parent"], row["child"], float(row["share"]))
+            OwnershipEdge(row["parent"], row["child"], parse_share(row["share"]))
         )
     return grouped
 

@@ -13,13 +13,12 @@ from services.groups import GroupTree, ShareholdingRecord
 
 
 async def link_parent(
-    ctx: Context, child_id: str, parent_id: str, share_pct: float
+    ctx: Context, child_id: str, parent_id: str, share_pct: Decimal
 ) -> ShareholdingRecord:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
     async with await ctx.uow() as uow:
-        return await groups.link_parent(uow, await ctx.actor(), child, parent,
-                                        Decimal(repr(share_pct)))
+        return await groups.link_parent(uow, await ctx.actor(), child, parent, share_pct)
 
 
 async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> ShareholdingRecord:
@@ -39,7 +38,7 @@ async def ultimate_parent_id(ctx: Context, account: AccountRecord) -> str | None
     return groups.ultimate_parent_of(edges, str(account.id))
 
 
-async def shareholders(ctx: Context, account: AccountRecord) -> list[tuple[str, float]]:
+async def shareholders(ctx: Context, account: AccountRecord) -> list[tuple[str, Decimal]]:
     edges = await ctx.loaders.ancestor_edges.load(str(account.id))
     direct = [edge for edge in edges if edge.child_id == str(account.id)]
     return [(edge.parent_id, edge.share_pct)

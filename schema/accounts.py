@@ -21,7 +21,9 @@ from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
 from schema.directives import ClassificationLevel, guard
 from schema.writes import GraphWrite
+from services import vocabulary
 from services.accounts import AccountChanges, AccountDraft, AccountRecord, AccountSearch
+from services.vocabulary import LifecycleStage
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
@@ -30,13 +32,9 @@ if TYPE_CHECKING:
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.enum(description="Where the company stands in its relationship with us.")
-class LifecycleStage(Enum):
-    LEAD = "LEAD"
-    PROSPECT = "PROSPECT"
-    CUSTOMER = "CUSTOMER"
-    PARTNER = "PARTNER"
-    CHURNED = "CHURNED"
+# The services' enum, registered with its GraphQL description (strawberry marks the class).
+strawberry.enum(LifecycleStage, name="LifecycleStage",
+                description="Where the company stands in its relationship with us.")
 
 
 @strawberry.interface(description="An account as seen in a relationship traversal: either the "
@@ -212,9 +210,9 @@ async def accounts_connection(
 class AccountCreateInput:
     name: str = strawberry.field(description="Registered name.")
     uscc: str = strawberry.field(description="统一社会信用代码, 18 characters.")
-    region: str = strawberry.field(description="One of 华东 华北 华南 华中 西南 西北 东北.")
+    region: str = strawberry.field(description=f"One of {' '.join(vocabulary.REGIONS)}.")
     industry: str = strawberry.field(description="Industry.")
-    lifecycle_stage: LifecycleStage = strawberry.field(default=LifecycleStage.LEAD,
+    lifecycle_stage: LifecycleStage = strawberry.field(default=vocabulary.DEFAULT_LIFECYCLE_STAGE,
                                                        description="Stage; LEAD if not given.")
     tags: list[str] = strawberry.field(default_factory=list, description="Tags.")
     annual_revenue: Decimal | None = strawberry.field(default=None,

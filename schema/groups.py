@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import strawberry
 
@@ -21,15 +22,17 @@ from services.ownership import Relative
 class GroupMember:
     account_id: strawberry.Private[str]
     depth: int = strawberry.field(description="Levels between this account and the root.")
-    effective_ownership: float = strawberry.field(
-        description="Effective ownership in % (60 means 60 %): the product of the shares "
-                    "along each path, summed over all paths. For an ancestor: its stake in the "
-                    "root; for a descendant: the root's stake in it.")
+    effective_ownership: Decimal = strawberry.field(
+        description="Effective ownership in % (\"60.000000\" means 60 %): the product of the "
+                    "shares along each path, summed over all paths, computed exactly and "
+                    "rounded half-even to six decimal places (33.33 % of 33.33 % is "
+                    "\"11.108889\"). For an ancestor: its stake in the root; for a "
+                    "descendant: the root's stake in it.")
 
     @classmethod
     def of(cls, relative: Relative) -> GroupMember:
         return cls(account_id=relative.account_id, depth=relative.depth,
-                   effective_ownership=float(relative.effective_ownership))
+                   effective_ownership=relative.effective_ownership)
 
     @strawberry.field(description="The account, or a restricted stub outside your scope.")
     async def account(self, info: Info) -> AccountRef:
@@ -52,7 +55,8 @@ class GroupTree:
 @strawberry.type(description="A direct shareholding of one company in another.")
 class Shareholding:
     holder_id: strawberry.Private[str]
-    share_pct: float = strawberry.field(description="Stake in % (60 means 60 %).")
+    share_pct: Decimal = strawberry.field(
+        description="Stake in %, four decimal places (\"60.0000\" means 60 %).")
 
     @classmethod
     async def list_of(cls, info: Info, row: AccountRecord) -> list[Shareholding]:
@@ -68,7 +72,8 @@ class Shareholding:
 class AccountLinkParentInput:
     child_id: strawberry.ID = strawberry.field(description="The owned company.")
     parent_id: strawberry.ID = strawberry.field(description="The shareholder.")
-    share_pct: float = strawberry.field(description="Stake in % (0 < sharePct ≤ 100).")
+    share_pct: Decimal = strawberry.field(
+        description="Stake in % (0 < sharePct ≤ 100, at most four decimal places).")
 
 
 @strawberry.input(description="Remove a shareholding.")
@@ -81,12 +86,12 @@ class AccountUnlinkParentInput:
 class AccountParentPayload(GraphWrite):
     child_id: strawberry.Private[uuid.UUID]
     parent_id: strawberry.Private[uuid.UUID]
-    share_pct: float = strawberry.field(description="The stake (after linking, or removed).")
+    share_pct: Decimal = strawberry.field(
+        description="The stake in % (after linking, or removed), four decimal places.")
 
     @classmethod
     def of(cls, edge: ShareholdingRecord) -> AccountParentPayload:
-        return cls(child_id=edge.child_id, parent_id=edge.parent_id,
-                   share_pct=float(edge.share_pct))
+        return cls(child_id=edge.child_id, parent_id=edge.parent_id, share_pct=edge.share_pct)
 
     @strawberry.field(description="The owned company (the child).",
                       extensions=guard("account:read"))

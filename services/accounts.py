@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from auth.actor import Actor, Clearance
+from graph import rows as graph_rows
 from relational.ledger import Reader
 from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
 from relational.uow import UnitOfWork
-from services import policy
+from services import policy, vocabulary
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
@@ -30,7 +31,7 @@ class AccountDraft:
     uscc: str
     region: str
     industry: str
-    lifecycle_stage: str = "LEAD"
+    lifecycle_stage: str = vocabulary.DEFAULT_LIFECYCLE_STAGE.value
     tags: Sequence[str] = ()
     annual_revenue: Decimal | None = None
     classification: Clearance = Clearance.INTERNAL
@@ -105,13 +106,9 @@ def snapshot(account: Account) -> dict[str, Any]:
 
 
 def graph_row(account: Account) -> dict[str, Any]:
-    return {
-        "id": str(account.id),
-        "name": account.name,
-        "region": account.region,
-        "industry": account.industry,
-        "lifecycleStage": account.lifecycle_stage,
-    }
+    return graph_rows.account_row(
+        account_id=account.id, name=account.name, region=account.region,
+        industry=account.industry, lifecycle_stage=account.lifecycle_stage)
 
 
 def _uscc(raw: str) -> str:
@@ -126,10 +123,10 @@ def _validated(draft: AccountDraft) -> AccountDraft:
     return AccountDraft(
         name=check.text(draft.name, "name", max_length=200),
         uscc=_uscc(draft.uscc),
-        region=check.choice(draft.region, "region", check.REGIONS),
+        region=check.choice(draft.region, "region", vocabulary.REGIONS),
         industry=check.text(draft.industry, "industry", max_length=64),
         lifecycle_stage=check.choice(
-            draft.lifecycle_stage, "lifecycleStage", check.LIFECYCLE_STAGES),
+            draft.lifecycle_stage, "lifecycleStage", vocabulary.LIFECYCLE_STAGES),
         tags=check.tags(draft.tags),
         annual_revenue=check.money(draft.annual_revenue, "annualRevenue"),
         classification=draft.classification,

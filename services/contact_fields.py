@@ -18,8 +18,8 @@ from typing import Literal
 
 from auth.field_cipher import CryptoError, FieldCipher
 from relational.models import PROTECTED_CONTACT_FIELDS, Contact
-from services.demo_data import resident_id_check_digit
 from services.errors import BadUserInput, ProtectedDataUnreadable
+from services.id_numbers import resident_id_check_digit
 
 PROTECTED = PROTECTED_CONTACT_FIELDS
 # The API's (and the audit trail's) name of each protected field.

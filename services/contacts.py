@@ -12,6 +12,7 @@ from typing import Any
 
 from auth.actor import Actor
 from auth.field_cipher import FieldCipher
+from graph import rows as graph_rows
 from relational.ledger import Reader
 from relational.models import Contact
 from relational.repositories import accounts as account_repo
@@ -71,8 +72,8 @@ def audit_view(contact: Contact) -> dict[str, Any]:
 
 
 def graph_row(contact: Contact) -> dict[str, Any]:
-    return {"id": str(contact.id), "accountId": str(contact.account_id), "name": contact.name,
-            "title": contact.title}
+    return graph_rows.contact_row(contact_id=contact.id, account_id=contact.account_id,
+                                  name=contact.name, title=contact.title)
 
 
 async def create(

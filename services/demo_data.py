@@ -20,13 +20,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
 
+from services.id_numbers import resident_id_check_digit
 from services.uscc import make_uscc
+from services.vocabulary import LIFECYCLE_STAGES
 
 __all__ = [
     "CITIES",
     "INDUSTRIES",
-    "LIFECYCLE_STAGES",
-    "REGIONS",
     "TAGS",
     "City",
     "DemoAccount",
@@ -34,15 +34,12 @@ __all__ = [
     "DemoDataset",
     "DemoOwnership",
     "build_demo_dataset",
-    "resident_id_check_digit",
 ]
 
-REGIONS = ("华东", "华北", "华南", "华中", "西南", "西北", "东北")
 INDUSTRIES = (
     "国防电子", "雷达与电子对抗", "航空航天", "精密制造", "卫星通信",
     "船舶装备", "集成电路", "特种材料", "军工软件", "测试测量",
 )  # fmt: skip
-LIFECYCLE_STAGES = ("LEAD", "PROSPECT", "CUSTOMER", "PARTNER", "CHURNED")
 TAGS = (
     "军工资质", "重点客户", "国企", "民参军", "保密资质一级", "保密资质二级",
     "上市公司", "高新技术企业", "专精特新",
@@ -193,7 +190,6 @@ _MINORITY_SHARES = ("10", "15", "20", "24.5", "30", "35", "45", "49")
 _MIN_ACCOUNTS = 225
 _MIN_STANDALONE = 36
 _MIN_CONTACTS = 660
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _BIRTH_FROM, _BIRTH_TO = date(1965, 1, 1), date(1995, 12, 31)
 
 
@@ -203,14 +199,6 @@ _AUTHORITY: dict[str, dict[str, str]] = {
     "private": {"authority": "9", "org_type": "1"},
     "institute": {"authority": "1", "org_type": "2"},  # 事业单位 registered by 机构编制
 }
-
-
-def resident_id_check_digit(first17: str) -> str:
-    """GB 11643 check character of an 18-digit 居民身份证号."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError(f"expected 17 digits: {first17!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11]
 
 
 def _money(value: float) -> Decimal:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,15 +17,10 @@ from relational.ledger import Ledger, Reader
 from relational.models import Account, AccountEdge, Base, Contact
 from relational.repositories import outbox
 from relational.repositories.edges import OWNS
-from services import accounts, contacts
+from services import accounts, contacts, groups
 
 _BATCH = 2000
 M = TypeVar("M", bound=Base)
-
-
-def _ownership_row(edge: AccountEdge) -> dict[str, Any]:
-    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
-            "share": float(edge.share_pct or 0)}
 
 
 def _contact_row(contact: Contact) -> dict[str, Any]:
@@ -52,7 +46,7 @@ async def rebuild(ledger: Ledger, graph: GraphEngine) -> dict[str, int]:
             "contacts": await _project_all(
                 graph, session, Contact, "contact.created", contacts.graph_row),
             "ownerships": await _project_all(
-                graph, session, AccountEdge, "ownership.linked", _ownership_row),
+                graph, session, AccountEdge, "ownership.linked", groups.graph_row),
         }
     return counts
 
@@ -70,8 +64,6 @@ async def _project_all(graph: GraphEngine, session: AsyncSession, model: type[M]
 
 def _normal(row: dict[str, Any]) -> dict[str, Any]:
     normal = {key: value for key, value in row.items() if value is not None}
-    if "share" in normal:
-        normal["share"] = Decimal(repr(float(normal["share"]))).normalize()
     if "worksAt" in normal:
         normal["worksAt"] = sorted(normal["worksAt"])
     return normal
@@ -122,7 +114,7 @@ async def verify(read: Reader, graph: GraphEngine) -> Report:
     report = Report()
     ledger_accounts = await _ledger(read, Account, accounts.graph_row, lambda row: row["id"])
     ledger_contacts = await _ledger(read, Contact, _contact_row, lambda row: row["id"])
-    ledger_edges = await _ledger(read, AccountEdge, _ownership_row, _pair)
+    ledger_edges = await _ledger(read, AccountEdge, groups.graph_row, _pair)
     for rows in (ledger_accounts, ledger_contacts):
         for row in rows.values():
             row.pop("id")

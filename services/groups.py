@@ -10,6 +10,7 @@ from typing import Any
 
 from auth.actor import Actor
 from graph import accounts as graph_accounts
+from graph import rows as graph_rows
 from graph.accounts import OwnershipEdge
 
 __all__ = ["GroupTree", "OwnershipEdge", "ShareholdingRecord"]
@@ -46,9 +47,9 @@ class ShareholdingRecord:
                    share_pct=edge.share_pct or Decimal(0))
 
 
-def _row(edge: AccountEdge) -> dict[str, Any]:
-    return {"parentId": str(edge.source_id), "childId": str(edge.target_id),
-            "share": float(edge.share_pct or 0)}
+def graph_row(edge: AccountEdge) -> dict[str, Any]:
+    return graph_rows.ownership_row(parent_id=edge.source_id, child_id=edge.target_id,
+                                    share=edge.share_pct or Decimal(0))
 
 
 def _audit(edge: AccountEdge) -> dict[str, Any]:
@@ -92,7 +93,7 @@ async def link_parent(
         edge.share_pct = share
     await uow.session.flush()
     uow.audit("account.linkParent", [str(child), str(parent)], before=before, after=_audit(edge))
-    uow.emit("ownership.linked", str(child), _row(edge))
+    uow.emit("ownership.linked", str(child), graph_row(edge))
     return ShareholdingRecord.of(edge)
 
 
@@ -106,7 +107,7 @@ async def unlink_parent(
         raise NotFound("the parent holds no shares in this company", field="parentId")
     await edge_repo.remove(uow.session, edge)
     uow.audit("account.unlinkParent", [str(child), str(parent)], before=_audit(edge))
-    uow.emit("ownership.unlinked", str(child), _row(edge))
+    uow.emit("ownership.unlinked", str(child), graph_row(edge))
     return ShareholdingRecord.of(edge)
 
 

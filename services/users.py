@@ -15,6 +15,7 @@ from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
 from services import departments as departments_service
 from services import validation as check
+from services import vocabulary
 from services.contact_fields import phone as valid_phone
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.identity import actor_of
@@ -170,7 +171,7 @@ async def admin_create(uow: UnitOfWork, actor: Actor, username: str, password: s
                              display_name=check.text(display_name, "displayName",
                                                      max_length=100),
                              roles=roles, clearance=clearance, departments=departments,
-                             regions=[check.choice(region, "regions", check.REGIONS)
+                             regions=[check.choice(region, "regions", vocabulary.REGIONS)
                                       for region in regions], phone=phone, cipher=cipher))
 
 
@@ -188,7 +189,7 @@ async def admin_update(uow: UnitOfWork, actor: Actor, user_id: uuid.UUID,
         await departments_service.require_existing(uow, changes.departments)
         user.department_ids = list(changes.departments)
     if changes.regions is not None:
-        user.regions = [check.choice(region, "regions", check.REGIONS)
+        user.regions = [check.choice(region, "regions", vocabulary.REGIONS)
                         for region in changes.regions]
     if changes.active is not None:
         user.active = changes.active

@@ -7,8 +7,6 @@ from decimal import Decimal, InvalidOperation
 
 from services.errors import BadUserInput
 
-REGIONS = ("华东", "华北", "华南", "华中", "西南", "西北", "东北")
-LIFECYCLE_STAGES = ("LEAD", "PROSPECT", "CUSTOMER", "PARTNER", "CHURNED")
 _MAX_MONEY = Decimal("1e17")
 
 

@@ -204,7 +204,7 @@ async def test_group_tree_shows_out_of_scope_companies_as_stubs(api: Api, world:
         depth effectiveOwnership account { id restricted ... on Account { name } } } } } }"""
     body = await api.as_user("sales.east").data(tree, {"id": world.east})
     assert body["account"]["groupTree"]["descendants"] == [{
-        "depth": 1, "effectiveOwnership": 60.0,
+        "depth": 1, "effectiveOwnership": "60.000000",
         "account": {"id": world.north, "restricted": True}}]
     parent = await api.as_user("sales.north").data(
         "query($id: ID!) { account(id: $id) { parent { id restricted } } }", {"id": world.north})

@@ -12,15 +12,14 @@ import pytest
 from services.demo_data import (
     CITIES,
     INDUSTRIES,
-    LIFECYCLE_STAGES,
-    REGIONS,
     TAGS,
     DemoAccount,
     DemoDataset,
     build_demo_dataset,
-    resident_id_check_digit,
 )
+from services.id_numbers import resident_id_check_digit
 from services.uscc import normalize_uscc
+from services.vocabulary import LIFECYCLE_STAGES, REGIONS
 
 CITY = {city.name: city for city in CITIES}
 PHONE = re.compile(r"1(3[0-9]|5[0-35-9]|7[7]|8[0-9]|99)\d{8}")

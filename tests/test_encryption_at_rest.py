@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import text
 
 from services import contact_fields
-from services.demo_data import build_demo_dataset, resident_id_check_digit
+from services.demo_data import build_demo_dataset
+from services.id_numbers import resident_id_check_digit
 from tests.conftest import Api
 from tests.factories import assert_error, audit_rows, ledger_counts, make_account, raw_id
 

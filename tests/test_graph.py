@@ -8,16 +8,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from graph import projector as graph_projector
+from graph import snapshot
 from graph.embedded import EmbeddedFalkorDB
 from graph.projector import GraphEvent
 from services import graph_sync
 from settings import Settings
 from tests.conftest import Api
-from tests.test_groups_api import TREE, company, linked
+from tests.test_groups_api import TREE, company, linked, members
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +47,7 @@ async def test_projector_replays_are_idempotent(api: Api) -> None:
                                        "industry": "x", "lifecycleStage": "LEAD"}),
         GraphEvent("account.created", {"id": "b", "name": "乙", "region": "华东",
                                        "industry": "x", "lifecycleStage": "LEAD"}),
-        GraphEvent("ownership.linked", {"parentId": "a", "childId": "b", "share": 51.0}),
+        GraphEvent("ownership.linked", {"parentId": "a", "childId": "b", "share": "51.0000"}),
         GraphEvent("contact.created", {"id": "c", "accountId": "b", "name": "张伟",
                                        "title": None}),
         GraphEvent("account.updated", {"id": "a", "name": "甲2", "region": "华东",
@@ -59,7 +61,7 @@ async def test_projector_replays_are_idempotent(api: Api) -> None:
     rows = await api.stores.graph.read(
         "MATCH (a:Account {id: 'a'})-[r:OWNS]->(b:Account) "
         "RETURN a.name AS name, a.lifecycleStage AS stage, r.share AS share, b.id AS child")
-    assert rows == [{"name": "甲2", "stage": "CUSTOMER", "share": 51.0, "child": "b"}]
+    assert rows == [{"name": "甲2", "stage": "CUSTOMER", "share": "51.0000", "child": "b"}]
 
 
 async def test_every_mutation_reaches_the_graph_and_verify_agrees(api: Api) -> None:
@@ -76,6 +78,53 @@ async def test_every_mutation_reaches_the_graph_and_verify_agrees(api: Api) -> N
     assert report.counts == {"account": 2, "contact": 1, "ownership": 1}
     phones = await api.stores.graph.read("MATCH (c:Contact) RETURN c.phone AS phone")
     assert phones == [{"phone": None}]  # personal data stays in the ledger
+
+
+async def _dump(api: Api) -> list[list[dict[str, Any]]]:
+    graph = api.stores.graph
+    return [[row async for row in rows] for rows in (
+        snapshot.accounts(graph), snapshot.contacts(graph), snapshot.ownerships(graph))]
+
+
+async def test_awkward_shares_are_exact_in_the_graph_the_api_verify_and_rebuild(
+    api: Api
+) -> None:
+    top, middle, bottom, leaf = [await company(api, n) for n in ("甲", "乙", "丙", "丁")]
+    await linked(api, middle, top, "33.33")
+    await linked(api, bottom, middle, 33.33)  # a JSON number is read as its shortest text
+    await linked(api, leaf, bottom, "33.33")
+    await api.projector.drain()
+    stored = await api.stores.graph.read("MATCH ()-[r:OWNS]->() RETURN DISTINCT r.share AS s")
+    assert stored == [{"s": "33.3300"}]  # a string: exact on both engines
+    down = (await api.data(TREE, {"id": top, "depth": 3}))["account"]["groupTree"]
+    # 33.33 % of 33.33 % is exactly 11.108889 %; one more level (3.7025927037 %) is rounded
+    # half-even to the documented six places.
+    assert members(down["descendants"]) == [
+        (middle, 1, "33.330000"), (bottom, 2, "11.108889"), (leaf, 3, "3.702593")]
+    up = (await api.data(TREE, {"id": leaf, "depth": 3}))["account"]["groupTree"]
+    assert members(up["ancestors"]) == [
+        (bottom, 1, "33.330000"), (middle, 2, "11.108889"), (top, 3, "3.702593")]
+    outbox = await api.scalar("SELECT payload ->> 'share' FROM outbox "
+                              "WHERE topic = 'ownership.linked' ORDER BY id LIMIT 1")
+    assert outbox == "33.3300"
+    report = await graph_sync.verify(api.stores.read, api.stores.graph)
+    assert (report.differences, report.counts["ownership"]) == ([], 3)
+    before = await _dump(api)
+    await graph_sync.rebuild(api.stores.ledger, api.stores.graph)
+    assert await _dump(api) == before
+    assert (await graph_sync.verify(api.stores.read, api.stores.graph)).differences == []
+
+
+async def test_verify_reports_a_share_stored_as_a_float(api: Api) -> None:
+    parent, child = await company(api, "母"), await company(api, "子")
+    await linked(api, child, parent, "33.33")
+    await api.projector.drain()
+    await api.stores.graph.write("MATCH ()-[r:OWNS]->() SET r.share = 33.33")
+    differences = (await graph_sync.verify(api.stores.read, api.stores.graph)).differences
+    assert [line.split(": ", 1)[1] for line in differences] == [
+        "share: ledger='33.3300' graph=33.33"]
+    tree = (await api.data(TREE, {"id": child}))["account"]
+    assert tree["shareholders"] == [{"holder": {"id": parent}, "sharePct": "33.3300"}]
 
 
 async def test_verify_lists_differences_and_rebuild_repairs_them(

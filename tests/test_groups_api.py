@@ -50,16 +50,18 @@ async def company(api: Api, name: str, revenue: str | None = None) -> str:
     return account_id
 
 
-async def link(api: Api, child: str, parent: str, share: float) -> dict[str, Any]:
+async def link(api: Api, child: str, parent: str, share: str | float) -> dict[str, Any]:
     return await api.post(LINK, {"input": {"childId": child, "parentId": parent,
                                            "sharePct": share}})
 
 
-async def linked(api: Api, child: str, parent: str, share: float) -> None:
+async def linked(api: Api, child: str, parent: str, share: str | float) -> None:
+    """Link, and check the stake comes back exact with the ledger's four decimal places."""
     body = await link(api, child, parent, share)
     assert "errors" not in body, body
     assert body["data"]["accountLinkParent"] == {
-        "account": {"id": child}, "parent": {"id": parent}, "sharePct": share}
+        "account": {"id": child}, "parent": {"id": parent},
+        "sharePct": f"{Decimal(str(share)):.4f}"}
 
 
 async def tree(api: Api, account: str, depth: int | None = None) -> dict[str, Any]:
@@ -69,7 +71,7 @@ async def tree(api: Api, account: str, depth: int | None = None) -> dict[str, An
     return result
 
 
-def members(items: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
+def members(items: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
     return [(item["account"]["id"], item["depth"], item["effectiveOwnership"]) for item in items]
 
 
@@ -88,17 +90,20 @@ async def test_chain_tree_ownership_and_ultimate_parent(api: Api) -> None:
     top = await tree(api, holding, depth=5)
     assert top["parent"] is None and top["ultimateParent"] is None
     assert members(top["groupTree"]["ancestors"]) == []
-    assert members(top["groupTree"]["descendants"]) == [(a, 1, 60.0), (b, 2, 30.0), (c, 3, 30.0)]
+    assert members(top["groupTree"]["descendants"]) == [
+        (a, 1, "60.000000"), (b, 2, "30.000000"), (c, 3, "30.000000")]
 
     middle = await tree(api, b, depth=5)
     assert middle["parent"] == {"id": a}
     assert middle["ultimateParent"] == {"id": holding}
-    assert middle["shareholders"] == [{"holder": {"id": a}, "sharePct": 50.0}]
-    assert members(middle["groupTree"]["ancestors"]) == [(a, 1, 50.0), (holding, 2, 30.0)]
-    assert members(middle["groupTree"]["descendants"]) == [(c, 1, 100.0)]
+    assert middle["shareholders"] == [{"holder": {"id": a}, "sharePct": "50.0000"}]
+    assert members(middle["groupTree"]["ancestors"]) == [
+        (a, 1, "50.000000"), (holding, 2, "30.000000")]
+    assert members(middle["groupTree"]["descendants"]) == [(c, 1, "100.000000")]
 
     shallow = await tree(api, holding, depth=2)
-    assert members(shallow["groupTree"]["descendants"]) == [(a, 1, 60.0), (b, 2, 30.0)]
+    assert members(shallow["groupTree"]["descendants"]) == [
+        (a, 1, "60.000000"), (b, 2, "30.000000")]
 
 
 async def test_diamond_sums_paths_and_controlling_parent_is_largest_stake(api: Api) -> None:
@@ -110,12 +115,12 @@ async def test_diamond_sums_paths_and_controlling_parent_is_largest_stake(api: A
 
     top = await tree(api, holding, depth=3)
     assert members(top["groupTree"]["descendants"]) == [
-        (left, 1, 100.0), (right, 1, 80.0), (joint, 2, 84.4)]
+        (left, 1, "100.000000"), (right, 1, "80.000000"), (joint, 2, "84.400000")]
     bottom = await tree(api, joint)
     assert bottom["parent"] == {"id": right}
     assert bottom["ultimateParent"] == {"id": holding}
     assert members(bottom["groupTree"]["ancestors"]) == [
-        (right, 1, 55.5), (left, 1, 40.0), (holding, 2, 84.4)]
+        (right, 1, "55.500000"), (left, 1, "40.000000"), (holding, 2, "84.400000")]
 
 
 async def test_group_revenue_weights_by_effective_ownership(api: Api) -> None:
@@ -138,9 +143,9 @@ async def test_relinking_changes_the_stake_and_unlink_removes_it(api: Api) -> No
     await linked(api, child, parent, 70)
     assert await api.scalar("SELECT count(*) FROM account_edges") == 1
     assert (await tree(api, child))["shareholders"] == [{"holder": {"id": parent},
-                                                           "sharePct": 70.0}]
+                                                           "sharePct": "70.0000"}]
     body = await api.post(UNLINK, {"input": {"childId": child, "parentId": parent}})
-    assert body["data"]["accountUnlinkParent"]["sharePct"] == 70.0
+    assert body["data"]["accountUnlinkParent"]["sharePct"] == "70.0000"
     after = await tree(api, child)
     assert after["parent"] is None and after["shareholders"] == []
     assert await api.scalar(

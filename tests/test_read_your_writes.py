@@ -47,7 +47,7 @@ async def test_the_readme_example_sent_back_to_back_shows_the_new_tree(api: Api)
         assert seen["account"]["ultimateParent"] == {"id": parent}, round_
         ancestors: list[dict[str, Any]] = seen["account"]["groupTree"]["ancestors"]
         assert ancestors == [{"account": {"id": parent}, "depth": 1,
-                              "effectiveOwnership": 60.0}], round_
+                              "effectiveOwnership": "60.000000"}], round_
         unlinked = await api.data(UNLINK, {"child": child, "parent": parent})
         assert unlinked["accountUnlinkParent"]["projectionPending"] is False
         after = await api.data(READ, {"id": child})
