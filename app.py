@@ -26,6 +26,7 @@ from graph.engine import GraphUnavailable
 from graph.projection import Projector
 from relational.uow import RequestMeta
 from resolvers.context import Context
+from schema.errors import error_body
 from schema.root import AUDIT_READ, build_schema
 from services import audit_trail, identity, rate_limit
 from services.audit_trail import TrailFilter
@@ -101,14 +102,17 @@ class RateLimitMiddleware:
         try:
             await rate_limit.check(stores.ledger, stores.settings, bearer, client)
         except RateLimited as limited:
-            error = {"message": limited.message, "extensions": {
-                "code": limited.code.value, "retryAfter": limited.retry_after,
-                "requestId": scope["state"]["request_id"]}}
-            response = JSONResponse({"errors": [error]}, status_code=429,
-                                    headers={"retry-after": str(limited.retry_after)})
-            await response(scope, receive, send)
+            await error_response(limited, scope["state"]["request_id"])(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def error_response(error: DomainError, request_id: str) -> JSONResponse:
+    """Every refusal outside GraphQL answers like a GraphQL error (schema.errors)."""
+    body, status = error_body(error, request_id)
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"retry-after": str(retry_after)} if isinstance(retry_after, int) else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _reason(value: str | None) -> str | None:
@@ -150,9 +154,7 @@ async def audit_export(request: Request) -> Response:
         rows = audit_trail.export_csv(stores.read, actor, query)
         first = await anext(rows)
     except DomainError as error:
-        status = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}.get(error.code.value, 400)
-        return JSONResponse({"errors": [{"message": error.message, "extensions": {
-            "code": error.code.value, "requestId": request.state.request_id}}]}, status)
+        return error_response(error, request.state.request_id)
 
     async def body() -> AsyncIterator[str]:
         yield first

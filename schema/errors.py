@@ -22,14 +22,38 @@ def _request_id(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
 
 
+# Whole-request failures outside GraphQL (the rate limit, the CSV export) answer with these.
+HTTP_STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403,
+               ErrorCode.NOT_FOUND: 404, ErrorCode.CONFLICT: 409,
+               ErrorCode.RATE_LIMITED: 429, ErrorCode.INTERNAL: 500}
+
+
+def error_extensions(error: DomainError, request_id: str) -> dict[str, Any]:
+    """`extensions` of an expected failure: its code, the input field it names, when to retry,
+    and the request id — the same inside a GraphQL response and outside one."""
+    extensions: dict[str, Any] = {"code": error.code.value}
+    if error.field:
+        extensions["field"] = error.field
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        extensions["retryAfter"] = retry_after
+    extensions["requestId"] = request_id
+    return extensions
+
+
+def error_body(error: DomainError, request_id: str) -> tuple[dict[str, Any], int]:
+    """The one response body (and HTTP status) of a request refused before GraphQL runs."""
+    status = HTTP_STATUS.get(error.code, 400)
+    return {"errors": [{"message": error.message,
+                        "extensions": error_extensions(error, request_id)}]}, status
+
+
 def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, Any] = dict(error.extensions or {})
     message = error.message
     if isinstance(original, DomainError):
-        extensions["code"] = original.code.value
-        if original.field:
-            extensions["field"] = original.field
+        extensions.update(error_extensions(original, request_id))
     elif isinstance(original, _INPUT_ERRORS):
         extensions["code"] = ErrorCode.BAD_USER_INPUT.value
     elif original is None or isinstance(original, GraphQLError):
