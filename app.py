@@ -28,8 +28,8 @@ from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.errors import error_body
 from schema.root import AUDIT_READ, build_schema
-from services import audit_trail, identity, rate_limit
-from services.audit_trail import TrailFilter
+from services import audit, identity, rate_limit
+from services.audit import TrailFilter
 from services.errors import BadUserInput, DomainError, RateLimited
 from services.stores import Stores
 from services.users import ensure_builtin_roles
@@ -151,7 +151,7 @@ async def audit_export(request: Request) -> Response:
                            operation=params.get("operation"),
                            since=_instant(params.get("since"), "since"),
                            until=_instant(params.get("until"), "until"))
-        rows = audit_trail.export_csv(stores.read, actor, query)
+        rows = audit.export_csv(stores.read, actor, query)
         first = await anext(rows)
     except DomainError as error:
         return error_response(error, request.state.request_id)

@@ -151,7 +151,7 @@ def _ms(started: float) -> float:
 
 async def graph_costs(stores: Stores, scenario: str, ids: list[str]) -> list[Cost]:
     """The two Cypher round trips of a group tree, one account at a time, as the app sends
-    them (services.groups → graph.accounts), timed from the client side."""
+    them (services.groups → graph.groups), timed from the client side."""
     up: list[float] = []
     down: list[float] = []
     for account in ids:

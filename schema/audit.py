@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from resolvers import audit as resolve
 from schema.accounts import Info
 from schema.common import AfterArg, FirstArg, edges, page_info
-from services.audit_trail import TrailEntry, TrailFilter
+from services.audit import TrailEntry, TrailFilter
 
 
 @strawberry.type(description="Who acted.")

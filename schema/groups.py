@@ -14,8 +14,7 @@ from schema.directives import guard
 from schema.writes import GraphWrite
 from services.accounts import AccountRecord
 from services.groups import GroupTree as GroupTreeResult
-from services.groups import ShareholdingRecord
-from services.ownership import Relative
+from services.groups import Relative, ShareholdingRecord
 
 
 @strawberry.type(description="An account in a group tree, seen from the tree's root.")

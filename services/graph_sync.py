@@ -16,7 +16,7 @@ from graph.projector import GraphEvent
 from relational.ledger import Ledger, Reader
 from relational.models import Account, AccountEdge, Base, Contact
 from relational.repositories import outbox
-from relational.repositories.edges import OWNS
+from relational.repositories.groups import OWNS
 from services import accounts, contacts, groups
 
 _BATCH = 2000

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, Inexact, localcontext
 from typing import Any
 
 from auth.actor import Actor
-from graph import accounts as graph_accounts
+from graph import groups as graph_groups
 from graph import rows as graph_rows
-from graph.accounts import OwnershipEdge
+from graph.groups import OwnershipEdge
 
 __all__ = ["GroupTree", "OwnershipEdge", "ShareholdingRecord"]
 from graph.engine import GraphEngine
 from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
-from relational.repositories import edges as edge_repo
+from relational.repositories import groups as group_repo
 from relational.uow import UnitOfWork
-from services import accounts, ownership, policy
+from services import accounts, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
-from services.ownership import Relative
 
-OWNS = edge_repo.OWNS
+OWNS = group_repo.OWNS
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,16 @@ async def link_parent(
     share = check.percentage(share_pct, "sharePct")
     if child == parent:
         raise BadUserInput("a company cannot hold shares in itself", field="parentId")
-    await edge_repo.lock_ownership(uow.session)
+    await group_repo.lock_ownership(uow.session)
     await _require_accounts(uow, actor, child, parent, "account.linkParent")
-    if await edge_repo.is_descendant_or_self(uow.session, child, parent):
+    if await group_repo.is_descendant_or_self(uow.session, child, parent):
         raise Conflict("the parent is already owned by the child: this link would make a "
                        "company its own ancestor", field="parentId")
-    held = await edge_repo.shares_held_in(uow.session, child, excluding_parent=parent)
+    held = await group_repo.shares_held_in(uow.session, child, excluding_parent=parent)
     if held + share > 100:
         raise Conflict(f"shares in this company would total {held + share} %, more than 100 %",
                        field="sharePct")
-    edge = await edge_repo.get(uow.session, OWNS, parent, child)
+    edge = await group_repo.get(uow.session, OWNS, parent, child)
     before = None if edge is None else _audit(edge)
     if edge is None:
         edge = AccountEdge(id=uuid.uuid4(), kind=OWNS, source_id=parent, target_id=child,
@@ -100,12 +100,12 @@ async def link_parent(
 async def unlink_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID
 ) -> ShareholdingRecord:
-    await edge_repo.lock_ownership(uow.session)
+    await group_repo.lock_ownership(uow.session)
     await _require_accounts(uow, actor, child, parent, "account.unlinkParent")
-    edge = await edge_repo.get(uow.session, OWNS, parent, child)
+    edge = await group_repo.get(uow.session, OWNS, parent, child)
     if edge is None:
         raise NotFound("the parent holds no shares in this company", field="parentId")
-    await edge_repo.remove(uow.session, edge)
+    await group_repo.remove(uow.session, edge)
     uow.audit("account.unlinkParent", [str(child), str(parent)], before=_audit(edge))
     uow.emit("ownership.unlinked", str(child), graph_row(edge))
     return ShareholdingRecord.of(edge)
@@ -121,23 +121,23 @@ def check_depth(depth: int | None, limit: int, *, default: int = 3) -> int:
 async def ancestor_edges(graph: GraphEngine, ids: Sequence[str],
                          max_depth: int) -> dict[str, list[OwnershipEdge]]:
     """The ownership subgraph above each account, batched for DataLoaders."""
-    return await graph_accounts.ancestor_edges(graph, ids, max_depth)
+    return await graph_groups.ancestor_edges(graph, ids, max_depth)
 
 
 async def descendant_edges(
     graph: GraphEngine, ids: Sequence[str], max_depth: int
 ) -> dict[str, list[OwnershipEdge]]:
-    return await graph_accounts.descendant_edges(
+    return await graph_groups.descendant_edges(
         graph, ids, max_depth
     )
 
 
 def parent_of(edges: list[OwnershipEdge], account_id: str) -> str | None:
-    return ownership.controlling_parent(edges, account_id)
+    return controlling_parent(edges, account_id)
 
 
 def ultimate_parent_of(edges: list[OwnershipEdge], account_id: str) -> str | None:
-    return ownership.ultimate_parent(edges, account_id)
+    return ultimate_parent(edges, account_id)
 
 
 def tree(
@@ -145,8 +145,8 @@ def tree(
     max_depth: int,
 ) -> GroupTree:
     return GroupTree(
-        ancestors=ownership.ancestors(up, account_id, max_depth),
-        descendants=ownership.descendants(down, account_id, depth),
+        ancestors=ancestors(up, account_id, max_depth),
+        descendants=descendants(down, account_id, depth),
     )
 
 
@@ -158,5 +158,104 @@ def group_revenue(
     total = own_revenue or Decimal(0)
     for relative in descendants:
         revenue = revenues.get(relative.account_id) or Decimal(0)
-        total += revenue * relative.effective_ownership / ownership.HUNDRED
+        total += revenue * relative.effective_ownership / HUNDRED
     return total.quantize(Decimal("0.01"))
+
+
+# Group-structure arithmetic over an ownership subgraph (a DAG: cycles are refused): pure.
+
+HUNDRED = Decimal(100)
+# Effective ownership in % is answered with six decimal places: a product of two stakes (each
+# four places, the ledger's scale) is exact (33.33 % of 33.33 % = 11.108889 %); a longer path
+# is rounded half-even (33.33 % of 33.33 % of 33.33 % = 3.702593 %). The products and sums are
+# exact before that single rounding, so the answer never depends on the order paths arrive in.
+EFFECTIVE_QUANTUM = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class Relative:
+    """An ancestor or descendant: its distance in levels and the effective ownership in %."""
+
+    account_id: str
+    depth: int
+    effective_ownership: Decimal
+
+
+def controlling_parent(edges: Iterable[OwnershipEdge], child: str) -> str | None:
+    """The shareholder with the largest stake (ties: the smallest id, so the answer is stable)."""
+    holders = [edge for edge in edges if edge.child_id == child]
+    if not holders:
+        return None
+    return min(holders, key=lambda edge: (-edge.share_pct, edge.parent_id)).parent_id
+
+
+def ultimate_parent(edges: list[OwnershipEdge], start: str) -> str | None:
+    seen = {start}
+    current, top = start, None
+    while (parent := controlling_parent(edges, current)) is not None and parent not in seen:
+        seen.add(parent)
+        current = top = parent
+    return top
+
+
+def _relatives(
+    links: dict[str, list[tuple[str, Decimal]]], root: str, max_depth: int
+) -> list[Relative]:
+    """Breadth-first for the minimal depth; ownership summed over every path in topological
+    order (Kahn), each path contributing the product of its shares."""
+    depth = {root: 0}
+    queue = deque([root])
+    while queue:
+        node = queue.popleft()
+        for nxt, _ in links.get(node, []):
+            if nxt not in depth:
+                depth[nxt] = depth[node] + 1
+                queue.append(nxt)
+    indegree: dict[str, int] = defaultdict(int)
+    for node in depth:
+        for nxt, _ in links.get(node, []):
+            indegree[nxt] += 1
+    owned = _owned(links, root, indegree)
+    return sorted(
+        (
+            Relative(node, level, owned[node].quantize(EFFECTIVE_QUANTUM))
+            for node, level in depth.items()
+            if 0 < level <= max_depth
+        ),
+        key=lambda relative: (relative.depth, -relative.effective_ownership,
+                              relative.account_id),
+    )
+
+
+def _owned(links: dict[str, list[tuple[str, Decimal]]], root: str,
+           indegree: dict[str, int]) -> dict[str, Decimal]:
+    """Effective ownership in % between the root and each node, summed over every path, each
+    path the product of its stakes; exact (Inexact is trapped, nothing is rounded here)."""
+    owned: dict[str, Decimal] = defaultdict(Decimal)
+    owned[root] = HUNDRED
+    ready = deque([root])
+    with localcontext() as exact:
+        exact.prec, exact.Emin, exact.Emax = MAX_PREC, -MAX_PREC, MAX_PREC
+        exact.traps[Inexact] = True
+        while ready:
+            node = ready.popleft()
+            for nxt, pct in links.get(node, []):
+                owned[nxt] += owned[node] * pct.scaleb(-2)
+                indegree[nxt] -= 1
+                if indegree[nxt] == 0:
+                    ready.append(nxt)
+    return owned
+
+
+def descendants(edges: Iterable[OwnershipEdge], root: str, max_depth: int) -> list[Relative]:
+    links: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    for edge in edges:
+        links[edge.parent_id].append((edge.child_id, edge.share_pct))
+    return _relatives(links, root, max_depth)
+
+
+def ancestors(edges: Iterable[OwnershipEdge], root: str, max_depth: int) -> list[Relative]:
+    links: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+    for edge in edges:
+        links[edge.child_id].append((edge.parent_id, edge.share_pct))
+    return _relatives(links, root, max_depth)
