@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bench.config import TARGET_P95_MS
 from bench.diagnose import Cost
+from bench.fixed import Fixed
 from bench.runner import Result
 from bench.security import PROTECTED_READS, TARGET_RATIO, Probe
 from bench.seed import Seeded
@@ -182,3 +183,11 @@ def growth(runs: Sequence[tuple[int, Sequence[Result]]]) -> str:
         header += [f"p50 ms @{accounts:,}", f"p95 ms @{accounts:,}"]
     header.append(f"p95 {scales[-1]:,} / {scales[0]:,}")
     return _table(header, rows)
+
+
+def fixed(costs: Sequence[Fixed]) -> str:
+    """What every request pays besides its own reads, each part timed on its own."""
+    rows = [[cost.what, f"{cost.statements:.2f}", f"{cost.median_ms:.2f}", f"{cost.p95_ms:.2f}"]
+            for cost in costs]
+    return _table(["fixed cost per request (timed directly, in-process)", "SQL/call",
+                   "median ms", "p95 ms"], rows)

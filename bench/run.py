@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import report, scenarios, security, throughput
+from bench import fixed, report, scenarios, security, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -38,6 +38,7 @@ class Measured:
     probe: security.Probe
     costs: list[Cost]
     comparison: throughput.Comparison
+    fixed: list[fixed.Fixed]
 
 
 async def _cursors(client: httpx.AsyncClient) -> list[tuple[str, str]]:
@@ -123,6 +124,13 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                     comparison = await throughput.compare(
                         settings, client, counter, meter, pair, requests=config.requests,
                         warmup=config.warmup)
+                    progress("fixed costs: authentication, rate limit, parsing, validation, "
+                             "field policy, timed directly")
+                    bearer = client.headers["Authorization"].removeprefix("Bearer ")
+                    priced = [results[0].scenario, results[2].scenario, pair[0]]
+                    fixed_costs = await fixed.fixed_costs(
+                        stores, counter, bearer,
+                        [(one.key, one.query, one.variables(0)) for one in priced])
                     progress("diagnostics: EXPLAIN ANALYZE of the captured SQL, Cypher timings")
                     costs: list[Cost] = []
                     for result in results[:3]:
@@ -133,7 +141,7 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))
     return Measured(results[:3], sweep, guarded.results, guarded.probe, costs + guarded.costs,
-                    comparison)
+                    comparison, fixed_costs)
 
 
 def _print(config: BenchConfig, seeded: Seeded, measured: Measured) -> None:
@@ -143,7 +151,7 @@ def _print(config: BenchConfig, seeded: Seeded, measured: Measured) -> None:
     for table in (report.seeding(seeded), report.scenarios(measured.main),
                   report.page_sizes(measured.sweep),
                   report.security(measured.guarded, measured.probe),
-                  report.throughput(measured.comparison),
+                  report.throughput(measured.comparison), report.fixed(measured.fixed),
                   report.cpu(everything + measured.comparison.sequential),
                   report.diagnostics(measured.costs)):
         print()
