@@ -7,7 +7,9 @@ shipped with PostgreSQL's contrib modules (nor with the embedded distribution). 
 lower-cased characters and bigrams go into an array (an IMMUTABLE SQL function), indexed with
 GIN; a search for `t` asks for the rows whose array holds every bigram of `t` (its character,
 when `t` is one character long) and keeps the ILIKE as the exact check. Lower-casing with
-`lower()` folds the same way ILIKE does, so every row the ILIKE accepts is found.
+`lower()` folds the same way ILIKE does, so every row the ILIKE accepts is found. The index
+leads with the region (btree_gin), the usual companion filter; searches without one use the
+grams alone.
 
 Revision ID: 0007
 Revises: 0006
@@ -49,8 +51,11 @@ def upgrade() -> None:
             'What account_name_grams(name) must contain for name to contain term (any case).';
         """
     )
+    # Region first (btree_gin): a region's search and its count intersect the region's and the
+    # bigrams' posting lists inside one index instead of reading a whole region from another.
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
     op.execute("CREATE INDEX ix_accounts_name_grams ON accounts "
-               "USING gin (account_name_grams(name))")
+               "USING gin (region, account_name_grams(name))")
 
 
 def downgrade() -> None:
