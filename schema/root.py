@@ -13,7 +13,6 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
 )
@@ -29,7 +28,7 @@ from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import FieldPolicy
 from schema.errors import ErrorCodes
-from schema.limits import HideSuggestions, cost_rule
+from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from settings import Settings
 
 GlobalIdArg = Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
@@ -141,7 +140,7 @@ def extensions(settings: Settings) -> list[Extension]:
         FieldPolicy,
         # Clients send the same few operations again and again: parse and validate each once
         # (the token limit applies to the first parse; a refused text is not cached).
-        partial(ParserCache, maxsize=1000),
+        partial(ParseOnce, maxsize=1000),
         partial(ValidationCache, maxsize=1000),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         # The depth and alias rules of QueryDepthLimiter / MaxAliasesLimiter, made once: those
