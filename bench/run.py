@@ -122,7 +122,7 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                     progress(f"scenario (e): {pair[0].title} / {pair[1].title}, one at a time, "
                              f"then {throughput.CONCURRENCY} in flight")
                     comparison = await throughput.compare(
-                        settings, client, counter, meter, pair, requests=config.requests,
+                        settings, client, counter, pair, requests=config.requests,
                         warmup=config.warmup)
                     progress("fixed costs: authentication, rate limit, parsing, validation, "
                              "field policy, timed directly")
@@ -152,7 +152,7 @@ def _print(config: BenchConfig, seeded: Seeded, measured: Measured) -> None:
                   report.page_sizes(measured.sweep),
                   report.security(measured.guarded, measured.probe),
                   report.throughput(measured.comparison), report.fixed(measured.fixed),
-                  report.cpu(everything + measured.comparison.sequential),
+                  report.cpu(everything),
                   report.diagnostics(measured.costs)):
         print()
         print(table)
