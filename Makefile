@@ -40,8 +40,11 @@ sdl-check: install
 pytest: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# `make bench SCALE=1000000` also runs 100,000 accounts first and prints the growth; SCALE may
+# list several scales (SCALE="10000 100000 1000000").
+SCALE ?=
 bench: install
-	$(BIN)/python -m bench
+	BENCH_SCALE="$(SCALE)" $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -28,18 +28,32 @@ class BenchConfig:
     database_url: str | None
     graph_url: str | None
     reset: bool
+    scales: tuple[int, ...] = ()  # accounts of each run, in order (BENCH_SCALE)
 
     @classmethod
     def from_env(cls) -> BenchConfig:
+        accounts = max(_int("BENCH_ACCOUNTS", 100_000), 100)
         return cls(
-            accounts=max(_int("BENCH_ACCOUNTS", 100_000), 100),
+            accounts=accounts,
             requests=max(_int("BENCH_REQUESTS", 200), 1),
             warmup=max(_int("BENCH_WARMUP", 20), 0),
             seed=_int("BENCH_SEED", 2026),
             database_url=os.environ.get("BENCH_DATABASE_URL") or None,
             graph_url=os.environ.get("BENCH_GRAPH_URL") or None,
             reset=os.environ.get("BENCH_RESET", "") == "1",
+            scales=_scales(os.environ.get("BENCH_SCALE", ""), accounts),
         )
+
+
+def _scales(raw: str, accounts: int) -> tuple[int, ...]:
+    """BENCH_SCALE (`make bench SCALE=…`): account counts, comma- or space-separated. A scale
+    above BENCH_ACCOUNTS also runs BENCH_ACCOUNTS first, so the growth shows."""
+    given = {max(int(part.replace("_", "")), 100) for part in raw.replace(",", " ").split()}
+    if not given:
+        return (accounts,)
+    if len(given) == 1 and min(given) > accounts:
+        given.add(accounts)
+    return tuple(sorted(given))
 
 
 def progress(message: str) -> None:

@@ -19,6 +19,10 @@ class Counts:
     checkouts: int
     cypher: int
 
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.sql + other.sql, self.checkouts + other.checkouts,
+                      self.cypher + other.cypher)
+
     def __sub__(self, other: Counts) -> Counts:
         return Counts(self.sql - other.sql, self.checkouts - other.checkouts,
                       self.cypher - other.cypher)

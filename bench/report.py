@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from bench.config import TARGET_P95_MS
 from bench.diagnose import Cost
+from bench.fixed import Fixed
 from bench.runner import Result
 from bench.security import PROTECTED_READS, TARGET_RATIO, Probe
 from bench.seed import Seeded
+from bench.throughput import CONCURRENCY, TARGET_SHARE, Comparison
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
@@ -139,3 +141,53 @@ def diagnostics(costs: Sequence[Cost]) -> str:
              ms(cost.max_ms), cost.plan] for cost in costs]
     header = ["scenario", "round trip", "sent", "median ms", "max ms", "plan (slowest sample)"]
     return _table(header, rows, "llrrrl")
+
+
+def throughput(comparison: Comparison) -> str:
+    """(e1) against (e2): requests/second one at a time and with several in flight."""
+    rows = [[
+        f"({result.scenario.key}) {result.scenario.title}", str(result.requests),
+        f"{result.percentile(50):.2f}", f"{result.percentile(95):.2f}",
+        f"{result.per_second:.0f}", f"{rate:.0f}",
+        f"{result.per_request(result.counts.sql):.2f}",
+        f"{result.per_request(result.counts.checkouts):.2f}",
+        f"{result.scenario.observed} {_spread(result.observed)}",
+    ] for result, rate in zip(comparison.sequential, comparison.concurrent, strict=True)]
+    sequential, concurrent = comparison.shares
+    target = f">= {TARGET_SHARE:.0%}"
+    rows.append(["(e1) / (e2)", "", "", "", f"{sequential:.0%}", f"{concurrent:.0%}", "", "",
+                 f"{target} {'met' if sequential >= TARGET_SHARE else 'MISSED'} "
+                 f"(one at a time)"])
+    header = ["scenario (e): account(id) throughput", "n", "p50 ms", "p95 ms", "req/s",
+              f"req/s, {CONCURRENCY} in flight", "SQL/req", "conn/req", "answer size"]
+    return _table(header, rows)
+
+
+def growth(runs: Sequence[tuple[int, Sequence[Result]]]) -> str:
+    """p50/p95 of each scenario at each scale, and the growth from the first scale to the
+    last."""
+    scales = [accounts for accounts, _ in runs]
+    by_key = [{result.scenario.key: result for result in results} for _, results in runs]
+    rows = []
+    for key, first in by_key[0].items():
+        found = [results.get(key) for results in by_key]
+        cells = [f"({key}) {first.scenario.title}"]
+        for result in found:
+            cells += ([f"{result.percentile(50):.1f}", f"{result.percentile(95):.1f}"]
+                      if result else ["-", "-"])
+        last = found[-1]
+        cells.append(_ratio(last.percentile(95), first.percentile(95)) if last else "-")
+        rows.append(cells)
+    header = ["scenario"]
+    for accounts in scales:
+        header += [f"p50 ms @{accounts:,}", f"p95 ms @{accounts:,}"]
+    header.append(f"p95 {scales[-1]:,} / {scales[0]:,}")
+    return _table(header, rows)
+
+
+def fixed(costs: Sequence[Fixed]) -> str:
+    """What every request pays besides its own reads, each part timed on its own."""
+    rows = [[cost.what, f"{cost.statements:.2f}", f"{cost.median_ms:.2f}", f"{cost.p95_ms:.2f}"]
+            for cost in costs]
+    return _table(["fixed cost per request (timed directly, in-process)", "SQL/call",
+                   "median ms", "p95 ms"], rows)

@@ -10,12 +10,12 @@ import random
 import shutil
 import signal
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 
-from bench import report, scenarios, security
+from bench import fixed, report, scenarios, security, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -37,6 +37,8 @@ class Measured:
     guarded: list[Result]  # (d1), (d2)
     probe: security.Probe
     costs: list[Cost]
+    comparison: throughput.Comparison
+    fixed: list[fixed.Fixed]
 
 
 async def _cursors(client: httpx.AsyncClient) -> list[tuple[str, str]]:
@@ -115,6 +117,20 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                                                cursors)
                     guarded = await _security(config, stores, client, counter, meter, cursors,
                                               urls.database)
+                    pair = throughput.scenarios(random.Random(config.seed + 2), seeded.grouped,
+                                                config.requests + config.warmup)
+                    progress(f"scenario (e): {pair[0].title} / {pair[1].title}, one at a time, "
+                             f"then {throughput.CONCURRENCY} in flight")
+                    comparison = await throughput.compare(
+                        settings, client, counter, pair, requests=config.requests,
+                        warmup=config.warmup)
+                    progress("fixed costs: authentication, rate limit, parsing, validation, "
+                             "field policy, timed directly")
+                    bearer = client.headers["Authorization"].removeprefix("Bearer ")
+                    priced = [results[0].scenario, results[2].scenario, pair[0]]
+                    fixed_costs = await fixed.fixed_costs(
+                        stores, counter, bearer,
+                        [(one.key, one.query, one.variables(0)) for one in priced])
                     progress("diagnostics: EXPLAIN ANALYZE of the captured SQL, Cypher timings")
                     costs: list[Cost] = []
                     for result in results[:3]:
@@ -124,16 +140,20 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
         finally:
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))
-    return Measured(results[:3], sweep, guarded.results, guarded.probe, costs + guarded.costs)
+    return Measured(results[:3], sweep, guarded.results, guarded.probe, costs + guarded.costs,
+                    comparison, fixed_costs)
 
 
-def _print(seeded: Seeded, measured: Measured) -> None:
+def _print(config: BenchConfig, seeded: Seeded, measured: Measured) -> None:
     everything = measured.main + [result for result in measured.sweep
                                   if result not in measured.main] + measured.guarded
+    print(f"\n=== {config.accounts:,} accounts ===")
     for table in (report.seeding(seeded), report.scenarios(measured.main),
                   report.page_sizes(measured.sweep),
                   report.security(measured.guarded, measured.probe),
-                  report.cpu(everything), report.diagnostics(measured.costs)):
+                  report.throughput(measured.comparison), report.fixed(measured.fixed),
+                  report.cpu(everything),
+                  report.diagnostics(measured.costs)):
         print()
         print(table)
     print()
@@ -158,7 +178,7 @@ def _stop(pool: multiprocessing.pool.Pool) -> None:
     pool.join()
 
 
-def _bench(config: BenchConfig, workdir: Path) -> None:
+def _bench(config: BenchConfig, workdir: Path) -> Measured:
     pool = _workers()
     try:
         progress(f"generating {config.accounts:,} accounts and their contacts in workers")
@@ -174,19 +194,29 @@ def _bench(config: BenchConfig, workdir: Path) -> None:
             measured = asyncio.run(_measure(config, workdir, urls, seeded))
     finally:
         _stop(pool)
-    _print(seeded, measured)
+    _print(config, seeded, measured)
+    return measured
 
 
 def main() -> int:
-    config = BenchConfig.from_env()
-    workdir = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    try:
-        _bench(config, workdir)
-    except KeyboardInterrupt:
-        progress("interrupted")
-        return 130
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    """One run per scale (fresh stores each); with several scales, their growth at the end."""
+    base = BenchConfig.from_env()
+    runs: list[tuple[int, list[Result]]] = []
+    for accounts in base.scales:
+        config = replace(base, accounts=accounts)
+        workdir = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+        try:
+            progress(f"=== scale: {accounts:,} accounts ===")
+            measured = _bench(config, workdir)
+        except KeyboardInterrupt:
+            progress("interrupted")
+            return 130
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        runs.append((accounts, measured.main + measured.comparison.sequential))
+    if len(runs) > 1:
+        print()
+        print(report.growth(runs))
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

@@ -59,18 +59,35 @@ async def call(client: httpx.AsyncClient, query: str, variables: dict[str, Any])
     return data
 
 
+async def get(client: httpx.AsyncClient, path: str) -> Data:
+    """A JSON endpoint answering `{"data": …}` like GraphQL does."""
+    response = await client.get(path)
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise GraphQLFailure(f"HTTP {response.status_code}: {body.get('errors')}")
+    data: Data = body["data"]
+    return data
+
+
+async def send(client: httpx.AsyncClient, scenario: Scenario, number: int) -> Data:
+    variables = scenario.variables(number)
+    if scenario.path is not None:
+        return await get(client, scenario.path.format(**variables))
+    return await call(client, scenario.query, variables)
+
+
 async def run(client: httpx.AsyncClient, counter: SqlCounter, meter: CpuMeter,
               scenario: Scenario, *, requests: int, warmup: int) -> Result:
     """Warm-up requests use other variables than the measured ones."""
     for number in range(warmup):
-        await call(client, scenario.query, scenario.variables(requests + number))
+        await send(client, scenario, requests + number)
     latencies: list[float] = []
     observed: list[int] = []
     before, cpu = counter.now(), meter.now()
     started = time.perf_counter()
     for number in range(requests):
         sent = time.perf_counter()
-        data = await call(client, scenario.query, scenario.variables(number))
+        data = await send(client, scenario, number)
         latencies.append((time.perf_counter() - sent) * 1000)
         observed.append(scenario.observe(data))
     wall = time.perf_counter() - started

@@ -55,6 +55,7 @@ class Scenario:
     variables: Callable[[int], Data]  # request number → variables
     observe: Callable[[Data], int]  # a size figure of the answer, to show the work is real
     observed: str  # what `observe` counts
+    path: str | None = None  # a GET of this path (formatted with the variables), not GraphQL
 
 
 def search(rng: random.Random, count: int) -> Scenario:

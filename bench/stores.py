@@ -13,6 +13,7 @@ from pathlib import Path
 
 import redis.asyncio
 import uvicorn
+from starlette.types import ASGIApp
 
 from app import create_app
 from bench.config import DATABASE_NAME, GRAPH_NAME, BenchConfig, progress
@@ -120,11 +121,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-@contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[str]:
+def serve(settings: Settings) -> contextlib.AbstractAsyncContextManager[str]:
     """The app on a free loopback port; yields its base URL."""
+    return serve_asgi(create_app(settings))
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: ASGIApp) -> AsyncIterator[str]:
+    """An ASGI app (with its lifespan) on a free loopback port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+    config = uvicorn.Config(app, host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on", access_log=False)
     server = _Server(config)
     task = asyncio.create_task(server.serve())

@@ -66,6 +66,10 @@ class Account(TimestampedMixin, Base):
     __table_args__ = (
         Index("ix_accounts_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
+        # Characters and bigrams of the name (functions of migration 0007): substring search
+        # for terms shorter than the three characters trigrams need.
+        Index("ix_accounts_name_grams", "region", func.account_name_grams(text("name")),
+              postgresql_using="gin"),
         Index("ix_accounts_region_name", "region", "name", "id"),
         Index("ix_accounts_name_id", "name", "id"),
         Index("ix_accounts_industry", "industry"),

@@ -1,8 +1,10 @@
 """Limits checked during validation, before anything executes: query cost, and no field
-suggestions when introspection is off (they would leak the schema piece by piece)."""
+suggestions when introspection is off (they would leak the schema piece by piece); and the
+parse of each operation text, once."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +25,7 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 
 from services.pagination import MAX_PAGE_SIZE
 
@@ -104,3 +106,16 @@ class HideSuggestions(SchemaExtension):
         result = self.execution_context.result
         for error in getattr(result, "errors", None) or []:
             error.message = _SUGGESTION.sub("", error.message)
+
+
+class ParseOnce(ParserCache):
+    """ParserCache that leaves a text it cannot parse (syntax, token limit) to Strawberry's own
+    parse, which reports the error the usual way (through ErrorCodes); ParserCache would raise
+    it from the parsing hook, past the error formatting."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(context.query,
+                                                                  **context.parse_options)
+        yield

@@ -12,12 +12,12 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
@@ -28,7 +28,7 @@ from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
-from schema.limits import HideSuggestions, cost_rule
+from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.writes import Settle
 from settings import Settings
 
@@ -178,11 +178,16 @@ def extensions(settings: Settings) -> list[Extension]:
     rules: list[Extension] = [
         ErrorCodes,
         ReadAudit,
+        # Clients send the same few operations again and again: parse and validate each once
+        # (the token limit applies to the first parse; a refused text is not cached).
+        partial(ParseOnce, maxsize=1000),
         partial(ValidationCache, maxsize=1000),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(AddValidationRules, [cost_rule(settings.max_query_cost)]),
+        # The depth and alias rules of QueryDepthLimiter / MaxAliasesLimiter, made once: those
+        # extensions make a new rule class per request, so no validation was ever cached.
+        partial(AddValidationRules, [depth_rule(settings.max_query_depth, None),
+                                     alias_rule(settings.max_aliases),
+                                     cost_rule(settings.max_query_cost)]),
     ]
     if not settings.introspection:
         rules.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))

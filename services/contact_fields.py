@@ -12,7 +12,7 @@ import logging
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal
 
@@ -71,66 +71,110 @@ def _real_birth_date(text: str) -> bool:
     return _EARLIEST_BIRTH <= born <= date.today()
 
 
-@dataclass(frozen=True)
 class ContactRecord:
-    """A contact as use cases hand it out: protected fields in clear, or named in `unreadable`
-    when their envelope failed authentication."""
+    """A contact as use cases hand it out. Protected fields are opened on first use: a page
+    read decrypts only the fields the request asks for (and holds no other plaintext). A field
+    whose envelope fails authentication is logged, then reads as None and is named in
+    `unreadable`; `protected` raises for it, so one damaged value never hides the rest of a
+    page."""
 
-    id: uuid.UUID
-    account_id: uuid.UUID
-    name: str
-    title: str | None
-    phone: str | None
-    email: str | None
-    id_number: str | None
-    created_at: datetime
-    updated_at: datetime
-    unreadable: frozenset[str] = frozenset()
+    __slots__ = (
+        "_cipher",
+        "_clear",
+        "_failed",
+        "_sealed",
+        "account_id",
+        "created_at",
+        "id",
+        "name",
+        "title",
+        "updated_at",
+    )
+
+    def __init__(self, row: Contact, *, clear: Mapping[str, str | None] | None = None,
+                 unreadable: frozenset[str] = frozenset(),
+                 cipher: FieldCipher | None = None) -> None:
+        self.id: uuid.UUID = row.id
+        self.account_id: uuid.UUID = row.account_id
+        self.name: str = row.name
+        self.title: str | None = row.title
+        self.created_at: datetime = row.created_at
+        self.updated_at: datetime = row.updated_at
+        self._failed = set(unreadable)
+        self._cipher = cipher
+        self._clear: dict[str, str | None] = {}
+        self._sealed: dict[str, tuple[str | None, str | None]] = {}
+        if cipher is None:
+            self._clear = {name: (clear or {}).get(name) for name in PROTECTED}
+        else:
+            # Copied now: the row's session may be gone (or the row deleted) when a field is read.
+            self._sealed = {name: (_legacy(row, name), getattr(row, f"{name}_enc"))
+                            for name in PROTECTED}
+
+    def __repr__(self) -> str:
+        return f"ContactRecord(id={self.id!r}, name={self.name!r})"
+
+    def _value(self, name: str) -> str | None:
+        if name in self._clear:
+            return self._clear[name]
+        if name in self._failed or self._cipher is None:
+            return None
+        legacy, envelope = self._sealed[name]
+        try:
+            # Legacy plaintext was written by an older instance mid-rollout: newer than any
+            # envelope, and encrypted at the next start or `crm keys rotate`.
+            value = legacy if legacy is not None else (
+                None if envelope is None else self._cipher.open(self.id, name, envelope))
+        except CryptoError as error:
+            log.error("contact %s: stored %s does not decrypt: %s", self.id, name, error)
+            self._failed.add(name)
+            return None
+        self._clear[name] = value
+        return value
+
+    @property
+    def phone(self) -> str | None:
+        return self._value("phone")
+
+    @property
+    def email(self) -> str | None:
+        return self._value("email")
+
+    @property
+    def id_number(self) -> str | None:
+        return self._value("id_number")
+
+    @property
+    def unreadable(self) -> frozenset[str]:
+        """The protected fields that failed their integrity check (opens every field)."""
+        for name in PROTECTED:
+            self._value(name)
+        return frozenset(self._failed)
 
     def protected(self, name: str) -> str | None:
         """The clear value of a protected field; `ProtectedDataUnreadable` if it failed."""
-        if name in self.unreadable:
+        value = self._value(name)
+        if name in self._failed:
             raise ProtectedDataUnreadable(
                 f"this contact's stored `{PUBLIC_NAMES[name]}` failed its integrity check; "
                 "quote the request id to support")
-        value: str | None = getattr(self, name)
         return value
 
 
 def record_of(
     row: Contact, clear: dict[str, str | None], unreadable: frozenset[str] = frozenset()
 ) -> ContactRecord:
-    return ContactRecord(
-        id=row.id, account_id=row.account_id, name=row.name, title=row.title,
-        phone=clear.get("phone"), email=clear.get("email"), id_number=clear.get("id_number"),
-        created_at=row.created_at, updated_at=row.updated_at, unreadable=unreadable)
+    """A record of values already known in clear (just written)."""
+    return ContactRecord(row, clear=clear, unreadable=unreadable)
 
 
 def reveal(cipher: FieldCipher, row: Contact) -> ContactRecord:
-    """Decrypt every protected field of `row`; failures are logged and marked, not raised."""
-    clear: dict[str, str | None] = {}
-    unreadable: set[str] = set()
-    for name in PROTECTED:
-        try:
-            clear[name] = _clear(cipher, row, name)
-        except CryptoError as error:
-            log.error("contact %s: stored %s does not decrypt: %s", row.id, name, error)
-            unreadable.add(name)
-    return record_of(row, clear, frozenset(unreadable))
+    """`row` for reading: each protected field is decrypted when first read."""
+    return ContactRecord(row, cipher=cipher)
 
 
 def _legacy(row: Contact, name: str) -> str | None:
     return {"phone": row.legacy_phone, "email": row.legacy_email}.get(name)
-
-
-def _clear(cipher: FieldCipher, row: Contact, name: str) -> str | None:
-    legacy = _legacy(row, name)
-    if legacy is not None:
-        # Written as plaintext by an older instance mid-rollout: newer than any envelope, and
-        # encrypted at the next start or `crm keys rotate`.
-        return legacy
-    envelope: str | None = getattr(row, f"{name}_enc")
-    return None if envelope is None else cipher.open(row.id, name, envelope)
 
 
 def seal(cipher: FieldCipher, row: Contact, name: str, value: str | None) -> None:

@@ -3,6 +3,10 @@ a cost limit that multiplies page sizes by nesting, security headers."""
 
 from __future__ import annotations
 
+from strawberry.extensions import AddValidationRules
+
+from schema.root import extensions
+from settings import Settings
 from tests.conftest import Api
 
 NESTED = """query($inner: Int) {
@@ -50,3 +54,19 @@ async def test_security_headers(api: Api) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_every_request_gets_the_same_validation_rules(settings: Settings) -> None:
+    """Validation is cached per (document, rules): rule classes made per request (as
+    QueryDepthLimiter and MaxAliasesLimiter make them) would validate every request anew."""
+
+    factories = extensions(settings)  # once per schema, as build_schema does
+
+    def rules() -> list[type[object]]:
+        made = [factory() for factory in factories]
+        return [rule for extension in made if isinstance(extension, AddValidationRules)
+                for rule in extension.validation_rules]
+
+    first, second = rules(), rules()
+    assert len(first) >= 3
+    assert first == second

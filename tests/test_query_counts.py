@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from graph.engine import RoundTrips
 from tests.conftest import Api
+from tests.factories import make_account, make_contact
 from tests.test_groups_api import company, linked
 
 PAGE = """
@@ -77,3 +78,35 @@ async def test_nested_page_costs_the_same_for_2_and_12_accounts(
     #   sensitive-read volume, the audit chain head, the insert.
     assert large[1] == 13, large
     assert large[2] == 1, large  # one batched Cypher query for all ancestries
+
+
+CONTACT_PAGES = """
+query($first: Int!) {
+  accounts(first: $first) {
+    edges { node { name contacts(first: 5) { edges { node { name phone } } } } }
+  }
+}
+"""
+
+
+async def test_accounts_page_with_contacts_costs_the_same_for_5_and_50_accounts(
+    api: Api, counter: Counter
+) -> None:
+    for n in range(50):
+        account = await make_account(api, name=f"客户{n:02d}")
+        for person in ("张伟", "王芳") if n % 5 else ():  # every fifth account has none
+            await make_contact(api, account, name=person, phone="13800138000")
+
+    async def cost(first: int) -> tuple[int, int, int]:
+        sql = counter.sql
+        data = await api.data(CONTACT_PAGES, {"first": first})
+        nodes = [edge["node"] for edge in data["accounts"]["edges"]]
+        contacts = sum(len(node["contacts"]["edges"]) for node in nodes)
+        return len(nodes), contacts, counter.sql - sql
+
+    await cost(1)  # warm the connection pools
+    assert await cost(5) == (5, 8, 10)
+    # 1 rate-limit counter; 4 authentication (user, session, roles, department subtree);
+    # 2 reads: the accounts page, the contacts of all its accounts (one statement);
+    # 3 the read.sensitive audit record of the phones.
+    assert await cost(50) == (50, 80, 10)

@@ -9,7 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
@@ -42,6 +43,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def name_contains(term: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match served by `ix_accounts_name_grams` (migration 0007)
+    for any length of `term`, also the 1- and 2-character words trigrams cannot serve; the
+    ILIKE is the exact check, the grams only narrow the rows down through the index."""
+    grams = func.account_name_grams(Account.name, type_=ARRAY(Text))
+    wanted = func.account_name_search_grams(term, type_=ARRAY(Text))
+    return and_(grams.contains(wanted), Account.name.ilike(f"%{_escape_like(term)}%"))
+
+
 def _sort_key(sort: AccountSort) -> ColumnElement[Any]:
     if sort is AccountSort.ANNUAL_REVENUE:
         # NULL revenue sorts as the smallest value and stays comparable for keyset cursors.
@@ -52,7 +62,7 @@ def _sort_key(sort: AccountSort) -> ColumnElement[Any]:
 def _filtered(query: AccountQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [accounts_readable(query.visibility)]
     if query.name_contains:
-        conditions.append(Account.name.ilike(f"%{_escape_like(query.name_contains)}%"))
+        conditions.append(name_contains(query.name_contains))
     if query.regions:
         conditions.append(Account.region.in_(list(query.regions)))
     if query.industries:
