@@ -28,11 +28,12 @@ from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.errors import error_body
 from schema.root import AUDIT_READ, build_schema
-from services import audit, identity, rate_limit
+from services import audit, rate_limit
 from services.audit import TrailFilter
 from services.errors import BadUserInput, DomainError, RateLimited
+from services.identity import sessions
+from services.identity.users import ensure_builtin_roles
 from services.stores import Stores
-from services.users import ensure_builtin_roles
 from settings import Settings, get_settings
 
 log = logging.getLogger("crm")
@@ -145,7 +146,7 @@ async def audit_export(request: Request) -> Response:
     stores: Stores = request.state.stores
     try:
         client = request.client.host if request.client else None
-        actor = await identity.authenticate(stores.ledger, stores.settings, bearer, client)
+        actor = await sessions.authenticate(stores.ledger, stores.settings, bearer, client)
         AUDIT_READ.check(actor)
         query = TrailFilter(actor=params.get("actorUsername"), target_id=params.get("targetId"),
                            operation=params.get("operation"),

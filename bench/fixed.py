@@ -23,7 +23,8 @@ from schema import accounts, groups
 from schema.common import SCALAR_OVERRIDES
 from schema.directives import ReadAudit
 from schema.root import Mutation, Query, build_schema, extensions
-from services import identity, rate_limit
+from services import rate_limit
+from services.identity import sessions
 from services.stores import Stores
 from settings import Settings
 
@@ -73,7 +74,7 @@ async def fixed_costs(stores: Stores, counter: SqlCounter, bearer: str,
     """`operations`: (scenario key, query, variables) of the scenarios to price."""
     found = [
         await _timed("authentication (services.identity.authenticate)", counter,
-                     lambda: identity.authenticate(stores.ledger, stores.settings, bearer,
+                     lambda: sessions.authenticate(stores.ledger, stores.settings, bearer,
                                                    "127.0.0.1")),
         await _timed("rate-limit write (services.rate_limit.check)", counter,
                      lambda: rate_limit.check(stores.ledger, stores.settings, bearer,

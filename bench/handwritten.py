@@ -27,7 +27,8 @@ from relational.models import Account
 from relational.repositories import identity as identity_repo
 from relational.repositories.visibility import accounts_readable
 from resolvers.ids import to_global_id
-from services import identity, policy
+from services import policy
+from services.identity import sessions
 from services.stores import Stores
 from settings import Settings
 
@@ -76,7 +77,7 @@ async def _account(request: Request) -> Response:
                                                    datetime.now(UTC))
         if user is None or not user.active or not live:
             return _unauthenticated("the session has ended")
-        actor = await identity.actor_for_user(session, user, claims.session_id, ip)
+        actor = await sessions.actor_for_user(session, user, claims.session_id, ip)
         policy.check(actor, "account:read")
         row = await session.scalar(select(Account).where(
             Account.id == account_id, accounts_readable(policy.visibility(actor))))

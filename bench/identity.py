@@ -13,7 +13,7 @@ import httpx
 from auth.actor import Clearance
 from bench.runner import call
 from relational.uow import RequestMeta
-from services import users
+from services.identity import users
 from services.stores import Stores
 
 LOGIN = """

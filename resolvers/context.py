@@ -12,7 +12,8 @@ from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
 from resolvers.loaders import Loaders
-from services import identity, security_events
+from services import security_events
+from services.identity import sessions
 from services.stores import RequestMeta, Stores, UnitOfWork
 
 
@@ -45,7 +46,7 @@ class Context:
         resolved root fields share the one authentication (and its failure)."""
         if self._actor is None:
             self._actor = asyncio.ensure_future(
-                identity.authenticate(self.stores.ledger, self.stores.settings, self.bearer,
+                sessions.authenticate(self.stores.ledger, self.stores.settings, self.bearer,
                                       self.ip))
         return await asyncio.shield(self._actor)
 

@@ -1,4 +1,5 @@
-"""Identity types: sessions, the current user, API tokens."""
+"""Identity types: sessions, the current user, API tokens, user / role / department
+administration, step-up verification."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from strawberry import relay
 
 from auth.actor import Actor, Clearance, DataScope
 from resolvers import identity as resolve
-from resolvers import roles as resolve_roles
-from resolvers import step_up as resolve_step_up
 from resolvers.ids import to_global_id
 from schema.accounts import Info
 from schema.directives import ClassificationLevel
-from services.api_tokens import ApiTokenRecord
-from services.departments import DepartmentRecord
-from services.identity import Session
-from services.roles import RoleDraft
-from services.users import UserChanges, UserRecord
+from services.identity.api_tokens import ApiTokenRecord
+from services.identity.departments import DepartmentRecord
+from services.identity.roles import RoleDraft
+from services.identity.sessions import Session
+from services.identity.step_up import StepUpMethod
+from services.identity.users import UserChanges, UserRecord
 
 
 @strawberry.type(description="The signed-in user (or integrator) and what they may do.")
@@ -38,7 +38,7 @@ class Me:
 
     @strawberry.field(description="An authenticator app (TOTP) is enrolled and confirmed.")
     async def totp_enabled(self, info: Info) -> bool:
-        return await resolve_step_up.totp_enabled(info.context)
+        return await resolve.totp_enabled(info.context)
 
     @classmethod
     def of(cls, actor: Actor) -> Me:
@@ -185,7 +185,7 @@ class RoleUpsertPayload:
 
 
 async def role_upsert(info: Info, input: RoleUpsertInput) -> RoleUpsertPayload:
-    row = await resolve_roles.upsert(info.context, RoleDraft(
+    row = await resolve.upsert(info.context, RoleDraft(
         name=input.name, description=input.description, permissions=input.permissions,
         data_scope=DataScope(input.data_scope.value), ip_allowlist=input.ip_allowlist))
     return RoleUpsertPayload(role=RoleType(
@@ -250,7 +250,7 @@ class UserPayload:
 
 
 async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
-    row = await resolve_roles.create_user(
+    row = await resolve.create_user(
         info.context, input.username, input.password, input.display_name, input.roles,
         Clearance[input.clearance.value], input.regions, [str(v) for v in input.department_ids],
         input.phone)
@@ -258,7 +258,7 @@ async def user_create(info: Info, input: UserCreateInput) -> UserPayload:
 
 
 async def user_update(info: Info, input: UserUpdateInput) -> UserPayload:
-    row = await resolve_roles.update_user(info.context, str(input.id), UserChanges(
+    row = await resolve.update_user(info.context, str(input.id), UserChanges(
         roles=input.roles, regions=input.regions, active=input.active, password=input.password,
         phone=input.phone, clearance=Clearance[input.clearance.value] if input.clearance else None),
         None if input.department_ids is None else [str(v) for v in input.department_ids])
@@ -291,10 +291,81 @@ class DepartmentCreatePayload:
 
 
 async def department_create(info: Info, input: DepartmentCreateInput) -> DepartmentCreatePayload:
-    row = await resolve_roles.create_department(
+    row = await resolve.create_department(
         info.context, input.name, None if input.parent_id is None else str(input.parent_id))
     return DepartmentCreatePayload(department=DepartmentType.of(row))
 
 
 async def departments(info: Info) -> list[DepartmentType]:
-    return [DepartmentType.of(row) for row in await resolve_roles.list_departments(info.context)]
+    return [DepartmentType.of(row) for row in await resolve.list_departments(info.context)]
+
+
+# After a security event the session proves itself with a TOTP or SMS code before it reads
+# protected fields again.
+StepUpMethodEnum = strawberry.enum(StepUpMethod, name="StepUpMethod",
+                                   description="A second factor: SMS code or TOTP app.")
+
+
+@strawberry.type(description="Result of totpEnrol: put the secret into an authenticator app, "
+                             "then confirm with totpConfirm.")
+class TotpEnrolPayload:
+    secret: str = strawberry.field(description="Base32 TOTP secret, shown this once only.")
+    provisioning_uri: str = strawberry.field(
+        description="otpauth:// URI of the secret (for a QR code).")
+
+
+@strawberry.input(description="The first code from the authenticator app.")
+class TotpConfirmInput:
+    code: str = strawberry.field(description="The app's current 6-digit code.")
+
+
+@strawberry.type(description="Result of totpConfirm.")
+class TotpConfirmPayload:
+    totp_enabled: bool = strawberry.field(description="TOTP can now be used for step-up.")
+
+
+@strawberry.input(description="Open a step-up challenge.")
+class StepUpStartInput:
+    method: StepUpMethod = strawberry.field(description="SMS (a code is sent) or TOTP.")
+
+
+@strawberry.type(description="Result of stepUpStart.")
+class StepUpStartPayload:
+    method: StepUpMethod = strawberry.field(description="The challenge's method.")
+    expires_at: datetime = strawberry.field(description="Verify before this time (UTC).")
+    sent_to: str | None = strawberry.field(
+        description="The masked phone number the SMS code went to; null for TOTP.")
+
+
+@strawberry.input(description="Answer the open step-up challenge.")
+class StepUpVerifyInput:
+    method: StepUpMethod = strawberry.field(description="The challenge's method.")
+    code: str = strawberry.field(description="The 6-digit code.")
+
+
+@strawberry.type(description="Result of stepUpVerify.")
+class StepUpVerifyPayload:
+    step_up_required: bool = strawberry.field(
+        description="False: protected fields answer again from the next request on.")
+
+
+async def totp_enrol(info: Info) -> TotpEnrolPayload:
+    enrolment = await resolve.totp_enrol(info.context)
+    return TotpEnrolPayload(secret=enrolment.secret,
+                            provisioning_uri=enrolment.provisioning_uri)
+
+
+async def totp_confirm(info: Info, input: TotpConfirmInput) -> TotpConfirmPayload:
+    await resolve.totp_confirm(info.context, input.code)
+    return TotpConfirmPayload(totp_enabled=True)
+
+
+async def step_up_start(info: Info, input: StepUpStartInput) -> StepUpStartPayload:
+    challenge = await resolve.start(info.context, input.method)
+    return StepUpStartPayload(method=challenge.method, expires_at=challenge.expires_at,
+                              sent_to=challenge.sent_to)
+
+
+async def step_up_verify(info: Info, input: StepUpVerifyInput) -> StepUpVerifyPayload:
+    await resolve.verify(info.context, input.method, input.code)
+    return StepUpVerifyPayload(step_up_required=False)

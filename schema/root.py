@@ -22,7 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type, type_of_id_argument
-from schema import accounts, audit, contacts, groups, identity, step_up
+from schema import accounts, audit, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
@@ -156,16 +156,16 @@ class Mutation:
         resolver=identity.api_token_revoke, description="Revoke an API token (admins).",
         extensions=[*guard("apiToken:manage", audit_as="apiToken.revoke"), Settle()])
     totp_enrol = strawberry.mutation(
-        resolver=step_up.totp_enrol, extensions=guard(),
+        resolver=identity.totp_enrol, extensions=guard(),
         description="Start enrolling an authenticator app (TOTP) as your second factor.")
     totp_confirm = strawberry.mutation(
-        resolver=step_up.totp_confirm, extensions=guard(),
+        resolver=identity.totp_confirm, extensions=guard(),
         description="Activate the enrolled TOTP secret with a code from the app.")
     step_up_start = strawberry.mutation(
-        resolver=step_up.step_up_start, extensions=guard(),
+        resolver=identity.step_up_start, extensions=guard(),
         description="Open a step-up challenge for this session (SMS: sends a code).")
     step_up_verify = strawberry.mutation(
-        resolver=step_up.step_up_verify, extensions=guard(),
+        resolver=identity.step_up_verify, extensions=guard(),
         description="Answer the step-up challenge; protected fields answer again.")
 
 

@@ -9,10 +9,11 @@ from auth.field_cipher import FieldCipher
 from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, contacts, groups, users
+from services import accounts, contacts, groups
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
+from services.identity import users
 
 # Accounts holding the top secrecy qualification are classified 秘密 in the demo.
 SECRET_TAG = "保密资质一级"  # noqa: S105 - a tag

@@ -24,8 +24,8 @@ from relational.repositories import contacts as repo
 from relational.repositories import identity as identity_repo
 from relational.uow import RequestMeta
 from services import contact_fields as fields
-from services.step_up import TOTP_FIELD
-from services.users import PHONE_FIELD
+from services.identity.step_up import TOTP_FIELD
+from services.identity.users import PHONE_FIELD
 
 DEFAULT_BATCH = 500
 _MAX_PASSES = 5

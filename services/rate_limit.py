@@ -12,7 +12,7 @@ from relational.repositories import identity as identity_repo
 from relational.repositories import rate_limits
 from relational.uow import RequestMeta
 from services.errors import RateLimited
-from services.identity import API_PREFIX
+from services.identity.sessions import API_PREFIX
 from settings import Settings
 
 WINDOW_SECONDS = 60

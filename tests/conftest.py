@@ -24,8 +24,8 @@ from graph.projection import Projector
 from relational.embedded import EmbeddedPostgres, create_database
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
+from services.identity.users import DEMO_PASSWORD, seed_demo_users
 from services.stores import Stores
-from services.users import DEMO_PASSWORD, seed_demo_users
 from settings import Settings
 
 # Fixed test keys (never used outside tests): key version 1 of the session, and the blind-index

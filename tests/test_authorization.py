@@ -14,8 +14,8 @@ import pytest
 
 from auth.actor import Clearance
 from relational.uow import RequestMeta
+from services.identity.users import create_user
 from services.uscc import make_uscc
-from services.users import create_user
 from tests.conftest import Api
 
 _serial = itertools.count(100)

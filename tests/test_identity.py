@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from services.users import DEMO_PASSWORD
+from services.identity.users import DEMO_PASSWORD
 from settings import Settings
 from tests.conftest import Api
 

@@ -27,8 +27,8 @@ from relational.embedded import create_database
 from relational.migrate import upgrade
 from relational.repositories import identity as identity_repo
 from services import contacts, key_rotation
+from services.identity.users import DEMO_PASSWORD, builtin_actor
 from services.stores import Stores
-from services.users import DEMO_PASSWORD, builtin_actor
 from settings import Settings
 from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, LOGIN, Api, free_port
 from tests.factories import global_id, make_account, raw_id

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from auth.actor import Clearance
 from relational.uow import RequestMeta
-from services.users import create_user
+from services.identity.users import create_user
 from tests.conftest import Api
 from tests.factories import make_account, make_contact, raw_id
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import psutil
 
-from services.users import DEMO_PASSWORD
+from services.identity.users import DEMO_PASSWORD
 from tests.conftest import LOGIN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

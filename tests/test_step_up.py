@@ -19,8 +19,9 @@ from relational.migrate import alembic_config, upgrade
 from relational.repositories import identity as identity_repo
 from relational.repositories import rate_limits
 from relational.uow import RequestMeta
-from services import key_rotation, step_up, users
-from services.users import DEMO_PASSWORD
+from services import key_rotation
+from services.identity import step_up, users
+from services.identity.users import DEMO_PASSWORD
 from tests.conftest import FIELD_KEY_V1, LOGIN, Api
 from tests.factories import assert_error, audit_rows, global_id, make_account, make_contact
 

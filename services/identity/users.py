@@ -13,12 +13,12 @@ from auth.roles import BUILTIN_ROLES
 from relational.identity_models import Department, Role, User
 from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
-from services import departments as departments_service
 from services import validation as check
 from services import vocabulary
 from services.contact_fields import phone as valid_phone
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
-from services.identity import actor_of
+from services.identity import departments as departments_service
+from services.identity.sessions import actor_of
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from relational.repositories import identity as repo
 from relational.uow import UnitOfWork
 from services import validation as check
 from services.errors import BadUserInput, NotFound, Unauthenticated
-from services.identity import API_PREFIX
+from services.identity.sessions import API_PREFIX
 
 
 @dataclass(frozen=True)

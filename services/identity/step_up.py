@@ -23,7 +23,6 @@ from relational.ledger import Reader
 from relational.repositories import identity as repo
 from relational.repositories import rate_limits
 from relational.uow import UnitOfWork
-from services import sms, users
 from services.errors import (
     BadUserInput,
     Conflict,
@@ -32,6 +31,7 @@ from services.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from services.identity import sms, users
 from settings import Settings
 
 TOTP_FIELD = "totpSecret"  # the envelope's field name

@@ -19,7 +19,7 @@ from relational.repositories import identity as repo
 from relational.uow import RequestMeta, UnitOfWork
 from services import security_events
 from services.errors import Unauthenticated
-from services.roles import applies_from
+from services.identity.roles import applies_from
 from settings import Settings
 
 REFRESH_PREFIX = "crmr"
