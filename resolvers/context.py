@@ -34,6 +34,7 @@ class Context:
     reason: str | None = None  # the caller's stated purpose (X-Audit-Reason), audited
     loaders: Loaders = field(init=False)
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
+    _known: Actor | None = field(default=None, init=False)  # the actor, once authenticated
     _reads: list[dict[str, str]] = field(default_factory=list, init=False)
     _units: list[UnitOfWork] = field(default_factory=list, init=False)
     _misses: list[tuple[str, uuid.UUID]] = field(default_factory=list, init=False)
@@ -44,18 +45,19 @@ class Context:
     async def actor(self) -> Actor:
         """Who is asking, resolved once per request from the bearer token: concurrently
         resolved root fields share the one authentication (and its failure)."""
+        if self._known is not None:
+            return self._known
         if self._actor is None:
             self._actor = asyncio.ensure_future(
                 sessions.authenticate(self.stores.ledger, self.stores.settings, self.bearer,
                                       self.ip))
-        return await asyncio.shield(self._actor)
+        self._known = await asyncio.shield(self._actor)
+        return self._known
 
     @property
     def known_actor(self) -> Actor | None:
-        """The actor if authentication has already finished (nested fields), else None."""
-        if self._actor is None or not self._actor.done() or self._actor.exception():
-            return None
-        return self._actor.result()
+        """The actor once authentication has finished (nested fields), else None."""
+        return self._known
 
     async def record_denied(self, operation: str, permission: str | None) -> None:
         """A refused write: its audit record is committed by a unit of work of its own."""
