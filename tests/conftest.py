@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,18 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import create_app
+from auth import secrets
 from composition import Runtime, open_stores
 from graph.embedded import EmbeddedFalkorDB
 from graph.projection import Projector
 from relational.embedded import EmbeddedPostgres, create_database
+from relational.identity_models import RefreshToken
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
+from services.identity import REFRESH_PREFIX
 from services.stores import Stores
 from services.users import DEMO_PASSWORD, seed_demo_users
 from settings import Settings
@@ -123,13 +129,17 @@ def projector(runtime: Runtime) -> Projector:
     return runtime.projector
 
 
+async def empty(session: AsyncSession) -> None:
+    await session.execute(text(f"TRUNCATE {TABLES}, roles RESTART IDENTITY CASCADE"))
+    # Event ids are never reused in a live ledger, and the app's projector remembers the
+    # recent ones it applied (writers wait on them): the outbox keeps counting.
+    await session.execute(text("TRUNCATE outbox CONTINUE IDENTITY"))
+
+
 async def reset(stores: Stores, projector: Projector) -> None:
     await projector.drain()
     async with stores.sessionmaker() as session:
-        await session.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-        # Event ids are never reused in a live ledger, and the app's projector remembers the
-        # recent ones it applied (writers wait on them): the outbox keeps counting.
-        await session.execute(text("TRUNCATE outbox CONTINUE IDENTITY"))
+        await empty(session)
         await session.commit()
     await stores.graph.clear()
 
@@ -138,6 +148,57 @@ DEMO_USERS = ("admin", "manager.east", "sales.east", "sales.north", "finance", "
               "auditor")
 LOGIN = """mutation($u: String!, $p: String!) {
   login(input: {username: $u, password: $p}) { accessToken } }"""
+# The seeded identity tables, in foreign-key order, copied once into this schema.
+SEED_SCHEMA = "test_seed"
+SEEDED = ("departments", "roles", "users")
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The demo users as seeded once per session (ids by username)."""
+
+    user_ids: dict[str, uuid.UUID]
+
+
+@pytest.fixture(scope="session")
+async def seed(stores: Stores, projector: Projector) -> Seed:
+    """Hashing seven passwords and logging seven users in costs more than most tests: seed
+    once, keep a copy of the rows next to the tables, and `restore` them for every test."""
+    await reset(stores, projector)
+    async with stores.uow(RequestMeta(actor="test:setup")) as uow:
+        users = await seed_demo_users(uow)
+    async with stores.sessionmaker() as session:
+        await session.execute(text(f"DROP SCHEMA IF EXISTS {SEED_SCHEMA} CASCADE"))
+        await session.execute(text(f"CREATE SCHEMA {SEED_SCHEMA}"))
+        for table in SEEDED:
+            await session.execute(text(f"CREATE TABLE {SEED_SCHEMA}.{table} AS TABLE {table}"))
+        await session.commit()
+    return Seed({username: user.id for username, user in users.items()})
+
+
+async def restore(stores: Stores, projector: Projector, seed: Seed) -> dict[str, str]:
+    """Empty ledger and graph, the demo users, roles and departments exactly as seeded, and one
+    live login session per demo user; returns their access tokens."""
+    await projector.drain()
+    families = {username: uuid.uuid4() for username in seed.user_ids}
+    ttl = timedelta(minutes=stores.settings.access_token_minutes)
+    async with stores.sessionmaker() as session:
+        await empty(session)
+        for table in SEEDED:
+            await session.execute(text(
+                f"INSERT INTO {table} SELECT * FROM {SEED_SCHEMA}.{table}"))  # noqa: S608
+        # What services/identity.py `_issue` writes for a login: the session's refresh token.
+        session.add_all([RefreshToken(
+            id=uuid.uuid4(), user_id=seed.user_ids[username], family_id=family,
+            token_hash=secrets.token_hash(secrets.new_opaque_token(REFRESH_PREFIX)),
+            expires_at=datetime.now(UTC) + timedelta(days=stores.settings.refresh_token_days))
+            for username, family in families.items()])
+        await session.commit()
+    await stores.graph.clear()
+    key = stores.settings.jwt_secret.get_secret_value()
+    return {username: secrets.issue_access_token(
+        key, secrets.AccessClaims(seed.user_ids[username], family), ttl)
+        for username, family in families.items()}
 
 
 @dataclass
@@ -194,16 +255,7 @@ class Api:
 
 
 @pytest.fixture
-async def api(server: str, stores: Stores, projector: Projector) -> AsyncIterator[Api]:
-    await reset(stores, projector)
-    async with stores.uow(RequestMeta(actor="test:setup")) as uow:
-        await seed_demo_users(uow)
+async def api(server: str, stores: Stores, projector: Projector, seed: Seed) -> AsyncIterator[Api]:
+    tokens = await restore(stores, projector, seed)
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        api = Api(client, stores, projector)
-        for username in DEMO_USERS:
-            await api.token(username)
-        # Tests count audit records and rate-limit hits from here on.
-        async with stores.sessionmaker() as session:
-            await session.execute(text("TRUNCATE audit_log, rate_counters RESTART IDENTITY"))
-            await session.commit()
-        yield api
+        yield Api(client, stores, projector, tokens)
