@@ -4,6 +4,7 @@ NEO4J_TEST_URL is set), the app served by uvicorn on a loopback port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -19,6 +20,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
 from app import create_app
 from auth import secrets
@@ -96,20 +98,28 @@ def settings(pg_url: str, graph_url: str) -> Settings:
         field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY))
 
 
-@pytest.fixture(scope="session")
-async def server(settings: Settings) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on", ws="websockets-sansio")
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """`app` served by uvicorn in this process on a free loopback port; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                            lifespan="on", ws="websockets-sansio")
     served = uvicorn.Server(config)
     task = asyncio.create_task(served.serve())
     while not served.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        served.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[str]:
+    async with serving(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
