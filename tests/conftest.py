@@ -4,10 +4,13 @@ NEO4J_TEST_URL is set), the app served by uvicorn on a loopback port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +19,19 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
 
 from app import create_app
+from auth import secrets
 from composition import Runtime, open_stores
 from graph.embedded import EmbeddedFalkorDB
 from graph.projection import Projector
 from relational.embedded import EmbeddedPostgres, create_database
+from relational.identity_models import RefreshToken
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
+from services.identity.sessions import REFRESH_PREFIX
 from services.identity.users import DEMO_PASSWORD, seed_demo_users
 from services.stores import Stores
 from settings import Settings
@@ -90,20 +98,28 @@ def settings(pg_url: str, graph_url: str) -> Settings:
         field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY))
 
 
-@pytest.fixture(scope="session")
-async def server(settings: Settings) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on", ws="websockets-sansio")
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """`app` served by uvicorn in this process on a free loopback port; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                            lifespan="on", ws="websockets-sansio")
     served = uvicorn.Server(config)
     task = asyncio.create_task(served.serve())
     while not served.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        served.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[str]:
+    async with serving(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +139,17 @@ def projector(runtime: Runtime) -> Projector:
     return runtime.projector
 
 
+async def empty(session: AsyncSession) -> None:
+    await session.execute(text(f"TRUNCATE {TABLES}, roles RESTART IDENTITY CASCADE"))
+    # Event ids are never reused in a live ledger, and the app's projector remembers the
+    # recent ones it applied (writers wait on them): the outbox keeps counting.
+    await session.execute(text("TRUNCATE outbox CONTINUE IDENTITY"))
+
+
 async def reset(stores: Stores, projector: Projector) -> None:
     await projector.drain()
     async with stores.ledger.sessionmaker() as session:
-        await session.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-        # Event ids are never reused in a live ledger, and the app's projector remembers the
-        # recent ones it applied (writers wait on them): the outbox keeps counting.
-        await session.execute(text("TRUNCATE outbox CONTINUE IDENTITY"))
+        await empty(session)
         await session.commit()
     await stores.graph.clear()
 
@@ -138,6 +158,57 @@ DEMO_USERS = ("admin", "manager.east", "sales.east", "sales.north", "finance", "
               "auditor")
 LOGIN = """mutation($u: String!, $p: String!) {
   login(input: {username: $u, password: $p}) { accessToken } }"""
+# The seeded identity tables, in foreign-key order, copied once into this schema.
+SEED_SCHEMA = "test_seed"
+SEEDED = ("departments", "roles", "users")
+
+
+@dataclass(frozen=True)
+class Seed:
+    """The demo users as seeded once per session (ids by username)."""
+
+    user_ids: dict[str, uuid.UUID]
+
+
+@pytest.fixture(scope="session")
+async def seed(stores: Stores, projector: Projector) -> Seed:
+    """Hashing seven passwords and logging seven users in costs more than most tests: seed
+    once, keep a copy of the rows next to the tables, and `restore` them for every test."""
+    await reset(stores, projector)
+    async with stores.uow(RequestMeta(actor="test:setup")) as uow:
+        users = await seed_demo_users(uow)
+    async with stores.ledger.sessionmaker() as session:
+        await session.execute(text(f"DROP SCHEMA IF EXISTS {SEED_SCHEMA} CASCADE"))
+        await session.execute(text(f"CREATE SCHEMA {SEED_SCHEMA}"))
+        for table in SEEDED:
+            await session.execute(text(f"CREATE TABLE {SEED_SCHEMA}.{table} AS TABLE {table}"))
+        await session.commit()
+    return Seed({username: user.id for username, user in users.items()})
+
+
+async def restore(stores: Stores, projector: Projector, seed: Seed) -> dict[str, str]:
+    """Empty ledger and graph, the demo users, roles and departments exactly as seeded, and one
+    live login session per demo user; returns their access tokens."""
+    await projector.drain()
+    families = {username: uuid.uuid4() for username in seed.user_ids}
+    ttl = timedelta(minutes=stores.settings.access_token_minutes)
+    async with stores.ledger.sessionmaker() as session:
+        await empty(session)
+        for table in SEEDED:
+            await session.execute(text(
+                f"INSERT INTO {table} SELECT * FROM {SEED_SCHEMA}.{table}"))  # noqa: S608
+        # What services/identity.py `_issue` writes for a login: the session's refresh token.
+        session.add_all([RefreshToken(
+            id=uuid.uuid4(), user_id=seed.user_ids[username], family_id=family,
+            token_hash=secrets.token_hash(secrets.new_opaque_token(REFRESH_PREFIX)),
+            expires_at=datetime.now(UTC) + timedelta(days=stores.settings.refresh_token_days))
+            for username, family in families.items()])
+        await session.commit()
+    await stores.graph.clear()
+    key = stores.settings.jwt_secret.get_secret_value()
+    return {username: secrets.issue_access_token(
+        key, secrets.AccessClaims(seed.user_ids[username], family), ttl)
+        for username, family in families.items()}
 
 
 @dataclass
@@ -194,16 +265,7 @@ class Api:
 
 
 @pytest.fixture
-async def api(server: str, stores: Stores, projector: Projector) -> AsyncIterator[Api]:
-    await reset(stores, projector)
-    async with stores.uow(RequestMeta(actor="test:setup")) as uow:
-        await seed_demo_users(uow)
+async def api(server: str, stores: Stores, projector: Projector, seed: Seed) -> AsyncIterator[Api]:
+    tokens = await restore(stores, projector, seed)
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        api = Api(client, stores, projector)
-        for username in DEMO_USERS:
-            await api.token(username)
-        # Tests count audit records and rate-limit hits from here on.
-        async with stores.ledger.sessionmaker() as session:
-            await session.execute(text("TRUNCATE audit_log, rate_counters RESTART IDENTITY"))
-            await session.commit()
-        yield api
+        yield Api(client, stores, projector, tokens)

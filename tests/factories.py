@@ -6,7 +6,12 @@ from __future__ import annotations
 import base64
 import itertools
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from services.uscc import make_uscc
 from tests.conftest import Api
@@ -147,3 +152,27 @@ def assert_error(error: dict[str, Any], code: str, field: str | None) -> None:
     assert extensions["code"] == code, error
     assert extensions.get("field") == field, error
     assert isinstance(extensions["requestId"], str) and extensions["requestId"], error
+
+
+class Statements:
+    """The SQL statements the app sends while recording, whitespace folded; the background
+    projector's outbox polling and advisory locks are not a request's and are left out."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        statement = str(args[2])
+        if "outbox" not in statement and "advisory" not in statement:
+            self.seen.append(" ".join(statement.split()))
+
+
+@contextmanager
+def recording() -> Iterator[Statements]:
+    """Every statement any engine executes meanwhile (a `before_cursor_execute` listener)."""
+    recorder = Statements()
+    event.listen(Engine, "before_cursor_execute", recorder)
+    try:
+        yield recorder
+    finally:
+        event.remove(Engine, "before_cursor_execute", recorder)

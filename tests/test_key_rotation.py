@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 
@@ -30,7 +29,7 @@ from services import contacts, key_rotation
 from services.identity.users import DEMO_PASSWORD, builtin_actor
 from services.stores import Stores
 from settings import Settings
-from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, LOGIN, Api, free_port
+from tests.conftest import BLIND_INDEX_KEY, FIELD_KEY_V1, LOGIN, Api, free_port, serving
 from tests.factories import global_id, make_account, raw_id
 from tests.test_encryption_at_rest import GET, PHONE, SEARCH, create, execute, names
 
@@ -55,22 +54,9 @@ async def crm(settings: Settings, *args: str, **env: str) -> tuple[int, str]:
 @contextlib.asynccontextmanager
 async def app_with(settings: Settings, field_keys: str) -> AsyncIterator[httpx.AsyncClient]:
     """A second app instance on the same stores, with another key ring."""
-    config = uvicorn.Config(
-        create_app(settings.model_copy(update={"field_keys": SecretStr(field_keys)})),
-        host="127.0.0.1", port=free_port(), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{config.port}",
-                                     timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    app = create_app(settings.model_copy(update={"field_keys": SecretStr(field_keys)}))
+    async with serving(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield client
 
 
 async def post(client: httpx.AsyncClient, bearer: str, query: str,

@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 from graphql import DirectiveNode, ObjectTypeDefinitionNode, StringValueNode, parse
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from auth.roles import PERMISSIONS
 from schema.root import SDL_PATH
 from tests.conftest import Api
-from tests.factories import LEDGER_TABLES, global_id, ledger_counts
+from tests.factories import LEDGER_TABLES, Statements, global_id, ledger_counts, recording
 
 RULES = {"public", "authenticated", "requires", "requiresPerType"}
 ANY_ID = global_id("Account", "00000000-0000-4000-8000-000000000001")
@@ -96,22 +94,10 @@ def test_every_guarded_root_field_has_a_refusal_test() -> None:
     assert guarded == set(CALLS)
 
 
-class Statements:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, *args: Any) -> None:
-        statement = str(args[2])
-        if "outbox" not in statement and "advisory" not in statement:
-            self.seen.append(" ".join(statement.split()))
-
-
 @pytest.fixture
 def statements() -> Iterator[Statements]:
-    recorder = Statements()
-    event.listen(Engine, "before_cursor_execute", recorder)
-    yield recorder
-    event.remove(Engine, "before_cursor_execute", recorder)
+    with recording() as recorder:
+        yield recorder
 
 
 async def _token_without(api: Api, permission: str) -> str:
