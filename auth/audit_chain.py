@@ -60,6 +60,8 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {key: _json_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
+        if all(type(item) is str for item in value):  # ids, names: nothing to normalise
+            return list(value)
         return [_json_value(item) for item in value]
     return value
 

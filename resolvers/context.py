@@ -35,7 +35,7 @@ class Context:
     loaders: Loaders = field(init=False)
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _known: Actor | None = field(default=None, init=False)  # the actor, once authenticated
-    _reads: list[dict[str, str]] = field(default_factory=list, init=False)
+    _reads: list[tuple[str, str, str, str]] = field(default_factory=list, init=False)
     _units: list[UnitOfWork] = field(default_factory=list, init=False)
     _misses: list[tuple[str, uuid.UUID]] = field(default_factory=list, init=False)
 
@@ -88,8 +88,7 @@ class Context:
 
     def note_read(self, type_name: str, field_name: str, record_id: str, outcome: str) -> None:
         """A protected field was read in clear, masked or refused; audited once per operation."""
-        self._reads.append({"type": type_name, "field": field_name, "record": record_id,
-                            "outcome": outcome})
+        self._reads.append((type_name, field_name, outcome, record_id))
 
     def note_miss(self, kind: str, record_id: uuid.UUID) -> None:
         """A lookup by id (`account`, `contact`) found nothing the caller may see; audited
@@ -101,7 +100,7 @@ class Context:
             return
         reads, self._reads = self._reads, []
         misses, self._misses = self._misses, []
-        targets = sorted({read["record"] for read in reads if read["record"]})
+        targets = sorted({record for *_, record in reads if record})
         actor = await self.actor()
         async with await self.uow() as uow:
             if misses:
@@ -111,4 +110,15 @@ class Context:
                     uow, uow.meta.actor or "anonymous", len(reads),
                     self.stores.settings.sensitive_reads_per_minute,
                     user_id=actor.user_id, session_id=actor.session_id)
-                uow.audit("read.sensitive", targets, after={"reads": reads})
+                uow.audit("read.sensitive", targets, after={"reads": grouped_reads(reads)})
+
+
+def grouped_reads(reads: list[tuple[str, str, str, str]]) -> list[dict[str, object]]:
+    """The reads of one operation as the audit record keeps them: one entry per type, field
+    and outcome (in the order first read) with every record read that way, in order (a record
+    read twice, e.g. through two aliases, appears twice)."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for type_name, field_name, outcome, record in reads:
+        groups.setdefault((type_name, field_name, outcome), []).append(record)
+    return [{"type": type_name, "field": field_name, "outcome": outcome, "records": records}
+            for (type_name, field_name, outcome), records in groups.items()]

@@ -194,8 +194,8 @@ async def test_update_without_change_writes_nothing(api: Api) -> None:
     assert await ledger_counts(api) == {**before, "audit_log": before["audit_log"] + 1}
     [read] = (await audit_rows(api))[before["audit_log"]:]
     assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
-        {"type": "Contact", "field": "phone", "record": raw_id(created["id"]),
-         "outcome": "clear"}]})
+        {"type": "Contact", "field": "phone", "outcome": "clear",
+         "records": [raw_id(created["id"])]}]})
     assert await api.scalar("SELECT version FROM contacts") == 1
 
 
@@ -270,8 +270,8 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     view = {"accountId": account_uuid, "name": "周敏", "title": "处长", "hasPhone": True,
             "hasEmail": True, "hasIdNumber": False}
 
-    def read(field: str) -> dict[str, str]:
-        return {"type": "Contact", "field": field, "record": contact_uuid, "outcome": "clear"}
+    def read(field: str) -> dict[str, object]:
+        return {"type": "Contact", "field": field, "outcome": "clear", "records": [contact_uuid]}
 
     audits = (await audit_rows(api))[audits_before:]
     # The payloads read phone/email back (the cleared email is null, so not a read): each
@@ -330,7 +330,8 @@ async def test_a_phone_only_change_is_visible_in_the_audit(api: Api) -> None:
     assert update["before"] != update["after"]
     # The payload's phone read back is audited after the write, by reference only.
     assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
-        {"type": "Contact", "field": "phone", "record": raw_id(contact_id), "outcome": "clear"}]})
+        {"type": "Contact", "field": "phone", "outcome": "clear",
+         "records": [raw_id(contact_id)]}]})
     for row in (update, read):
         assert "0000 1111" not in json.dumps(row, ensure_ascii=False)
         assert "138-0013" not in json.dumps(row, ensure_ascii=False)

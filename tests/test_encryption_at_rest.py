@@ -219,8 +219,8 @@ async def test_id_number_must_be_a_valid_resident_id(api: Api) -> None:
     assert update["after"]["changedFields"] == ["idNumber"]
     # The payload read the number back: audited after the write, by reference only.
     assert (read["operation"], read["after"]) == ("read.sensitive", {"reads": [
-        {"type": "Contact", "field": "idNumber", "record": raw_id(contact["id"]),
-         "outcome": "clear"}]})
+        {"type": "Contact", "field": "idNumber", "outcome": "clear",
+         "records": [raw_id(contact["id"])]}]})
     assert update["before"]["hasIdNumber"] is update["after"]["hasIdNumber"] is True
 
 
