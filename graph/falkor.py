@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from falkordb.asyncio import FalkorDB
+from falkordb.asyncio.graph import AsyncGraph
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -23,27 +25,41 @@ class FalkorEngine:
     def __init__(self, url: str, *, graph_name: str, timeout_seconds: float = 3.0) -> None:
         if url.startswith("falkordb://"):
             url = "redis://" + url.removeprefix("falkordb://")
-        # Pooled connections die with a server restart: idle ones are pinged before use, and a
-        # failed command is retried on a fresh connection.
-        self._db = FalkorDB.from_url(
-            url, socket_connect_timeout=timeout_seconds / 3, socket_timeout=30,
-            health_check_interval=5,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError])
-        self._graph = self._db.select_graph(graph_name)
+        self._url, self._graph_name, self._timeout = url, graph_name, timeout_seconds
+        self._db: FalkorDB | None = None
+        self._client: AsyncGraph | None = None
+
+    async def _connected(self) -> tuple[FalkorDB, AsyncGraph]:
+        """The client, made on first use: FalkorDB's constructor probes the server (whether it
+        is a cluster) synchronously, so it is made off the event loop, and a server that is
+        down at start-up is a GraphUnavailable to retry, not a start-up failure."""
+        if self._db is None or self._client is None:
+            try:
+                db = await asyncio.to_thread(
+                    # Pooled connections die with a server restart: idle ones are pinged
+                    # before use, and a failed command is retried on a fresh connection.
+                    FalkorDB.from_url, self._url, socket_connect_timeout=self._timeout / 3,
+                    socket_timeout=30, health_check_interval=5,
+                    retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+                    retry_on_error=[RedisConnectionError, RedisTimeoutError])
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                raise GraphUnavailable(str(error)) from error
+            self._db, self._client = db, db.select_graph(self._graph_name)
+        return self._db, self._client
 
     async def _run(
         self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool
     ) -> list[Row]:
         RoundTrips.total += 1
         arguments = dict(params or {})
-        query = self._graph.ro_query if read_only else self._graph.query
+        db, graph = await self._connected()
+        query = graph.ro_query if read_only else graph.query
         try:
             try:
                 result = await query(cypher, arguments)
             except RedisConnectionError:
                 # Every pooled connection may be from before a restart: drop them all once.
-                await self._db.connection.connection_pool.disconnect()
+                await db.connection.connection_pool.disconnect()
                 result = await query(cypher, arguments)
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             raise GraphUnavailable(str(error)) from error
@@ -57,9 +73,10 @@ class FalkorEngine:
         return await self._run(cypher, params, read_only=False)
 
     async def ensure_schema(self) -> None:
+        _, graph = await self._connected()
         for label, prop in _UNIQUE_IDS:
             try:
-                await self._graph.create_node_unique_constraint(label, prop)
+                await graph.create_node_unique_constraint(label, prop)
             except ResponseError as error:
                 if "already" not in str(error).lower():
                     raise
@@ -70,4 +87,5 @@ class FalkorEngine:
         await self.write("MATCH (n) DETACH DELETE n")
 
     async def close(self) -> None:
-        await self._db.aclose()
+        if self._db is not None:
+            await self._db.aclose()
