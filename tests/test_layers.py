@@ -1,5 +1,5 @@
 """The root modules keep the layer order import-linter checks for the packages (it cannot check
-single-file modules): cli → app → composition → the packages → settings."""
+single-file modules): cli → app → composition → the packages → settings; cli → supervision."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("schema", "resolvers", "services", "relational", "graph", "analytics", "auth")
 # What each root module may import from the project.
 ALLOWED = {
-    "cli": {"app", "composition", "settings", *PACKAGES},
+    "cli": {"app", "composition", "settings", "supervision", *PACKAGES},
     "app": {"composition", "settings", *PACKAGES},
     "composition": {"settings", "services", "relational", "graph", "auth", "analytics"},
     "settings": set(),
+    "supervision": set(),
 }
 PROJECT = {*ALLOWED, *PACKAGES}
 
