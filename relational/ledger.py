@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relational.repositories.audit import Chain
@@ -31,3 +32,8 @@ class Ledger:
         """A short-lived read session; never shared between concurrently resolved fields."""
         async with self.sessionmaker() as session:
             yield session
+
+    async def ping(self) -> None:
+        """One round trip; raises the driver's error if PostgreSQL cannot be reached."""
+        async with self.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
