@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from logging import WARNING
 from typing import Any
 
 import httpx
@@ -120,7 +121,7 @@ CREATE = """mutation($input: AccountCreateInput!) {
 
 
 async def test_graph_down_reads_answer_unavailable_and_writes_are_kept(
-    api: Api, settings: Settings, falkor: EmbeddedFalkorDB
+    api: Api, settings: Settings, falkor: EmbeddedFalkorDB, caplog: pytest.LogCaptureFixture
 ) -> None:
     if not (settings.graph_url or "").startswith("falkordb://"):
         pytest.skip("stopping the graph is only possible for the embedded engine")
@@ -134,6 +135,9 @@ async def test_graph_down_reads_answer_unavailable_and_writes_are_kept(
         assert error["extensions"] == {"code": "UNAVAILABLE", "retryAfter": 2,
                                        "requestId": "gd1"}
         assert error["message"] == "the relationship graph is unavailable; retry after 2 s"
+        [logged] = [record for record in caplog.records if "gd1" in record.getMessage()]
+        assert (logged.name, logged.levelno, logged.exc_info) == ("crm.graphql", WARNING, None)
+        assert logged.getMessage().startswith("UNAVAILABLE (request gd1): GraphUnavailable")
         written = await api.data(CREATE, {"input": account_input(name="乙")})
         assert written["accountCreate"]["projectionPending"] is True
         assert await api.scalar("SELECT count(*) FROM accounts") == 2
