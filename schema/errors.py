@@ -94,11 +94,18 @@ def format_error(error: GraphQLError, request_id: str,
 
 
 class ErrorCodes(SchemaExtension):
-    """Runs after execution on every operation result (queries, mutations, subscriptions)."""
+    """Runs on every operation result: after execution (HTTP), and on each result a streaming
+    transport sends (WebSocket: queries, mutations and subscription events alike)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._format(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._format(result)
+        yield
+
+    def _format(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             context = self.execution_context.context

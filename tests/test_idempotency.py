@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -148,3 +149,10 @@ async def test_without_a_key_outcome_unknown_says_read_before_retrying(
     assert "idempotencyKey" not in error["extensions"]
     assert error["message"] == ("the ledger failed while committing: the write may have been "
                                 "committed; read before retrying")
+
+
+async def test_concurrent_retries_with_one_key_write_once(api: Api) -> None:
+    given = {"input": account_input(name="并发有限公司", idempotencyKey="c-all")}
+    answers = await asyncio.gather(*[api.data(CREATE, given) for _ in range(8)])
+    assert all(answer == answers[0] for answer in answers)
+    assert await accounts(api) == 1

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from logging import WARNING
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import make_url
 
 from app import create_app
@@ -19,6 +21,7 @@ from tests.conftest import Api, free_port, serving
 from tests.factories import account_input
 
 ACCOUNTS = "{ accounts(first: 5) { totalCount } }"
+PROTOCOL: Any = "graphql-transport-ws"
 
 
 class Proxy:
@@ -145,3 +148,24 @@ async def test_graph_down_reads_answer_unavailable_and_writes_are_kept(
         falkor.start()
     await api.projector.drain()
     assert await api.scalar("SELECT count(*) FROM outbox WHERE projected_at IS NULL") == 0
+
+
+async def test_an_operation_over_websocket_answers_unavailable_while_the_ledger_is_down(
+    api: Api, settings: Settings
+) -> None:
+    token = await api.token("admin")
+    async with ledger_behind_proxy(settings) as (proxy, base):
+        await proxy.cut()
+        async with websockets.connect(
+            base.replace("http://", "ws://") + "/graphql", subprotocols=[PROTOCOL],
+            additional_headers={"authorization": f"Bearer {token}", "x-request-id": "ws1"},
+        ) as socket:
+            await socket.send(json.dumps({"type": "connection_init"}))
+            assert json.loads(await socket.recv()) == {"type": "connection_ack"}
+            await socket.send(json.dumps({"type": "subscribe", "id": "1",
+                                          "payload": {"query": ACCOUNTS}}))
+            answer = json.loads(await socket.recv())
+    assert answer["type"] == "next" and answer["id"] == "1", answer
+    [error] = answer["payload"]["errors"]
+    assert error["extensions"] == {"code": "UNAVAILABLE", "retryAfter": 2, "requestId": "ws1"}
+    assert error["message"] == "the ledger is unavailable; retry after 2 s"
