@@ -35,7 +35,9 @@ from services.errors import (
     DomainError,
     ErrorCode,
     Internal,
+    OutcomeUnknown,
     RateLimited,
+    Unavailable,
     store_failure,
 )
 from services.identity import sessions
@@ -156,6 +158,10 @@ class ErrorBoundaryMiddleware:
         if isinstance(error, DomainError):
             return error
         outage = store_failure(error, self.retry_after)
+        if isinstance(outage, OutcomeUnknown):
+            # Outside GraphQL no client write runs (only bookkeeping such as the rate
+            # counter): the request did nothing the client must check before retrying.
+            outage = Unavailable(self.retry_after, "the ledger")
         if outage is not None:
             log_outage(outage, request_id, error)
             return outage

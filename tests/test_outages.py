@@ -12,10 +12,15 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from psycopg import OperationalError as PsycopgOperationalError
 from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import QueuePool
 
 from app import create_app
 from graph.embedded import EmbeddedFalkorDB
+from relational.database import make_engine
+from relational.uow import UnitOfWork
 from settings import Settings
 from tests.conftest import Api, free_port, serving
 from tests.factories import account_input
@@ -169,3 +174,34 @@ async def test_an_operation_over_websocket_answers_unavailable_while_the_ledger_
     [error] = answer["payload"]["errors"]
     assert error["extensions"] == {"code": "UNAVAILABLE", "retryAfter": 2, "requestId": "ws1"}
     assert error["message"] == "the ledger is unavailable; retry after 2 s"
+
+
+async def test_a_rate_counter_commit_cut_short_is_unavailable_not_outcome_unknown(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = UnitOfWork._send_commit
+
+    async def flaky(self: UnitOfWork) -> None:
+        await original(self)
+        if self.meta.actor == "system:rateLimit":
+            raise OperationalError("COMMIT", None, PsycopgOperationalError("connection lost"))
+
+    monkeypatch.setattr(UnitOfWork, "_send_commit", flaky)
+    response = await api.client.post("/graphql", json={"query": ACCOUNTS},
+                                     headers={"x-request-id": "rl1"})
+    assert_unavailable(response, "rl1")
+
+
+async def test_waits_on_the_ledger_are_bounded_by_the_settings(settings: Settings) -> None:
+    engine = make_engine(settings.database_url or "", pool_size=2, connect_timeout=4,
+                         pool_timeout=1.5)
+    try:
+        assert isinstance(engine.pool, QueuePool)
+        assert engine.pool.timeout() == 1.5
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            dsn = raw.driver_connection.info.get_parameters()  # type: ignore[union-attr]
+            assert dsn["connect_timeout"] == "4"
+    finally:
+        await engine.dispose()
+    assert (settings.db_connect_timeout_seconds, settings.db_pool_timeout_seconds) == (3, 3.0)
