@@ -27,11 +27,20 @@ from graph.engine import GraphUnavailable
 from graph.projection import Projector
 from relational.uow import RequestMeta
 from resolvers.context import Context
-from schema.errors import error_body
+from schema.errors import error_body, log_outage
 from schema.root import AUDIT_READ, build_schema
 from services import audit, rate_limit
 from services.audit import TrailFilter
-from services.errors import BadUserInput, DomainError, RateLimited
+from services.errors import (
+    BadUserInput,
+    DomainError,
+    ErrorCode,
+    Internal,
+    OutcomeUnknown,
+    RateLimited,
+    Unavailable,
+    store_failure,
+)
 from services.identity import sessions
 from services.identity.users import ensure_builtin_roles
 from services.stores import Stores
@@ -109,6 +118,58 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+class ErrorBoundaryMiddleware:
+    """Whatever escapes a route or an inner middleware before the response has started still
+    answers through the one error shape: a store outage as UNAVAILABLE (503, Retry-After,
+    logged as one warning line), anything else as INTERNAL (500, stack trace logged)."""
+
+    def __init__(self, app: ASGIApp, *, retry_after: int) -> None:
+        self.app = app
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            if message["type"] in {"http.response.start", "websocket.accept",
+                                   "websocket.close"}:
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching)
+        except Exception as error:
+            if started:
+                raise
+            request_id = scope.get("state", {}).get("request_id", "-")
+            failure = self._typed(error, request_id)
+            if scope["type"] == "websocket":
+                # 1013 "try again later" for an outage, 1011 for a defect (no body before accept).
+                code = 1013 if failure.code is not ErrorCode.INTERNAL else 1011
+                await send({"type": "websocket.close", "code": code,
+                            "reason": failure.code.value})
+                return
+            await error_response(failure, request_id)(scope, receive, send)
+
+    def _typed(self, error: Exception, request_id: str) -> DomainError:
+        if isinstance(error, DomainError):
+            return error
+        outage = store_failure(error, self.retry_after)
+        if isinstance(outage, OutcomeUnknown):
+            # Outside GraphQL no client write runs (only bookkeeping such as the rate
+            # counter): the request did nothing the client must check before retrying.
+            outage = Unavailable(self.retry_after, "the ledger")
+        if outage is not None:
+            log_outage(outage, request_id, error)
+            return outage
+        log.error("unexpected error (request %s)", request_id, exc_info=error)
+        return Internal(f"Internal error; quote request id {request_id} to support")
+
+
 def error_response(error: DomainError, request_id: str) -> JSONResponse:
     """Every refusal outside GraphQL answers like a GraphQL error (schema.errors)."""
     body, status = error_body(error, request_id)
@@ -178,6 +239,9 @@ def _instant(value: str | None, field: str) -> datetime | None:
 
 
 async def health(request: Request) -> Response:
+    """Up while the ledger answers (else UNAVAILABLE, 503); the graph may be catching up."""
+    stores: Stores = request.state.stores
+    await stores.ledger.ping()
     projector: Projector = request.state.projector
     return JSONResponse({"status": "ok", "graph": "up" if projector.healthy else "catching up"})
 
@@ -258,6 +322,8 @@ def create_app(settings: Settings | None = None, *,
         lifespan=lifespan,
     )
     app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(ErrorBoundaryMiddleware,
+                       retry_after=settings.unavailable_retry_after_seconds)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,

@@ -42,7 +42,9 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
     keyring, blind_key = load_or_create(settings)
-    engine = make_engine(settings.database_url, pool_size=pool_size)
+    engine = make_engine(settings.database_url, pool_size=pool_size,
+                         connect_timeout=settings.db_connect_timeout_seconds,
+                         pool_timeout=settings.db_pool_timeout_seconds)
     graph = connect(settings.graph_url, settings.graph_name,
                     timeout_seconds=settings.graph_timeout_seconds)
     sessionmaker = make_sessionmaker(engine)

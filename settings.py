@@ -94,6 +94,15 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="how long a mutation waits for the graph to apply its "
                                        "change before answering (read your own writes)")
     db_pool_size: int = Field(default=10, ge=1)
+    db_connect_timeout_seconds: int = Field(
+        default=3, ge=1, description="connecting to PostgreSQL gives up after this long")
+    db_pool_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="longest wait for a free connection of the pool")
+    unavailable_retry_after_seconds: int = Field(
+        default=2, ge=1, description="`Retry-After` (and `retryAfter`) of an UNAVAILABLE or "
+                                     "OUTCOME_UNKNOWN answer while a store is unreachable")
+    idempotency_retention_hours: int = Field(
+        default=24, ge=1, description="how long an idempotency key of a create is remembered")
     log_level: str = Field(default="INFO")
 
 

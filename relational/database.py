@@ -10,9 +10,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, connect_timeout: int = 3, pool_timeout: float = 3.0
+) -> AsyncEngine:
+    """Waits on a PostgreSQL that is down are bounded: connecting gives up after
+    `connect_timeout` s, waiting for a pooled connection after `pool_timeout` s."""
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        pool_timeout=pool_timeout, connect_args={"connect_timeout": connect_timeout},
     )
 
 

@@ -34,6 +34,7 @@ class Ledger:
             yield session
 
     async def ping(self) -> None:
-        """A cheap round trip (`SELECT 1`) for readiness checks; raises if the server is down."""
+        """A cheap round trip (`SELECT 1`) for readiness checks; raises the driver's error if
+        PostgreSQL cannot be reached."""
         async with self.sessionmaker() as session:
             await session.execute(text("SELECT 1"))

@@ -9,6 +9,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from relational.errors import unreachable_errors
 from relational.models import OutboxEvent
 from relational.repositories import audit as audit_log
 
@@ -51,6 +52,15 @@ class AuditedError(Exception):
         return self
 
 
+class CommitInterrupted(Exception):
+    """The ledger failed after COMMIT was sent: the transaction may or may not have committed.
+    Carries the idempotency key the write was made under (None: the caller gave none)."""
+
+    def __init__(self, idempotency_key: str | None) -> None:
+        super().__init__("the connection failed during COMMIT; the outcome is unknown")
+        self.idempotency_key = idempotency_key
+
+
 class UnitOfWork:
     """`async with UnitOfWork(...) as uow:` commits on success, rolls back on any exception.
 
@@ -74,6 +84,7 @@ class UnitOfWork:
         self.events: list[OutboxEvent] = []
         self.committed_event_ids: list[int] = []  # what a reader must wait for to see the write
         self._audits: list[dict[str, Any]] = []
+        self.idempotency_key: str | None = None  # set by a write made under a client's key
 
     @property
     def session(self) -> AsyncSession:
@@ -118,14 +129,21 @@ class UnitOfWork:
             await self.session.flush()
             records, self._audits = self._audits, []
             await audit_log.append(self.session, self._chain, records)
-        if self.events:
-            await self.session.flush()  # the events' ids, known before the commit returns
+        # Everything is flushed first: a failure up to here happened before COMMIT was sent
+        # (nothing written); one inside `_send_commit` leaves the outcome unknown.
+        await self.session.flush()  # also the events' ids, known before the commit returns
         ids = [event.id for event in self.events]
-        await self.session.commit()
+        try:
+            await self._send_commit()
+        except unreachable_errors() as error:
+            raise CommitInterrupted(self.idempotency_key) from error
         self.committed_event_ids.extend(ids)
         if self.events and self._on_commit is not None:
             self._on_commit()
         self.events = []
+
+    async def _send_commit(self) -> None:
+        await self.session.commit()
 
     def audit(
         self,

@@ -78,9 +78,10 @@ async def count(ctx: Context, query: AccountSearch) -> int:
     return await accounts.count(ctx.stores.read, await ctx.actor(), query)
 
 
-async def create(ctx: Context, draft: AccountDraft) -> AccountRecord:
+async def create(ctx: Context, draft: AccountDraft, key: str | None = None) -> AccountRecord:
+    idempotency_key = ctx.idempotency_key(key)
     async with await ctx.uow() as uow:
-        return await accounts.create(uow, await ctx.actor(), draft)
+        return await accounts.create(uow, await ctx.actor(), draft, idempotency_key)
 
 
 async def update(ctx: Context, global_id: str, changes: AccountChanges) -> AccountRecord:

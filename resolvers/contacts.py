@@ -48,10 +48,14 @@ async def count_matching(ctx: Context, wanted: ContactFilter) -> int:
                                          wanted)
 
 
-async def create(ctx: Context, account_id: str, draft: ContactDraft) -> ContactRecord:
+async def create(
+    ctx: Context, account_id: str, draft: ContactDraft, key: str | None = None
+) -> ContactRecord:
     owner = from_global_id(account_id, "Account", "accountId")
+    idempotency_key = ctx.idempotency_key(key)
     async with await ctx.uow() as uow:
-        return await contacts.create(uow, await ctx.actor(), ctx.stores.cipher, owner, draft)
+        return await contacts.create(uow, await ctx.actor(), ctx.stores.cipher, owner, draft,
+                                     idempotency_key)
 
 
 async def update(

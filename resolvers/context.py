@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
 from resolvers.loaders import Loaders
-from services import security_events
+from services import idempotency, security_events
 from services.identity import sessions
 from services.stores import RequestMeta, Stores, UnitOfWork
 
@@ -80,6 +80,13 @@ class Context:
         if not ids or self.projector is None:
             return True
         return await self.projector.wait_for(ids, self.stores.settings.projection_wait_seconds)
+
+    def idempotency_key(self, given: str | None) -> idempotency.Key | None:
+        """The key of a create: the input's `idempotencyKey`, else the `Idempotency-Key`
+        header, else none."""
+        header = self.connection.headers.get("idempotency-key") if self.connection else None
+        return idempotency.Key.given(given if given is not None else header,
+                                     self.stores.settings)
 
     def anonymous_uow(self, claimed: str) -> UnitOfWork:
         """For login: the actor is who the caller claims to be, not yet proven."""

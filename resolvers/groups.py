@@ -13,12 +13,14 @@ from services.groups import GroupTree, ShareholdingRecord
 
 
 async def link_parent(
-    ctx: Context, child_id: str, parent_id: str, share_pct: Decimal
+    ctx: Context, child_id: str, parent_id: str, share_pct: Decimal, key: str | None = None
 ) -> ShareholdingRecord:
     child = from_global_id(child_id, "Account", "childId")
     parent = from_global_id(parent_id, "Account", "parentId")
+    idempotency_key = ctx.idempotency_key(key)
     async with await ctx.uow() as uow:
-        return await groups.link_parent(uow, await ctx.actor(), child, parent, share_pct)
+        return await groups.link_parent(uow, await ctx.actor(), child, parent, share_pct,
+                                        idempotency_key)
 
 
 async def unlink_parent(ctx: Context, child_id: str, parent_id: str) -> ShareholdingRecord:

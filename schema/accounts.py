@@ -220,6 +220,10 @@ class AccountCreateInput:
     classification: ClassificationLevel = strawberry.field(
         default=ClassificationLevel.INTERNAL,
         description="Who may see it; at most your own clearance.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Makes the create safe to retry: a retry with the same key "
+                                  "(by the same user, within the retention) answers the first "
+                                  "result; the same key with a different input is refused.")
 
     def draft(self) -> AccountDraft:
         return AccountDraft(
@@ -263,7 +267,7 @@ class AccountUpdatePayload(GraphWrite):
 
 
 async def account_create(info: Info, input: AccountCreateInput) -> AccountCreatePayload:
-    row = await resolve.create(info.context, input.draft())
+    row = await resolve.create(info.context, input.draft(), input.idempotency_key)
     return AccountCreatePayload(account=Account.from_row(row))
 
 

@@ -118,6 +118,10 @@ class ContactCreateInput:
     id_number: str | None = strawberry.field(
         default=None, description="居民身份证号: 18 characters with a valid GB 11643 check "
                                   "character.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Makes the create safe to retry: a retry with the same key "
+                                  "(by the same user, within the retention) answers the first "
+                                  "result; the same key with a different input is refused.")
 
 
 @strawberry.input(description="Changes to a contact; omitted fields stay, null clears.")
@@ -154,7 +158,8 @@ class ContactDeletePayload(GraphWrite):
 async def contact_create(info: Info, input: ContactCreateInput) -> ContactPayload:
     draft = ContactDraft(name=input.name, title=input.title, phone=input.phone,
                          email=input.email, id_number=input.id_number)
-    row = await resolve.create(info.context, str(input.account_id), draft)
+    row = await resolve.create(info.context, str(input.account_id), draft,
+                               input.idempotency_key)
     return ContactPayload(contact=Contact.from_row(row))
 
 

@@ -11,21 +11,31 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalIDValueError
 
-from services.errors import DomainError, ErrorCode
+from services.errors import DomainError, ErrorCode, OutcomeUnknown, store_failure
 
 log = logging.getLogger("crm.graphql")
 
 _INPUT_ERRORS = (GlobalIDValueError,)
 
 
+DEFAULT_RETRY_AFTER = 2
+
+
 def _request_id(context: Any) -> str:
     return str(getattr(context, "request_id", "-"))
 
 
-# Whole-request failures outside GraphQL (the rate limit, the CSV export) answer with these.
+def _retry_after(context: Any) -> int:
+    settings = getattr(getattr(context, "stores", None), "settings", None)
+    return int(getattr(settings, "unavailable_retry_after_seconds", DEFAULT_RETRY_AFTER))
+
+
+# Whole-request failures outside GraphQL (the middlewares, the CSV export, the health check)
+# answer with these.
 HTTP_STATUS = {ErrorCode.UNAUTHENTICATED: 401, ErrorCode.FORBIDDEN: 403,
                ErrorCode.NOT_FOUND: 404, ErrorCode.CONFLICT: 409,
-               ErrorCode.RATE_LIMITED: 429, ErrorCode.INTERNAL: 500}
+               ErrorCode.RATE_LIMITED: 429, ErrorCode.INTERNAL: 500,
+               ErrorCode.UNAVAILABLE: 503, ErrorCode.OUTCOME_UNKNOWN: 503}
 
 
 def error_extensions(error: DomainError, request_id: str) -> dict[str, Any]:
@@ -37,6 +47,8 @@ def error_extensions(error: DomainError, request_id: str) -> dict[str, Any]:
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         extensions["retryAfter"] = retry_after
+    if isinstance(error, OutcomeUnknown) and error.idempotency_key is not None:
+        extensions["idempotencyKey"] = error.idempotency_key
     extensions["requestId"] = request_id
     return extensions
 
@@ -48,11 +60,24 @@ def error_body(error: DomainError, request_id: str) -> tuple[dict[str, Any], int
                         "extensions": error_extensions(error, request_id)}]}, status
 
 
-def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
+def log_outage(error: DomainError, request_id: str, cause: BaseException) -> None:
+    """A store outage is an operational condition, not a defect: one warning line."""
+    log.warning("%s (request %s): %s: %s", error.code.value, request_id,
+                type(cause).__name__, str(cause).splitlines()[0] if str(cause) else "")
+
+
+def format_error(error: GraphQLError, request_id: str,
+                 retry_after: int = DEFAULT_RETRY_AFTER) -> GraphQLError:
     original = error.original_error
     extensions: dict[str, Any] = dict(error.extensions or {})
     message = error.message
-    if isinstance(original, DomainError):
+    outage = (store_failure(original, retry_after)
+              if original is not None and not isinstance(original, DomainError) else None)
+    if outage is not None and original is not None:
+        log_outage(outage, request_id, original)
+        message = outage.message
+        extensions = error_extensions(outage, request_id)
+    elif isinstance(original, DomainError):
         extensions.update(error_extensions(original, request_id))
     elif isinstance(original, _INPUT_ERRORS):
         extensions["code"] = ErrorCode.BAD_USER_INPUT.value
@@ -69,12 +94,20 @@ def format_error(error: GraphQLError, request_id: str) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
-    """Runs after execution on every operation result (queries, mutations, subscriptions)."""
+    """Runs on every operation result: after execution (HTTP), and on each result a streaming
+    transport sends (WebSocket: queries, mutations and subscription events alike)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._format(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._format(result)
+        yield
+
+    def _format(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            request_id = _request_id(self.execution_context.context)
-            result.errors = [format_error(error, request_id) for error in errors]
+            context = self.execution_context.context
+            request_id, retry_after = _request_id(context), _retry_after(context)
+            result.errors = [format_error(error, request_id, retry_after) for error in errors]

@@ -73,6 +73,10 @@ class AccountLinkParentInput:
     parent_id: strawberry.ID = strawberry.field(description="The shareholder.")
     share_pct: Decimal = strawberry.field(
         description="Stake in % (0 < sharePct ≤ 100, at most four decimal places).")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Makes the link safe to retry: a retry with the same key "
+                                  "(by the same user, within the retention) answers the first "
+                                  "result; the same key with a different input is refused.")
 
 
 @strawberry.input(description="Remove a shareholding.")
@@ -109,7 +113,7 @@ async def _account(info: Info, account_id: uuid.UUID) -> Account:
 
 async def account_link_parent(info: Info, input: AccountLinkParentInput) -> AccountParentPayload:
     edge = await resolve.link_parent(info.context, str(input.child_id), str(input.parent_id),
-                                     input.share_pct)
+                                     input.share_pct, input.idempotency_key)
     return AccountParentPayload.of(edge)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,7 @@ from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
 from relational.uow import UnitOfWork
-from services import policy, vocabulary
+from services import idempotency, policy, vocabulary
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
@@ -150,7 +150,25 @@ async def _flush(uow: UnitOfWork) -> None:
         raise Conflict("an account with this `uscc` already exists", field="uscc") from error
 
 
-async def create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> AccountRecord:
+async def create(
+    uow: UnitOfWork, actor: Actor, draft: AccountDraft, key: idempotency.Key | None = None
+) -> AccountRecord:
+    """A new account; under an idempotency `key` a retry answers the account first created."""
+    return await idempotency.once(
+        uow, actor, key, "account.create", asdict(draft),
+        run=lambda: _create(uow, actor, draft), result=lambda made: {"id": str(made.id)},
+        replay=lambda stored: _created(uow, actor, uuid.UUID(stored["id"])))
+
+
+async def _created(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID) -> AccountRecord:
+    found = await repo.get_many(uow.session, [account_id], policy.visibility(actor))
+    if account_id not in found:
+        raise NotFound("the account this idempotencyKey created no longer exists",
+                       field="idempotencyKey")
+    return AccountRecord.of(found[account_id])
+
+
+async def _create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> AccountRecord:
     valid = _validated(draft)
     _within_clearance(actor, valid.classification)
     await _ensure_uscc_free(uow, valid.uscc, None)

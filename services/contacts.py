@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
 from relational.uow import UnitOfWork
-from services import accounts, policy
+from services import accounts, idempotency, policy
 from services import contact_fields as fields
 from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
@@ -77,6 +77,29 @@ def graph_row(contact: Contact) -> dict[str, Any]:
 
 
 async def create(
+    uow: UnitOfWork, actor: Actor, cipher: FieldCipher, account_id: uuid.UUID,
+    draft: ContactDraft, key: idempotency.Key | None = None,
+) -> ContactRecord:
+    """A new contact; under an idempotency `key` a retry answers the contact first created."""
+    request = {"accountId": str(account_id), **asdict(draft)}
+    return await idempotency.once(
+        uow, actor, key, "contact.create", request, secret=cipher.blind_key,
+        run=lambda: _create(uow, actor, cipher, account_id, draft),
+        result=lambda made: {"id": str(made.id)},
+        replay=lambda stored: _created(uow, actor, cipher, uuid.UUID(stored["id"])))
+
+
+async def _created(
+    uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID
+) -> ContactRecord:
+    found = await repo.get_many(uow.session, [contact_id], policy.visibility(actor))
+    if contact_id not in found:
+        raise NotFound("the contact this idempotencyKey created no longer exists",
+                       field="idempotencyKey")
+    return fields.reveal(cipher, found[contact_id])
+
+
+async def _create(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, account_id: uuid.UUID,
     draft: ContactDraft,
 ) -> ContactRecord:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from relational.uow import AuditedError
+from graph.engine import GraphUnavailable
+from relational.errors import unreachable
+from relational.uow import AuditedError, CommitInterrupted
 
 
 class ErrorCode(StrEnum):
@@ -15,6 +17,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
+    UNAVAILABLE = "UNAVAILABLE"
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
     INTERNAL = "INTERNAL"
 
 
@@ -58,6 +62,7 @@ class RateLimited(DomainError):
         super().__init__(f"too many requests; retry after {retry_after} s")
         self.retry_after = retry_after
 
+
 class StepUpRequired(DomainError):
     """The session must pass a second factor (stepUpStart / stepUpVerify) first."""
 
@@ -70,9 +75,56 @@ class TooManyAttempts(DomainError):
     code = ErrorCode.RATE_LIMITED
 
 
+class Internal(DomainError):
+    """A defect, masked: the message only quotes the request id."""
+
+    code = ErrorCode.INTERNAL
+
+
 class ProtectedDataUnreadable(DomainError):
     """A stored envelope failed authentication (tampered, copied from another record or field,
     or under a key version this instance lacks). Reported as INTERNAL: it is not the caller's
     fault, and the message says nothing about the data."""
 
     code = ErrorCode.INTERNAL
+
+
+class Unavailable(DomainError):
+    """A store cannot be reached right now; nothing was written. Retry after `retry_after` s."""
+
+    code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, retry_after: int, store: str = "a data store") -> None:
+        super().__init__(f"{store} is unavailable; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(DomainError):
+    """The connection failed while the write was committing: it may or may not have been
+    written. Retrying with `idempotency_key` is safe; without a key, read before retrying."""
+
+    code = ErrorCode.OUTCOME_UNKNOWN
+
+    def __init__(self, retry_after: int, idempotency_key: str | None) -> None:
+        if idempotency_key is None:
+            message = ("the ledger failed while committing: the write may have been committed; "
+                       "read before retrying")
+        else:
+            message = ("the ledger failed while committing: the write may have been committed; "
+                       "retry with the same idempotencyKey")
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.idempotency_key = idempotency_key
+
+
+def store_failure(error: BaseException, retry_after: int) -> DomainError | None:
+    """The typed failure of a store outage (`Unavailable`, or `OutcomeUnknown` when it struck
+    during a commit), or None when `error` is not one. The one translation of store exceptions,
+    used at the request boundaries (GraphQL errors, the ASGI app)."""
+    if isinstance(error, CommitInterrupted):
+        return OutcomeUnknown(retry_after, error.idempotency_key)
+    if isinstance(error, GraphUnavailable):
+        return Unavailable(retry_after, "the relationship graph")
+    if unreachable(error):
+        return Unavailable(retry_after, "the ledger")
+    return None

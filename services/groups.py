@@ -20,7 +20,7 @@ from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
 from relational.repositories import groups as group_repo
 from relational.uow import UnitOfWork
-from services import accounts, policy
+from services import accounts, idempotency, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
 
@@ -68,9 +68,29 @@ async def _require_accounts(
 
 
 async def link_parent(
+    uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal,
+    key: idempotency.Key | None = None,
+) -> ShareholdingRecord:
+    """Make `parent` a shareholder of `child` (or change its stake); both must be visible.
+    Under an idempotency `key` a retry answers the first link again."""
+    request = {"childId": str(child), "parentId": str(parent), "sharePct": str(share_pct)}
+
+    async def replay(stored: dict[str, Any]) -> ShareholdingRecord:
+        return ShareholdingRecord(child_id=uuid.UUID(stored["childId"]),
+                                  parent_id=uuid.UUID(stored["parentId"]),
+                                  share_pct=Decimal(stored["sharePct"]))
+
+    return await idempotency.once(
+        uow, actor, key, "account.linkParent", request,
+        run=lambda: _link_parent(uow, actor, child, parent, share_pct),
+        result=lambda made: {"childId": str(made.child_id), "parentId": str(made.parent_id),
+                             "sharePct": str(made.share_pct)},
+        replay=replay)
+
+
+async def _link_parent(
     uow: UnitOfWork, actor: Actor, child: uuid.UUID, parent: uuid.UUID, share_pct: Decimal
 ) -> ShareholdingRecord:
-    """Make `parent` a shareholder of `child` (or change its stake); both must be visible."""
     share = check.percentage(share_pct, "sharePct")
     if child == parent:
         raise BadUserInput("a company cannot hold shares in itself", field="parentId")
