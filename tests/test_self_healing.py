@@ -34,8 +34,8 @@ MARK = "自愈测试"  # every account this module creates has it in its name
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir, self.port = data_dir, free_port()
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir, self.port = data_dir, port or free_port()
         self.process = start(data_dir, self.port)
         wait_ready(self.process, self.port)
         wait_until(lambda: self.ready()[0] == 200, 60, "ready after start")
