@@ -63,7 +63,8 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
 async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
     """The projector loop and the outbox listener, for as long as the block runs."""
     settings = runtime.stores.settings
-    assert settings.database_url  # noqa: S101 - open_stores refused to start without it
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL must be set")
     tasks = [asyncio.create_task(runtime.projector.run()),
              asyncio.create_task(listen(settings.database_url, "outbox", runtime.projector.wake,
                                         retry_seconds=settings.projector_retry_seconds))]

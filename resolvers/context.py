@@ -59,11 +59,6 @@ class Context:
         """The actor once authentication has finished (nested fields), else None."""
         return self._known
 
-    async def record_denied(self, operation: str, permission: str | None) -> None:
-        """A refused write: its audit record is committed by a unit of work of its own."""
-        async with await self.uow() as uow:
-            uow.audit("denied", [], after={"operation": operation, "permission": permission})
-
     async def uow(self) -> UnitOfWork:
         """A new unit of work: one per mutation field, never shared."""
         actor = await self.actor()

@@ -19,7 +19,7 @@ from strawberry.types.field import StrawberryField
 
 from auth.actor import Actor, Clearance
 from auth.masking import MaskKind, mask
-from services.errors import Forbidden, StepUpRequired, Unauthenticated
+from services.errors import DomainError, Forbidden, StepUpRequired, Unauthenticated
 from services.policy import may_read_field
 
 MaskAs = strawberry.enum(MaskKind, name="MaskAs", description="How a masked value is shown.")
@@ -74,7 +74,8 @@ class RequiresPerType:
 class Guard(FieldExtension):
     """The rule of one field. `Guard()` alone means signed-in callers; `Guard(public=True)`
     anyone. With a permission, a caller without it is refused before the resolver runs (a
-    refused mutation also leaves a `denied` audit record, committed by its own unit of work);
+    refused mutation also leaves a `denied` audit record, carried by the error and committed by
+    a unit of work);
     with `mask_as`, the value is masked instead; with `level`, only readers cleared for it see
     the value. Reads of protected fields (permission or level) are recorded for the batched
     sensitive-read audit of the operation."""
@@ -117,18 +118,13 @@ class Guard(FieldExtension):
                 **kwargs: Any) -> Any:
         actor = info.context.known_actor
         if actor is None:  # nested fields find it resolved; a root field may not
-            return self._resolve_later(next_, source, info, kwargs)
+            return self.resolve_async(next_, source, info, **kwargs)
         return self._apply(actor, next_, source, info, kwargs)
 
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any,
                             info: strawberry.Info, **kwargs: Any) -> Any:
         actor = info.context.known_actor or await info.context.actor()
         value = self._apply(actor, next_, source, info, kwargs)
-        return await value if inspect.isawaitable(value) else value
-
-    async def _resolve_later(self, next_: Callable[..., Any], source: Any,
-                             info: strawberry.Info, kwargs: dict[str, Any]) -> Any:
-        value = self._apply(await info.context.actor(), next_, source, info, kwargs)
         return await value if inspect.isawaitable(value) else value
 
     def _apply(self, actor: Actor, next_: Callable[..., Any], source: Any,
@@ -140,13 +136,11 @@ class Guard(FieldExtension):
             info.context.note_read(_type_name(info), info.field_name, _record(source),
                                    "stepUpRequired")
             raise StepUpRequired(f"`{info.field_name}`: pass step-up verification first")
-        cleared = self.level is None or actor.clearance >= self.level
         permission = self.permission
         if self.per_type is not None:
             type_of, rules = self.per_type
             permission = rules.get(type_of(kwargs), permission)
-        # The same decision as filtering or ordering by the field (services.policy).
-        allowed = actor.authenticated and may_read_field(actor, permission, self.level)
+        allowed, cleared = self._decide(actor, permission)
         if allowed:
             value = next_(source, info, **kwargs)
             if self.sensitive:
@@ -156,17 +150,22 @@ class Guard(FieldExtension):
             return self._masked(next_(source, info, **kwargs), info, source)
         return self._refuse(actor, info, source, cleared, permission)
 
+    def _decide(self, actor: Actor, permission: str | None) -> tuple[bool, bool]:
+        """(allowed, cleared): the same decision as filtering or ordering by the field
+        (services.policy)."""
+        cleared = self.level is None or actor.clearance >= self.level
+        return actor.authenticated and may_read_field(actor, permission, self.level), cleared
+
     def check(self, actor: Actor) -> None:
         """The same rule for a route that mirrors the field (the audit trail's CSV export)."""
         if self.public:
             return
-        cleared = self.level is None or actor.clearance >= self.level
-        if not (actor.authenticated and cleared
-                and (self.permission is None or actor.can(self.permission))):
+        allowed, cleared = self._decide(actor, self.permission)
+        if not allowed:
             raise self._error(actor, "", cleared, self.permission)
 
     def _error(self, actor: Actor, field_name: str, cleared: bool,
-               permission: str | None) -> Exception:
+               permission: str | None) -> DomainError:
         if not actor.authenticated:
             return Unauthenticated("log in first")
         if not cleared:
@@ -184,10 +183,13 @@ class Guard(FieldExtension):
             raise error
         return self._refuse_write(info, error, permission)
 
-    async def _refuse_write(self, info: strawberry.Info, error: Exception,
+    async def _refuse_write(self, info: strawberry.Info, error: DomainError,
                             permission: str | None) -> Any:
-        await info.context.record_denied(self.audit_as or info.field_name, permission)
-        raise error
+        # The refusal carries its audit record; the unit of work commits it on the way out
+        # (the same mechanism services use for their refusals).
+        async with await info.context.uow():
+            raise error.recorded("denied", [], {"operation": self.audit_as or info.field_name,
+                                                "permission": permission})
 
     def _cleared(self, value: Any, info: strawberry.Info, source: Any) -> Any:
         if inspect.isawaitable(value):

@@ -11,19 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from relational.models import Base, OutboxEvent
 
-_PROJECTOR_LOCK = 0x70726F6A  # "proj"
+PROJECTOR_LOCK = 0x70726F6A  # "proj"
 M = TypeVar("M", bound=Base)
 
 
 async def try_lock_projector(session: AsyncSession) -> bool:
     locked = await session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PROJECTOR_LOCK}
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROJECTOR_LOCK}
     )
     return bool(locked)
 
 
 async def lock_projector(session: AsyncSession) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PROJECTOR_LOCK})
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROJECTOR_LOCK})
 
 
 async def pending(session: AsyncSession, limit: int) -> list[OutboxEvent]:
