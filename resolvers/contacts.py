@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import contacts
@@ -73,3 +75,8 @@ async def delete(ctx: Context, global_id: str) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:
         return await contacts.delete(uow, await ctx.actor(), ctx.stores.cipher, contact_id)
+
+
+async def contact_by_uuid(ctx: Context, contact_id: uuid.UUID) -> ContactRecord | None:
+    """A contact inside a traversal (no miss is noted: a stub stands in for a hidden one)."""
+    return await ctx.loaders.contact.load(contact_id)

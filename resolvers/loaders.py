@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from strawberry.dataloader import DataLoader
 
 from auth.actor import Actor
-from services import accounts, contacts, groups
+from services import accounts, contacts, groups, interactions
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.groups import OwnershipEdge
@@ -17,6 +18,8 @@ from services.pagination import Page
 from services.stores import Stores
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
+# An account's interaction list: (account, its filters without the account, first, after).
+InteractionPageKey = tuple[uuid.UUID, interactions.InteractionList, int | None, str | None]
 
 
 class Loaders:
@@ -29,6 +32,12 @@ class Loaders:
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
+        self.interaction_page = DataLoader[InteractionPageKey,
+                                           Page[interactions.InteractionRecord]](
+            self._interaction_pages)
+        self.staff_name = DataLoader[uuid.UUID, str | None](self._staff_names)
+        self.interaction_count = DataLoader[interactions.InteractionList, int](
+            self._interaction_counts)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)
@@ -67,3 +76,42 @@ class Loaders:
         found = await groups.descendant_edges(self._stores.graph, ids,
                                              self._stores.settings.max_group_depth)
         return [found.get(key, []) for key in ids]
+
+    async def _interaction_pages(
+        self, keys: Sequence[InteractionPageKey]
+    ) -> list[Page[interactions.InteractionRecord]]:
+        windows: dict[tuple[interactions.InteractionList, int | None, str | None],
+                      list[uuid.UUID]] = defaultdict(list)
+        for account_id, wanted, first, after in keys:
+            windows[(wanted, first, after)].append(account_id)
+        pages: dict[InteractionPageKey, Page[interactions.InteractionRecord]] = {}
+        for (wanted, first, after), account_ids in windows.items():
+            found = await interactions.pages_by_account(
+                self._stores.read, self._stores.cipher, await self._actor(), account_ids,
+                wanted, first, after)
+            for account_id, page in found.items():
+                pages[(account_id, wanted, first, after)] = page
+        return [pages[key] for key in keys]
+
+    async def _staff_names(self, ids: Sequence[uuid.UUID]) -> list[str | None]:
+        found = await interactions.staff_names(self._stores.read, ids)
+        return [found.get(key) for key in ids]
+
+    async def _interaction_counts(self, keys: Sequence[interactions.InteractionList]
+                                  ) -> list[int]:
+        """Counts of account lists, one statement per set of filters."""
+        windows: dict[interactions.InteractionList, list[uuid.UUID]] = defaultdict(list)
+        for key in keys:
+            if key.account_id is not None:
+                windows[replace(key, account_id=None)].append(key.account_id)
+        found: dict[interactions.InteractionList, int] = {}
+        for wanted, account_ids in windows.items():
+            counts = await interactions.counts_by_account(
+                self._stores.read, await self._actor(), account_ids, wanted)
+            for account_id, number in counts.items():
+                found[replace(wanted, account_id=account_id)] = number
+        for key in keys:
+            if key.account_id is None:
+                found[key] = await interactions.count(self._stores.read, await self._actor(),
+                                                      key)
+        return [found[key] for key in keys]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -28,6 +28,8 @@ from services.vocabulary import LifecycleStage
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
     from schema.groups import GroupTree, Shareholding
+    from schema.interactions import InteractionConnection
+    from services.vocabulary import InteractionChannel
 
 Info = strawberry.Info[Context, None]
 
@@ -101,6 +103,23 @@ class Account(relay.Node, AccountRef):
 
         page = await resolve_contacts.page_of(info.context, self.row, first, after)
         return ContactConnection.of(page, self.row)
+
+    @strawberry.field(description="Interactions of our staff with this company, newest first.",
+                      extensions=guard("interaction:read"))
+    async def interactions(
+        self, info: Info, first: FirstArg = 20, after: AfterArg = None,
+        channel: Annotated[Annotated[InteractionChannel, strawberry.lazy(
+            "schema.interactions")] | None, strawberry.argument(
+            description="Only this channel.")] = None,
+        since: Annotated[date | None, strawberry.argument(
+            description="From this day (UTC).")] = None,
+        until: Annotated[date | None, strawberry.argument(
+            description="Up to this day (UTC), inclusive.")] = None,
+    ) -> Annotated[InteractionConnection, strawberry.lazy("schema.interactions")]:
+        from schema.interactions import account_interactions, wanted_of
+
+        return await account_interactions(info, self.row.id, first, after,
+                                          wanted_of(channel, since, until))
 
     @strawberry.field(description="The controlling shareholder (largest stake), if any.")
     async def parent(self, info: Info) -> AccountRef | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -14,7 +15,7 @@ from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
-from schema.common import edges, page_info
+from schema.common import AfterArg, FirstArg, edges, page_info
 from schema.directives import guard
 from schema.writes import GraphWrite
 from services.accounts import AccountRecord
@@ -23,10 +24,29 @@ from services.contacts import ContactDraft
 from services.contacts import ContactFilter as ContactMatch
 from services.pagination import Page
 
+if TYPE_CHECKING:
+    from schema.interactions import InteractionConnection
+    from services.vocabulary import InteractionChannel
+
+
+@strawberry.interface(description="A contact as seen in a relationship traversal: either the "
+                                   "Contact, or a stub when it is outside the reader's scope.")
+class ContactRef:
+    id: strawberry.ID = strawberry.field(description="Global id.")
+    restricted: bool = strawberry.field(
+        description="True for a stub of a contact the reader may not see.")
+
+
+@strawberry.type(description="A contact outside the reader's scope (or clearance): only its "
+                             "id, so a map or a committee keeps its shape and nothing leaks.")
+class RestrictedContact(ContactRef):
+    pass
+
 
 @strawberry.type(description="A person at an account.")
-class Contact(relay.Node):
-    id: relay.NodeID[str]
+class Contact(relay.Node, ContactRef):
+    id: relay.NodeID[str]  # type: ignore[assignment]  # the Node global id satisfies ContactRef
+    restricted: bool = strawberry.field(default=False, description="Always false.")
     name: str = strawberry.field(description="Full name.")
     title: str | None = strawberry.field(description="Job title.")
     created_at: datetime = strawberry.field(description="Created (UTC).")
@@ -63,6 +83,23 @@ class Contact(relay.Node):
                       extensions=guard("contact.idNumber:read", mask_as=MaskKind.ID_NUMBER))
     def id_number(self) -> str | None:
         return self.record.protected("id_number")
+
+    @strawberry.field(description="Interactions of our staff with this person, newest first.",
+                      extensions=guard("interaction:read"))
+    async def interactions(
+        self, info: Info, first: FirstArg = 20, after: AfterArg = None,
+        channel: Annotated[Annotated[InteractionChannel, strawberry.lazy(
+            "schema.interactions")] | None, strawberry.argument(
+            description="Only this channel.")] = None,
+        since: Annotated[date | None, strawberry.argument(
+            description="From this day (UTC).")] = None,
+        until: Annotated[date | None, strawberry.argument(
+            description="Up to this day (UTC), inclusive.")] = None,
+    ) -> Annotated[InteractionConnection, strawberry.lazy("schema.interactions")]:
+        from schema.interactions import contact_interactions, wanted_of
+
+        return await contact_interactions(info, self.record.id, first, after,
+                                          wanted_of(channel, since, until))
 
     @strawberry.field(description="The company this person works at.",
                       extensions=guard("account:read"))
@@ -171,3 +208,12 @@ async def contact_update(info: Info, input: ContactUpdateInput) -> ContactPayloa
 async def contact_delete(info: Info, input: ContactDeleteInput) -> ContactDeletePayload:
     row = await resolve.delete(info.context, str(input.id))
     return ContactDeletePayload(deleted_contact_id=strawberry.ID(to_global_id("Contact", row.id)))
+
+
+async def contact_ref(info: Info, contact_id: uuid.UUID) -> ContactRef:
+    """The contact, or a restricted stub when the reader may not see it."""
+    row = await resolve.contact_by_uuid(info.context, contact_id)
+    if row is None:
+        return RestrictedContact(id=strawberry.ID(to_global_id("Contact", contact_id)),
+                                 restricted=True)
+    return Contact.from_row(row)

@@ -28,6 +28,7 @@ from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
+from schema.interactions import InteractionMutations, InteractionQueries
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.relationships import RelationshipMutations
 from schema.writes import Settle
@@ -40,7 +41,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(InteractionQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -102,7 +103,7 @@ class Query:
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation(RelationshipMutations):
+class Mutation(RelationshipMutations, InteractionMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])
@@ -200,7 +201,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount],
+        types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount,
+               contacts.RestrictedContact],
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
     )
@@ -209,5 +211,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 def sdl() -> str:
     return strawberry.Schema(query=Query, mutation=Mutation,
                              types=[groups.GroupTree, groups.Shareholding,
-                                    accounts.RestrictedAccount],
+                                    accounts.RestrictedAccount, contacts.RestrictedContact],
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

@@ -59,6 +59,10 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         fromId: $id, toId: $id}) { relationship { id } } }""", {"id": CONTACT_ID}),
     "relationshipUpdate": ("""mutation($id: ID!) { relationshipUpdate(input: {
         relationshipId: $id, weight: 0.5}) { relationship { id } } }""", {"id": REL_ID}),
+    "interactions": ("{ interactions { totalCount } }", {}),
+    "interactionLog": ("""mutation($id: ID!, $c: ID!) { interactionLog(input: {accountId: $id,
+        contactIds: [$c], channel: CALL, direction: INBOUND, occurredAt: "2026-01-01T00:00:00Z",
+        subject: "x"}) { interaction { id } } }""", {"id": ANY_ID, "c": CONTACT_ID}),
     "relationshipEnd": ("""mutation($id: ID!) { relationshipEnd(input: {relationshipId: $id})
         { relationship { id } } }""", {"id": REL_ID}),
 }

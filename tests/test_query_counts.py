@@ -19,7 +19,8 @@ from tests.test_groups_api import company, linked
 COVERED = {
     "Query.accounts", "Query.contacts", "Query.auditTrail", "Query.apiTokens",
     "Query.departments", "Account.contacts", "Account.shareholders", "GroupTree.ancestors",
-    "GroupTree.descendants",
+    "GroupTree.descendants", "Account.interactions", "Contact.interactions",
+    "Query.interactions", "Interaction.contacts",
 }
 
 PAGE = """
@@ -162,3 +163,39 @@ async def test_accounts_page_with_contacts_costs_the_same_for_5_and_50_accounts(
     # 2 reads: the accounts page, the contacts of all its accounts (one statement);
     # 3 the read.sensitive audit record of the phones.
     assert same_cost(small, large) == (10, 0)
+
+
+INTERACTION_PAGES = """
+query($first: Int!) {
+  accounts(first: $first) {
+    edges { node { interactions(first: 3) { totalCount edges { node {
+      subject staff { name } contacts { id ... on Contact { name } } } } } } }
+  }
+  interactions(first: 50) { edges { node { subject } } }
+}
+"""
+LOG_INTERACTION = """
+mutation($a: ID!, $c: [ID!]!) { interactionLog(input: {accountId: $a, contactIds: $c,
+  channel: CALL, direction: INBOUND, occurredAt: "2026-01-05T08:00:00Z", subject: "回访"}) {
+  interaction { id } } }
+"""
+
+
+async def test_interaction_lists_cost_the_same_for_2_and_10_accounts(
+    api: Api, statements: Statements
+) -> None:
+    for n in range(10):
+        account = await make_account(api, name=f"客户{n:02d}")
+        people = [await make_contact(api, account, name=name) for name in ("张伟", "王芳")]
+        for _ in range(2):
+            await api.data(LOG_INTERACTION, {"a": account, "c": people})
+    await cost(api, statements, INTERACTION_PAGES, first=1)  # warm the connection pools
+    small = await cost(api, statements, INTERACTION_PAGES, first=2)
+    large = await cost(api, statements, INTERACTION_PAGES, first=10)
+    assert [sum(len(edge["node"]["interactions"]["edges"])
+                for edge in page.data["accounts"]["edges"]) for page in (small, large)] == [4, 20]
+    # 1 rate-limit counter; 4 authentication; 1 the accounts page; 2 the caller's own list
+    # and the contacts of its interactions; 2 the interactions of every account of the page
+    # (one statement) and their contacts; 1 the counts of all those lists; 1 the staff
+    # names; 2 the contacts met (two DataLoader batches, one statement each).
+    assert same_cost(small, large) == (14, 0)

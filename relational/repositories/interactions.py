@@ -30,6 +30,7 @@ class InteractionQuery:
 
 
 def _conditions(query: InteractionQuery) -> list[ColumnElement[bool]]:
+    """Only interactions with accounts the reader may see."""
     readable = Interaction.account_id.in_(select(Account.id).where(accounts_readable(query.seen)))
     conditions: list[ColumnElement[bool]] = [readable]
     if query.account_id is not None:
@@ -60,6 +61,44 @@ async def page(session: AsyncSession, query: InteractionQuery,
     rows = list((await session.scalars(statement)).all())
     people = await contacts_of(session, [row.id for row in rows])
     return [(row, people.get(row.id, [])) for row in rows]
+
+
+Listed = list[tuple[Interaction, list[uuid.UUID]]]
+
+
+async def pages_by_account(session: AsyncSession, account_ids: Sequence[uuid.UUID],
+                           query: InteractionQuery, limit: int) -> dict[uuid.UUID, Listed]:
+    """The first `limit` interactions of each account (newest first), in one statement."""
+    if not account_ids:
+        return {}
+    conditions = [*_conditions(query), Interaction.account_id.in_(list(set(account_ids)))]
+    if query.after is not None:
+        conditions.append(tuple_(Interaction.occurred_at, Interaction.id)
+                          < tuple_(query.after[0], query.after[1]))
+    rank = func.row_number().over(
+        partition_by=Interaction.account_id,
+        order_by=(Interaction.occurred_at.desc(), Interaction.id.desc())).label("rank")
+    inner = select(Interaction, rank).where(*conditions).subquery()
+    ranked = select(Interaction).from_statement(
+        select(inner).where(inner.c.rank <= limit).order_by(
+            inner.c.account_id, inner.c.occurred_at.desc(), inner.c.id.desc()))
+    rows = list((await session.scalars(ranked)).all())
+    people = await contacts_of(session, [row.id for row in rows])
+    found: dict[uuid.UUID, Listed] = {account_id: [] for account_id in account_ids}
+    for row in rows:
+        found[row.account_id].append((row, people.get(row.id, [])))
+    return found
+
+
+async def counts_by_account(session: AsyncSession, account_ids: Sequence[uuid.UUID],
+                            query: InteractionQuery) -> dict[uuid.UUID, int]:
+    statement = (select(Interaction.account_id, func.count())
+                 .where(*_conditions(query), Interaction.account_id.in_(list(set(account_ids))))
+                 .group_by(Interaction.account_id))
+    found = {account_id: 0 for account_id in account_ids}
+    for account_id, number in await session.execute(statement):
+        found[account_id] = int(number)
+    return found
 
 
 async def count(session: AsyncSession, query: InteractionQuery) -> int:
