@@ -20,6 +20,7 @@ from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
+from services.influence import InfluenceFollower
 from services.stores import Stores
 from settings import Settings
 
@@ -51,6 +52,7 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
     projector = Projector(OutboxSource(sessionmaker), graph,
                           retry_seconds=settings.projector_retry_seconds)
     ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=projector.wake)
+    projector.add_follower(InfluenceFollower(ledger, graph))
     stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key))
     try:
         yield Runtime(stores, projector)

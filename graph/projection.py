@@ -34,11 +34,19 @@ class EventSource(Protocol):
     async def projected(self, ids: Sequence[int]) -> set[int]: ...
 
 
+class Follower(Protocol):
+    """Work that follows the projection (influence scores): called with every batch right
+    after the graph applied it, before the batch is marked projected, so a failure retries."""
+
+    async def follow(self, events: Sequence[GraphEvent]) -> None: ...
+
+
 class Projector:
     def __init__(self, source: EventSource, graph: GraphEngine, *,
                  retry_seconds: float) -> None:
         self._source = source
         self._graph = graph
+        self._followers: list[Follower] = []
         self._retry = retry_seconds
         self._wake = asyncio.Event()
         self._applied: OrderedDict[int, None] = OrderedDict()
@@ -48,14 +56,19 @@ class Projector:
     def wake(self) -> None:
         self._wake.set()
 
+    def add_follower(self, follower: Follower) -> None:
+        self._followers.append(follower)
+
     async def project_once(self) -> int | None:
         """Project one batch; None when another instance holds the projector lock."""
         async with self._source.claim(_BATCH) as events:
             if events is None:
                 return None
             if events:
-                await apply(self._graph, [GraphEvent(topic, payload)
-                                          for _, topic, payload in events])
+                batch = [GraphEvent(topic, payload) for _, topic, payload in events]
+                await apply(self._graph, batch)
+                for follower in self._followers:
+                    await follower.follow(batch)
         self._remember([event_id for event_id, _, _ in events])
         return len(events)
 

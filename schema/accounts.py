@@ -27,6 +27,7 @@ from services.vocabulary import LifecycleStage
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
+    from schema.decisions import CommitteeMember, DecisionMap
     from schema.groups import GroupTree, Shareholding
     from schema.interactions import InteractionConnection
     from services.vocabulary import InteractionChannel
@@ -103,6 +104,27 @@ class Account(relay.Node, AccountRef):
 
         page = await resolve_contacts.page_of(info.context, self.row, first, after)
         return ContactConnection.of(page, self.row)
+
+    @strawberry.field(description="The buying committee, its ties and our staff's reach on a "
+                                  "date (today if omitted): one graph query plus stored scores.",
+                      extensions=guard("relationship:read"))
+    async def decision_map(
+        self, info: Info, as_of: Annotated[date | None, strawberry.argument(
+            description="Show the map as it was on this day.")] = None,
+    ) -> Annotated[DecisionMap, strawberry.lazy("schema.decisions")]:
+        from schema.decisions import account_decision_map
+
+        return await account_decision_map(info, self.row.id, as_of)
+
+    @strawberry.field(description="The buying committee on a date (today if omitted).",
+                      extensions=guard("relationship:read"))
+    async def committee(
+        self, info: Info, as_of: Annotated[date | None, strawberry.argument(
+            description="Members on this day.")] = None,
+    ) -> list[Annotated[CommitteeMember, strawberry.lazy("schema.decisions")]]:
+        from schema.decisions import account_committee
+
+        return await account_committee(info, self.row.id, as_of)
 
     @strawberry.field(description="Interactions of our staff with this company, newest first.",
                       extensions=guard("interaction:read"))

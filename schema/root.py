@@ -26,6 +26,7 @@ from schema import accounts, audit, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
+from schema.decisions import DecisionMutations
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.interactions import InteractionMutations, InteractionQueries
@@ -103,7 +104,7 @@ class Query(InteractionQueries):
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation(RelationshipMutations, InteractionMutations):
+class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

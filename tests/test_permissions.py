@@ -63,6 +63,13 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "interactionLog": ("""mutation($id: ID!, $c: ID!) { interactionLog(input: {accountId: $id,
         contactIds: [$c], channel: CALL, direction: INBOUND, occurredAt: "2026-01-01T00:00:00Z",
         subject: "x"}) { interaction { id } } }""", {"id": ANY_ID, "c": CONTACT_ID}),
+    "committeeMemberAdd": ("""mutation($id: ID!, $c: ID!) { committeeMemberAdd(input: {
+        accountId: $id, contactId: $c, role: USER}) { member { id } } }""",
+        {"id": ANY_ID, "c": CONTACT_ID}),
+    "committeeMemberUpdate": ("""mutation($id: ID!) { committeeMemberUpdate(input: {
+        memberId: $id, stance: NEUTRAL}) { member { id } } }""", {"id": REL_ID}),
+    "committeeMemberRemove": ("""mutation($id: ID!) { committeeMemberRemove(input: {
+        memberId: $id}) { member { id } } }""", {"id": REL_ID}),
     "relationshipEnd": ("""mutation($id: ID!) { relationshipEnd(input: {relationshipId: $id})
         { relationship { id } } }""", {"id": REL_ID}),
 }

@@ -20,7 +20,8 @@ COVERED = {
     "Query.accounts", "Query.contacts", "Query.auditTrail", "Query.apiTokens",
     "Query.departments", "Account.contacts", "Account.shareholders", "GroupTree.ancestors",
     "GroupTree.descendants", "Account.interactions", "Contact.interactions",
-    "Query.interactions", "Interaction.contacts",
+    "Query.interactions", "Interaction.contacts", "Account.committee", "DecisionMap.nodes",
+    "DecisionMap.edges", "DecisionMap.brokers", "DecisionMap.gaps",
 }
 
 PAGE = """
@@ -199,3 +200,45 @@ async def test_interaction_lists_cost_the_same_for_2_and_10_accounts(
     # (one statement) and their contacts; 1 the counts of all those lists; 1 the staff
     # names; 2 the contacts met (two DataLoader batches, one statement each).
     assert same_cost(small, large) == (14, 0)
+
+
+DECISION_MAP = """
+query($id: ID!) {
+  account(id: $id) {
+    decisionMap { computedAt nodes { id name influence role lastContactAt explanation { share } }
+                  edges { kind weight } brokers { id } gaps { id } coverage { completeness } }
+    committee { role influence contact { id ... on Contact { name } } }
+  }
+}
+"""
+
+
+async def _committee_of(api: Api, size: int) -> str:
+    from tests.test_decision_maps_api import member
+    from tests.test_interactions_api import log
+    from tests.test_relationships_api import relate
+
+    account = await make_account(api, name=f"委员会{size}")
+    people = [await make_contact(api, account, name=f"成员{n}") for n in range(size)]
+    for n, person in enumerate(people):
+        await member(api, account, person, "DECISION_MAKER" if n == 0 else "USER")
+        if n:
+            await relate(api, kind="INFLUENCES", fromId=person, toId=people[n // 2],
+                         weight=0.5)
+    await log(api, account, people[-2:])
+    return account
+
+
+async def test_a_decision_map_costs_the_same_for_3_and_12_members(
+    api: Api, statements: Statements
+) -> None:
+    small_map, large_map = await _committee_of(api, 3), await _committee_of(api, 12)
+    await cost(api, statements, DECISION_MAP, id=small_map)  # warm the connection pools
+    small = await cost(api, statements, DECISION_MAP, id=small_map)
+    large = await cost(api, statements, DECISION_MAP, id=large_map)
+    assert [len(c.data["account"]["committee"]) for c in (small, large)] == [3, 12]
+    # 1 rate-limit counter; 4 authentication; 1 the account; per field (decisionMap and
+    # committee): the members, the visible contacts, the staff names, the last contacts and
+    # the stored scores (5 each); 1 the committee's contacts (one DataLoader batch); and one
+    # graph query per field.
+    assert same_cost(small, large) == (17, 2)

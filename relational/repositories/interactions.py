@@ -137,13 +137,16 @@ async def history(session: AsyncSession, user_id: uuid.UUID, contact_ids: Sequen
 
 
 async def last_contact(session: AsyncSession, contact_ids: Sequence[uuid.UUID],
-                       until: datetime | None = None) -> dict[uuid.UUID, datetime]:
-    """When each contact last had an interaction with any of our staff (before `until`)."""
+                       seen: Visibility, until: datetime | None = None
+                       ) -> dict[uuid.UUID, datetime]:
+    """When each contact last had an interaction with any of our staff (before `until`), among
+    the interactions the reader may see."""
     if not contact_ids:
         return {}
     statement = (select(InteractionContact.contact_id, func.max(Interaction.occurred_at))
                  .join(Interaction, Interaction.id == InteractionContact.interaction_id)
-                 .where(InteractionContact.contact_id.in_(list(set(contact_ids))))
+                 .where(InteractionContact.contact_id.in_(list(set(contact_ids))),
+                        *_conditions(InteractionQuery(seen=seen)))
                  .group_by(InteractionContact.contact_id))
     if until is not None:
         statement = statement.where(Interaction.occurred_at < until)

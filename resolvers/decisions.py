@@ -1,0 +1,43 @@
+"""Decision map, committee and introduction path bindings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from resolvers.context import Context
+from resolvers.ids import from_global_id
+from services import clock, committees, decision_maps
+from services.committees import MemberRecord
+from services.decision_maps import DecisionMap
+
+
+async def decision_map(ctx: Context, account_id: uuid.UUID, as_of: date | None) -> DecisionMap:
+    stores = ctx.stores
+    return await decision_maps.decision_map(stores.read, stores.graph, stores.cipher,
+                                            await ctx.actor(), account_id, as_of, clock.today())
+
+
+async def member_add(ctx: Context, account_id: str, contact_id: str, role: str,
+                     roles: list[str], stance: str | None,
+                     opportunity_id: str | None, valid_from: date | None) -> MemberRecord:
+    account = from_global_id(account_id, "Account", "accountId")
+    contact = from_global_id(contact_id, "Contact", "contactId")
+    opportunity = None if opportunity_id is None else from_global_id(
+        opportunity_id, "Opportunity", "opportunityId")
+    async with await ctx.uow() as uow:
+        return await committees.add(uow, await ctx.actor(), account, contact, role, roles,
+                                    stance, opportunity, clock.today(), valid_from)
+
+
+async def member_update(ctx: Context, member_id: str, role: str | None,
+                        roles: list[str] | None, stance: str | None) -> MemberRecord:
+    key = from_global_id(member_id, "CommitteeMember", "memberId")
+    async with await ctx.uow() as uow:
+        return await committees.update(uow, await ctx.actor(), key, role, roles, stance)
+
+
+async def member_remove(ctx: Context, member_id: str) -> MemberRecord:
+    key = from_global_id(member_id, "CommitteeMember", "memberId")
+    async with await ctx.uow() as uow:
+        return await committees.remove(uow, await ctx.actor(), key, clock.today())

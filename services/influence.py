@@ -1,0 +1,123 @@
+"""Influence scores of buying committees: computed from the graph (analytics/influence.py) off
+the event loop, stored in the ledger with `computed_at`, served from storage. Recomputed when
+a committee's subgraph changes: `InfluenceFollower` follows the projector, so the scores of
+every committee touched by a batch of outbox events are recomputed right after the graph
+applied it (and again on a retry)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import anyio
+
+from analytics import influence
+from graph import decisions
+from graph.decisions import Edge
+from graph.engine import GraphEngine, GraphUnavailable
+from graph.projector import GraphEvent
+from relational.ledger import Ledger, Reader
+from relational.models import CommitteeMember
+from relational.repositories import committees as repo
+from services import clock
+
+log = logging.getLogger(__name__)
+TIE_TOPICS = frozenset({"relationship.created", "relationship.updated", "relationship.ended",
+                        "relationship.deleted"})
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A committee on one day: its members and the subgraph around them."""
+
+    members: list[CommitteeMember]
+    edges: list[Edge]
+
+
+def analysed(snapshot: Snapshot) -> dict[str, influence.Score]:
+    members = [influence.Member(str(m.contact_id), tuple(m.roles)) for m in snapshot.members]
+    ties = [influence.Tie(e.id, e.kind, e.from_id, e.to_id, e.weight) for e in snapshot.edges]
+    return influence.score(members, ties)
+
+
+async def compute(snapshot: Snapshot) -> dict[str, influence.Score]:
+    """The scores, computed in a worker thread (CPU-bound, never on the event loop)."""
+    return await anyio.to_thread.run_sync(analysed, snapshot)
+
+
+async def snapshot(read: Reader, graph: GraphEngine, account_id: uuid.UUID,
+                   on: date) -> Snapshot:
+    async with read() as session:
+        members = (await repo.members(session, [account_id], on))[account_id]
+    edges = await decisions.committee_subgraph(
+        graph, [str(m.contact_id) for m in members], on.isoformat())
+    return Snapshot(members, edges)
+
+
+def _rows(scores: dict[str, influence.Score]) -> list[dict[str, object]]:
+    return [{"contact_id": uuid.UUID(person), "influence": value.influence,
+             "betweenness": value.betweenness,
+             "explanation": [{"fromId": c.from_id, "toId": c.to_id, "kind": c.kind,
+                              "weight": c.weight, "share": c.share, "path": list(c.path)}
+                             for c in value.explanation]}
+            for person, value in sorted(scores.items())]
+
+
+async def recompute(ledger: Ledger, graph: GraphEngine, account_id: uuid.UUID,
+                    today: date) -> int:
+    """Recompute and store one committee's scores; returns how many people were scored."""
+    scores = await compute(await snapshot(ledger.read, graph, account_id, today))
+    async with ledger.sessionmaker() as session, session.begin():
+        await repo.replace_scores(session, account_id, _rows(scores), datetime.now(UTC))
+    return len(scores)
+
+
+async def affected(read: Reader, graph: GraphEngine,
+                   events: Sequence[GraphEvent]) -> set[uuid.UUID]:
+    """Accounts whose committee subgraph the events change: committee changes name their
+    account; a tie or KNOWS edge touches the committees its people, or people tied to them,
+    sit on."""
+    accounts: set[uuid.UUID] = set()
+    people: set[str] = set()
+    for event in events:
+        if event.topic == "committee.changed":
+            accounts.add(uuid.UUID(str(event.row["account_id"])))
+        elif event.topic in TIE_TOPICS and event.row.get("kind") != "SUPPLIES":
+            people.update(str(event.row[key]) for key in ("fromId", "toId")
+                          if key in event.row)
+    if people:
+        near = await decisions.neighbours(graph, sorted(people))
+        ids = [uuid.UUID(item) for item in near | people if _is_uuid(item)]
+        async with read() as session:
+            accounts |= await repo.accounts_with_members(session, ids)
+    return accounts
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class InfluenceFollower:
+    """Follows the projector: after each applied batch, recomputes the touched committees. A
+    failure of the graph propagates (the projector retries the batch); any other failure is
+    logged and leaves the previous scores in place."""
+
+    def __init__(self, ledger: Ledger, graph: GraphEngine,
+                 today: Callable[[], date] = clock.today) -> None:
+        self._ledger, self._graph, self._today = ledger, graph, today
+
+    async def follow(self, events: Sequence[GraphEvent]) -> None:
+        try:
+            for account_id in sorted(await affected(self._ledger.read, self._graph, events)):
+                await recompute(self._ledger, self._graph, account_id, self._today())
+        except GraphUnavailable:
+            raise
+        except Exception:
+            log.exception("influence recompute failed; the stored scores stay as they were")
