@@ -70,3 +70,39 @@ async def neighbours(engine: GraphEngine, contact_ids: Sequence[str]) -> set[str
     if not contact_ids:
         return set()
     return {row["id"] for row in await engine.read(_NEIGHBOURS, {"ids": list(contact_ids)})}
+
+
+@dataclass(frozen=True)
+class Path:
+    nodes: tuple[str, ...]
+    kinds: tuple[str, ...]
+    strengths: tuple[float, ...]
+    strength: float
+
+
+def _paths_cypher(max_hops: int) -> str:
+    if not 1 <= max_hops <= 4:
+        raise ValueError("max_hops out of range")
+    return f"""
+MATCH p = (:User {{id: $from}})-[:KNOWS]->(:Contact)
+          -[:INFLUENCES|REPORTS_TO*0..{int(max_hops) - 1}]-(:Contact {{id: $to}})
+WHERE all(r IN relationships(p) WHERE {_VALID.format(r="r")})
+WITH p, [r IN relationships(p) | coalesce(r.strength, r.weight, $reportsTo)] AS strengths
+WITH p, strengths, reduce(s = 1.0, x IN strengths | s * x) AS strength
+WHERE strength > 0
+RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | type(r)] AS kinds,
+       strengths, strength
+ORDER BY strength DESC, size(nodes(p)) LIMIT $cap
+"""
+
+
+async def introduction_paths(engine: GraphEngine, from_id: str, to_id: str, max_hops: int,
+                             as_of: str, cap: int, reports_to: float) -> list[Path]:
+    """The strongest paths (product of edge strengths) from a staff user over a KNOWS edge and
+    up to `max_hops - 1` ties (either direction) to a contact, valid on `as_of`; at most
+    `cap`, strongest first (REPORTS_TO counts `reports_to`)."""
+    rows = await engine.read(_paths_cypher(max_hops), {
+        "from": from_id, "to": to_id, "asOf": as_of, "cap": cap, "reportsTo": reports_to})
+    return [Path(tuple(row["nodes"]), tuple(row["kinds"]),
+                 tuple(float(x) for x in row["strengths"]), float(row["strength"]))
+            for row in rows]

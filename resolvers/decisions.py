@@ -7,9 +7,10 @@ from datetime import date
 
 from resolvers.context import Context
 from resolvers.ids import from_global_id
-from services import clock, committees, decision_maps
+from services import clock, committees, decision_maps, introductions
 from services.committees import MemberRecord
 from services.decision_maps import DecisionMap
+from services.introductions import IntroductionPath
 
 
 async def decision_map(ctx: Context, account_id: uuid.UUID, as_of: date | None) -> DecisionMap:
@@ -41,3 +42,11 @@ async def member_remove(ctx: Context, member_id: str) -> MemberRecord:
     key = from_global_id(member_id, "CommitteeMember", "memberId")
     async with await ctx.uow() as uow:
         return await committees.remove(uow, await ctx.actor(), key, clock.today())
+
+
+async def introduction_paths(ctx: Context, to: str, start: str | None, max_hops: int | None,
+                             first: int | None, as_of: date | None) -> list[IntroductionPath]:
+    target = from_global_id(to, "Contact", "to")
+    origin = None if start is None else from_global_id(start, "User", "from")
+    return await introductions.paths(ctx.stores.read, ctx.stores.graph, await ctx.actor(),
+                                     target, origin, max_hops, first, as_of, clock.today())

@@ -30,6 +30,7 @@ from schema.decisions import DecisionMutations
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.interactions import InteractionMutations, InteractionQueries
+from schema.introductions import DecisionQueries
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.relationships import RelationshipMutations
 from schema.writes import Settle
@@ -42,7 +43,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query(InteractionQueries):
+class Query(InteractionQueries, DecisionQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,

@@ -293,3 +293,47 @@ async def test_nobody_classifies_above_their_clearance(api: Api) -> None:
     assert (body["errors"][0]["extensions"]["code"],
             body["errors"][0]["extensions"]["field"]) == ("FORBIDDEN", "classification")
     assert await api.scalar("SELECT count(*) FROM accounts") == 0
+
+
+DECISION_MAP = """query($id: ID!) { account(id: $id) { decisionMap {
+  nodes { id kind name } edges { fromId toId } } } }"""
+PATHS = """query($to: ID!, $from: ID) { introductionPaths(to: $to, from: $from, maxHops: 2) {
+  strength nodes { id name } } }"""
+# Per reader: how the 华北 contact and the 秘密 account's contact appear on the map of the 华东
+# account (None: the map itself is out of scope), and how many introduction paths from
+# sales.east to the 华东 contact the reader is shown (each runs through one of them).
+MAP_EXPECTED: dict[str, tuple[str, str, int] | None] = {
+    "admin": ("CONTACT", "CONTACT", 2), "auditor": ("CONTACT", "CONTACT", 2),
+    "manager.east": ("RESTRICTED", "RESTRICTED", 0), "sales.east": ("RESTRICTED", "RESTRICTED", 0),
+    "finance": ("CONTACT", "RESTRICTED", 1), "service": ("CONTACT", "RESTRICTED", 1),
+    "sales.north": None,
+}
+
+
+@pytest.mark.parametrize(("user", "expected"), MAP_EXPECTED.items())
+async def test_decision_maps_and_paths_by_role(api: Api, world: World, user: str,
+                                               expected: tuple[str, str, int] | None) -> None:
+    from tests.test_decision_maps_api import member
+    from tests.test_relationships_api import me, relate
+
+    secret_contact = await contact(api, "admin", world.secret)
+    await member(api.as_user("sales.east"), world.east, world.east_contact, "DECISION_MAKER")
+    seller = await me(api.as_user("sales.east"))
+    for source, weight in ((world.north_contact, 0.9), (secret_contact, 0.8)):
+        await relate(api, kind="INFLUENCES", fromId=source, toId=world.east_contact,
+                     weight=0.5)
+        await relate(api, kind="KNOWS", fromId=seller, toId=source, weight=weight)
+    await api.projector.drain()
+    reader = api.as_user(user)
+    body = await reader.post(DECISION_MAP, {"id": world.east})
+    paths = await reader.post(PATHS, {"to": world.east_contact, "from": seller})
+    if expected is None:
+        assert body == {"data": {"account": None}}
+        assert paths["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        return
+    kinds = {node["id"]: node["kind"] for node in body["data"]["account"]["decisionMap"]["nodes"]}
+    assert (kinds[world.north_contact], kinds[secret_contact]) == expected[:2]
+    assert len(paths["data"]["introductionPaths"]) == expected[2]
+    shown = str(paths["data"])
+    for hidden, kind in ((world.north_contact, expected[0]), (secret_contact, expected[1])):
+        assert (hidden in shown) == (kind == "CONTACT")

@@ -70,6 +70,8 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         memberId: $id, stance: NEUTRAL}) { member { id } } }""", {"id": REL_ID}),
     "committeeMemberRemove": ("""mutation($id: ID!) { committeeMemberRemove(input: {
         memberId: $id}) { member { id } } }""", {"id": REL_ID}),
+    "introductionPaths": ("query($id: ID!) { introductionPaths(to: $id) { strength } }",
+                          {"id": CONTACT_ID}),
     "relationshipEnd": ("""mutation($id: ID!) { relationshipEnd(input: {relationshipId: $id})
         { relationship { id } } }""", {"id": REL_ID}),
 }
