@@ -113,8 +113,9 @@ async def _contacts(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID,
 
 
 async def log(uow: UnitOfWork, actor: Actor, cipher: FieldCipher, draft: InteractionDraft,
-              today: date) -> InteractionRecord:
-    """Record an interaction of the calling staff user; refreshes their KNOWS strengths."""
+              today: date, *, refresh: bool = True) -> InteractionRecord:
+    """Record an interaction of the calling staff user and refresh their KNOWS strengths (a
+    batch writer passes `refresh=False` and calls `knows.refresh` once at the end)."""
     if actor.user_id is None:
         raise Forbidden("interactions are logged by a staff user, not an API token")
     channel = channel_of(draft.channel)
@@ -151,7 +152,8 @@ async def log(uow: UnitOfWork, actor: Actor, cipher: FieldCipher, draft: Interac
     uow.emit("interaction.logged", str(row.id), {
         "account_id": str(account.id), "user_id": str(actor.user_id),
         "contact_ids": [str(item) for item in people], "channel": channel.value})
-    await knows.refresh(uow, actor.user_id, people, today)
+    if refresh:
+        await knows.refresh(uow, actor.user_id, people, today)
     return replace(_reveal(cipher, actor, row, people), notes=notes)
 
 
