@@ -58,11 +58,38 @@ async def committee_subgraph(engine: GraphEngine, member_ids: Sequence[str],
     if not member_ids:
         return []
     rows = await engine.read(_SUBGRAPH, {"members": list(member_ids), "asOf": as_of})
-    found = {row["id"]: Edge(row["id"], row["kind"], row["fromId"], row["toId"],
-                             None if row["weight"] is None else float(row["weight"]),
-                             bool(row["manual"]), row["validFrom"], row["validTo"])
-             for row in rows}
-    return [found[key] for key in sorted(found)]
+    found = {row["id"]: _edge(row) for row in rows}
+    return tied(member_ids, [found[key] for key in sorted(found)])
+
+
+def _edge(row: dict[str, object]) -> Edge:
+    weight = row["weight"]
+    return Edge(str(row["id"]), str(row["kind"]), str(row["fromId"]), str(row["toId"]),
+                None if weight is None else float(str(weight)), bool(row["manual"]),
+                None if row["validFrom"] is None else str(row["validFrom"]),
+                None if row["validTo"] is None else str(row["validTo"]))
+
+
+def tied(member_ids: Sequence[str], edges: Sequence[Edge]) -> list[Edge]:
+    """A committee's subgraph out of `edges`: the valid ties touching a member, and the KNOWS
+    edges into a member or a person on one of those ties."""
+    members = set(member_ids)
+    ties = [e for e in edges if e.kind != "KNOWS" and (e.from_id in members
+                                                        or e.to_id in members)]
+    people = members | {e.from_id for e in ties} | {e.to_id for e in ties}
+    return sorted([*ties, *(e for e in edges if e.kind == "KNOWS" and e.to_id in people)],
+                  key=lambda e: e.id)
+
+
+async def all_edges(engine: GraphEngine, as_of: str) -> list[Edge]:
+    """Every INFLUENCES, REPORTS_TO and KNOWS edge valid on `as_of` (full recomputes)."""
+    found: list[Edge] = []
+    for kind, source in (("INFLUENCES", "Contact"), ("REPORTS_TO", "Contact"),
+                         ("KNOWS", "User")):
+        cypher = (f"MATCH (a:{source})-[r:{kind}]->(b:Contact) WHERE {_VALID.format(r='r')} "
+                  + _EDGE)
+        found += [_edge(row) for row in await engine.read(cypher, {"asOf": as_of})]
+    return found
 
 
 async def neighbours(engine: GraphEngine, contact_ids: Sequence[str]) -> set[str]:
@@ -72,37 +99,43 @@ async def neighbours(engine: GraphEngine, contact_ids: Sequence[str]) -> set[str
     return {row["id"] for row in await engine.read(_NEIGHBOURS, {"ids": list(contact_ids)})}
 
 
-@dataclass(frozen=True)
-class Path:
-    nodes: tuple[str, ...]
-    kinds: tuple[str, ...]
-    strengths: tuple[float, ...]
-    strength: float
-
-
-def _paths_cypher(max_hops: int) -> str:
+def _ball_cypher(max_hops: int) -> str:
+    """The ties around the target (within max_hops - 1 of it) and the staff user's KNOWS edges
+    into that ball; paths are enumerated from these few edges, not by the engine."""
     if not 1 <= max_hops <= 4:
         raise ValueError("max_hops out of range")
-    return f"""
-MATCH p = (:User {{id: $from}})-[:KNOWS]->(:Contact)
-          -[:INFLUENCES|REPORTS_TO*0..{int(max_hops) - 1}]-(:Contact {{id: $to}})
-WHERE all(r IN relationships(p) WHERE {_VALID.format(r="r")})
-WITH p, [r IN relationships(p) | coalesce(r.strength, r.weight, $reportsTo)] AS strengths
-WITH p, strengths, reduce(s = 1.0, x IN strengths | s * x) AS strength
-WHERE strength > 0
-RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | type(r)] AS kinds,
-       strengths, strength
-ORDER BY strength DESC, size(nodes(p)) LIMIT $cap
+    inner, outer = max(int(max_hops) - 2, 0), int(max_hops) - 1
+    ball = "MATCH (:Contact {{id: $to}})-[:INFLUENCES|REPORTS_TO*0..{depth}]-(n:Contact)"
+    ties = "" if max_hops == 1 else f"""
+{ball.format(depth=inner)}
+WITH DISTINCT n
+MATCH (a:Contact)-[r:INFLUENCES|REPORTS_TO]->(n)
+WHERE {_VALID.format(r="r")}
+WITH a, r, n AS b
+{_EDGE}
+UNION
+{ball.format(depth=inner)}
+WITH DISTINCT n
+MATCH (n)-[r:INFLUENCES|REPORTS_TO]->(b:Contact)
+WHERE {_VALID.format(r="r")}
+WITH n AS a, r, b
+{_EDGE}
+UNION"""
+    return f"""{ties}
+{ball.format(depth=outer)}
+WITH DISTINCT n
+MATCH (a:User {{id: $from}})-[r:KNOWS]->(n)
+WHERE {_VALID.format(r="r")}
+WITH a, r, n AS b
+{_EDGE}
 """
 
 
-async def introduction_paths(engine: GraphEngine, from_id: str, to_id: str, max_hops: int,
-                             as_of: str, cap: int, reports_to: float) -> list[Path]:
-    """The strongest paths (product of edge strengths) from a staff user over a KNOWS edge and
-    up to `max_hops - 1` ties (either direction) to a contact, valid on `as_of`; at most
-    `cap`, strongest first (REPORTS_TO counts `reports_to`)."""
-    rows = await engine.read(_paths_cypher(max_hops), {
-        "from": from_id, "to": to_id, "asOf": as_of, "cap": cap, "reportsTo": reports_to})
-    return [Path(tuple(row["nodes"]), tuple(row["kinds"]),
-                 tuple(float(x) for x in row["strengths"]), float(row["strength"]))
-            for row in rows]
+async def introduction_ball(engine: GraphEngine, from_id: str, to_id: str, max_hops: int,
+                            as_of: str) -> list[Edge]:
+    """In one query: the valid ties within reach of a contact and the staff user's KNOWS
+    edges into them, enough to enumerate every path of at most `max_hops` edges."""
+    rows = await engine.read(_ball_cypher(max_hops),
+                             {"from": from_id, "to": to_id, "asOf": as_of})
+    found = {row["id"]: _edge(row) for row in rows}
+    return [found[key] for key in sorted(found)]

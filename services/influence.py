@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -73,6 +74,39 @@ async def recompute(ledger: Ledger, graph: GraphEngine, account_id: uuid.UUID,
     async with ledger.sessionmaker() as session, session.begin():
         await repo.replace_scores(session, account_id, _rows(scores), datetime.now(UTC))
     return len(scores)
+
+
+def _analysed_all(snapshots: dict[uuid.UUID, Snapshot]
+                  ) -> dict[uuid.UUID, dict[str, influence.Score]]:
+    return {account_id: analysed(snap) for account_id, snap in snapshots.items()}
+
+
+async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date) -> int:
+    """Recompute every committee from one read of the ledger and of the graph (a rebuild, or
+    a change of the formula); returns the number of committees."""
+    async with ledger.read() as session:
+        committees = await repo.all_members(session, today)
+    edges = await decisions.all_edges(graph, today.isoformat())
+    touching: dict[str, list[Edge]] = defaultdict(list)
+    for edge in edges:  # by contact: ties at both ends, KNOWS at the contact's
+        touching[edge.to_id].append(edge)
+        if edge.kind != "KNOWS":
+            touching[edge.from_id].append(edge)
+    snapshots = {}
+    for account_id, members in committees.items():
+        ids = [str(m.contact_id) for m in members]
+        near = {e.id: e for person in ids for e in touching.get(person, ())}
+        people = set(ids) | {e.from_id for e in near.values()} | {e.to_id for e in near.values()}
+        near |= {e.id: e for person in people for e in touching.get(person, ())
+                 if e.kind == "KNOWS"}
+        snapshots[account_id] = Snapshot(members, decisions.tied(ids, list(near.values())))
+    scores = await anyio.to_thread.run_sync(_analysed_all, snapshots)
+    now = datetime.now(UTC)
+    rows = [{**row, "account_id": account_id, "computed_at": now}
+            for account_id, found in scores.items() for row in _rows(found)]
+    async with ledger.sessionmaker() as session, session.begin():
+        await repo.replace_all_scores(session, rows)
+    return len(committees)
 
 
 async def affected(read: Reader, graph: GraphEngine,

@@ -6,12 +6,15 @@ neither it nor its existence reaches the caller; a hidden target answers like a 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from analytics.influence import REPORTS_TO_WEIGHT
 from auth.actor import Actor
 from graph import decisions
+from graph.decisions import Edge
 from graph.engine import GraphEngine
 from relational.ledger import Reader
 from relational.repositories import contacts as contact_repo
@@ -21,8 +24,6 @@ from services.errors import BadUserInput, NotFound
 
 MAX_HOPS = 4
 MAX_FIRST = 10
-# Candidates read from the graph before hidden people are filtered out: bounded work.
-CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,44 @@ def check_limits(max_hops: int | None, first: int | None) -> tuple[int, int]:
     return hops, wanted
 
 
+def _strength(edge: Edge) -> float:
+    return REPORTS_TO_WEIGHT if edge.kind == "REPORTS_TO" else float(edge.weight or 0.0)
+
+
+def enumerate_paths(origin: str, target: str, edges: list[Edge], max_hops: int,
+                    allowed: Callable[[str], bool]) -> list[tuple[float, list[str], list[Edge]]]:
+    """Every simple path origin -KNOWS-> c (- tie -)* target of at most `max_hops` edges
+    through allowed people only, strongest first (then shortest, then by ids). Walks back
+    from the target, so the work is bounded by the ties around it."""
+    ties: dict[str, list[tuple[str, Edge]]] = defaultdict(list)
+    knows: dict[str, Edge] = {}
+    for edge in edges:
+        if edge.kind == "KNOWS":
+            if edge.from_id == origin:
+                knows[edge.to_id] = edge
+            continue
+        ties[edge.from_id].append((edge.to_id, edge))
+        ties[edge.to_id].append((edge.from_id, edge))
+    found: list[tuple[float, list[str], list[Edge]]] = []
+
+    def walk(node: str, back: list[str], used: list[Edge], product: float) -> None:
+        if node in knows:
+            first = knows[node]
+            total = product * _strength(first)
+            if total > 0:
+                found.append((total, [origin, *reversed(back)], [first, *reversed(used)]))
+        if len(used) + 1 >= max_hops:
+            return
+        for nxt, edge in ties.get(node, ()):
+            if nxt not in back and allowed(nxt) and _strength(edge) > 0:
+                walk(nxt, [*back, nxt], [*used, edge], product * _strength(edge))
+
+    if allowed(target):
+        walk(target, [target], [], 1.0)
+    found.sort(key=lambda item: (-item[0], len(item[1]), item[1]))
+    return found
+
+
 async def paths(read: Reader, graph: GraphEngine, actor: Actor, to: uuid.UUID,
                 start: uuid.UUID | None, max_hops: int | None, first: int | None,
                 as_of: date | None, today: date) -> list[IntroductionPath]:
@@ -69,25 +108,21 @@ async def paths(read: Reader, graph: GraphEngine, actor: Actor, to: uuid.UUID,
         if to not in await contact_repo.get_many(session, [to], seen):
             raise NotFound("no contact with this id", field="to")
         staff = await relationship_repo.active_users(session, [origin])
-    if origin not in staff:
-        raise NotFound("no active staff user with this id", field="from")
-    found = await decisions.introduction_paths(
-        graph, str(origin), str(to), hops, (as_of or today).isoformat(), CANDIDATES,
-        REPORTS_TO_WEIGHT)
-    simple = [path for path in found if len(set(path.nodes)) == len(path.nodes)]
-    people = {uuid.UUID(node) for path in simple for node in path.nodes[1:]}
-    async with read() as session:
+        if origin not in staff:
+            raise NotFound("no active staff user with this id", field="from")
+        edges = await decisions.introduction_ball(
+            graph, str(origin), str(to), hops, (as_of or today).isoformat())
+        people = {uuid.UUID(e.to_id) for e in edges} | {
+            uuid.UUID(e.from_id) for e in edges if e.kind != "KNOWS"}
         visible = await contact_repo.get_many(session, sorted(people), seen)
+    shown = {str(key) for key in visible}
     result: list[IntroductionPath] = []
-    for path in simple:
-        ids = [uuid.UUID(node) for node in path.nodes]
-        if any(node not in visible for node in ids[1:]):
-            continue
+    for strength, nodes, walked in enumerate_paths(str(origin), str(to), edges, hops,
+                                                   shown.__contains__)[:wanted]:
+        ids = [uuid.UUID(node) for node in nodes]
         steps = (Step(ids[0], "STAFF", staff[origin]),
                  *(Step(node, "CONTACT", visible[node].name) for node in ids[1:]))
-        hops_of = tuple(Hop(ids[n], ids[n + 1], path.kinds[n], round(path.strengths[n], 4))
-                        for n in range(len(path.kinds)))
-        result.append(IntroductionPath(round(path.strength, 6), steps, hops_of))
-        if len(result) == wanted:
-            break
+        hops_of = tuple(Hop(ids[n], ids[n + 1], walked[n].kind, round(_strength(walked[n]), 4))
+                        for n in range(len(walked)))
+        result.append(IntroductionPath(round(strength, 6), steps, hops_of))
     return result

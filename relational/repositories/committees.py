@@ -30,6 +30,27 @@ async def members(session: AsyncSession, account_ids: Sequence[uuid.UUID],
     return found
 
 
+async def all_members(session: AsyncSession, on: date) -> dict[uuid.UUID, list[CommitteeMember]]:
+    """Every committee's members on `on`, by account (full recomputes)."""
+    rows = await session.scalars(
+        select(CommitteeMember).where(
+            CommitteeMember.valid_from <= on,
+            or_(CommitteeMember.valid_to.is_(None), CommitteeMember.valid_to >= on))
+        .order_by(CommitteeMember.account_id, CommitteeMember.valid_from, CommitteeMember.id))
+    found: dict[uuid.UUID, list[CommitteeMember]] = {}
+    for row in rows:
+        found.setdefault(row.account_id, []).append(row)
+    return found
+
+
+async def replace_all_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Every stored score becomes `rows` (account_id, contact_id, influence, betweenness,
+    explanation, computed_at)."""
+    await session.execute(delete(InfluenceScore))
+    for start in range(0, len(rows), 5000):
+        await session.execute(insert(InfluenceScore), list(rows[start:start + 5000]))
+
+
 async def get(session: AsyncSession, member_id: uuid.UUID) -> CommitteeMember | None:
     return (await session.scalars(select(CommitteeMember).where(
         CommitteeMember.id == member_id).with_for_update())).one_or_none()
