@@ -170,6 +170,7 @@ async def _measure(stores: Stores, users: list[uuid.UUID],
                   permissions=frozenset(PERMISSIONS), scope=DataScope.ALL,
                   clearance=Clearance.CONFIDENTIAL)
     accounts = sorted({account for _, account in contacts})
+    progress("decision maps: full influence recompute")
     started = time.perf_counter()
     count = await influence.recompute_all(stores.ledger, stores.graph, today)
     full = time.perf_counter() - started
@@ -185,6 +186,7 @@ async def _measure(stores: Stores, users: list[uuid.UUID],
             {"id": str(uuid.uuid4()), "f": second, "t": first, "w": 0.5}], "since": SINCE})
         await influence.recompute(stores.ledger, stores.graph, account, today)
 
+    progress("decision maps: committee recomputes after one edge change")
     await _timed(5, changed)  # warm
     lines.append("committee recompute, 1 edge  " + _ms(await _timed(50, changed))
                  + "   (target ≤ 50 ms; includes writing the edge)")
@@ -194,6 +196,7 @@ async def _measure(stores: Stores, users: list[uuid.UUID],
         await decision_maps.decision_map(stores.read, stores.graph, stores.cipher, actor,
                                          big[n % len(big)], None, today)
 
+    progress("decision maps: decisionMap of 30-member committees")
     await _timed(5, drawn)
     lines.append("decisionMap, 30 members       " + _ms(await _timed(100, drawn))
                  + "   (target ≤ 50 ms)")
@@ -203,6 +206,7 @@ async def _measure(stores: Stores, users: list[uuid.UUID],
         await introductions.paths(stores.read, stores.graph, actor, targets[n],
                                   users[n % len(users)], 4, 10, None, today)
 
+    progress("decision maps: introductionPaths at maxHops 4")
     await _timed(5, paths)
     lines.append("introductionPaths, maxHops 4  " + _ms(await _timed(100, paths))
                  + "   (target ≤ 100 ms)")
