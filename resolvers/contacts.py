@@ -61,7 +61,7 @@ async def create(
 
 
 async def update(
-    ctx: Context, global_id: str, changes: dict[str, str | None]
+    ctx: Context, global_id: str, changes: dict[str, object]
 ) -> ContactRecord:
     contact_id = from_global_id(global_id, "Contact", "id")
     async with await ctx.uow() as uow:

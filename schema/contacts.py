@@ -49,6 +49,10 @@ class Contact(relay.Node, ContactRef):
     restricted: bool = strawberry.field(default=False, description="Always false.")
     name: str = strawberry.field(description="Full name.")
     title: str | None = strawberry.field(description="Job title.")
+    department: str | None = strawberry.field(description="Department at the account.")
+    works_since: date | None = strawberry.field(description="At the account since this day.")
+    works_until: date | None = strawberry.field(
+        description="At the account until this day (inclusive); null while there.")
     created_at: datetime = strawberry.field(description="Created (UTC).")
     updated_at: datetime = strawberry.field(description="Last change (UTC).")
     account_id: strawberry.Private[uuid.UUID]
@@ -56,7 +60,9 @@ class Contact(relay.Node, ContactRef):
 
     @classmethod
     def from_row(cls, row: ContactRecord) -> Contact:
-        return cls(id=str(row.id), name=row.name, title=row.title, created_at=row.created_at,
+        return cls(id=str(row.id), name=row.name, title=row.title, department=row.department,
+                   works_since=row.works_since, works_until=row.works_until,
+                   created_at=row.created_at,
                    updated_at=row.updated_at, account_id=row.account_id, record=row)
 
     @classmethod
@@ -150,6 +156,11 @@ class ContactCreateInput:
     account_id: strawberry.ID = strawberry.field(description="The account.")
     name: str = strawberry.field(description="Full name.")
     title: str | None = strawberry.field(default=None, description="Job title.")
+    department: str | None = strawberry.field(default=None, description="Department.")
+    works_since: date | None = strawberry.field(default=None,
+                                                description="At the account since this day.")
+    works_until: date | None = strawberry.field(
+        default=None, description="At the account until this day (inclusive).")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     email: str | None = strawberry.field(default=None, description="E-mail address.")
     id_number: str | None = strawberry.field(
@@ -166,14 +177,22 @@ class ContactUpdateInput:
     id: strawberry.ID = strawberry.field(description="The contact.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Full name.")
     title: str | None = strawberry.field(default=strawberry.UNSET, description="Job title.")
+    department: str | None = strawberry.field(default=strawberry.UNSET,
+                                              description="Department.")
+    works_since: date | None = strawberry.field(default=strawberry.UNSET,
+                                                description="At the account since this day.")
+    works_until: date | None = strawberry.field(default=strawberry.UNSET,
+                                                description="Until this day (inclusive).")
     phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone.")
     email: str | None = strawberry.field(default=strawberry.UNSET, description="E-mail.")
     id_number: str | None = strawberry.field(default=strawberry.UNSET,
                                              description="居民身份证号.")
 
-    def changes(self) -> dict[str, str | None]:
+    def changes(self) -> dict[str, object]:
         given = {"name": self.name, "title": self.title, "phone": self.phone,
-                 "email": self.email, "id_number": self.id_number}
+                 "email": self.email, "id_number": self.id_number,
+                 "department": self.department, "works_since": self.works_since,
+                 "works_until": self.works_until}
         return {key: value for key, value in given.items() if value is not strawberry.UNSET}
 
 
@@ -194,7 +213,9 @@ class ContactDeletePayload(GraphWrite):
 
 async def contact_create(info: Info, input: ContactCreateInput) -> ContactPayload:
     draft = ContactDraft(name=input.name, title=input.title, phone=input.phone,
-                         email=input.email, id_number=input.id_number)
+                         email=input.email, id_number=input.id_number,
+                         department=input.department, works_since=input.works_since,
+                         works_until=input.works_until)
     row = await resolve.create(info.context, str(input.account_id), draft,
                                input.idempotency_key)
     return ContactPayload(contact=Contact.from_row(row))

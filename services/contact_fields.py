@@ -85,10 +85,13 @@ class ContactRecord:
         "_sealed",
         "account_id",
         "created_at",
+        "department",
         "id",
         "name",
         "title",
         "updated_at",
+        "works_since",
+        "works_until",
     )
 
     def __init__(self, row: Contact, *, clear: Mapping[str, str | None] | None = None,
@@ -98,6 +101,9 @@ class ContactRecord:
         self.account_id: uuid.UUID = row.account_id
         self.name: str = row.name
         self.title: str | None = row.title
+        self.department: str | None = row.department
+        self.works_since: date | None = row.works_since
+        self.works_until: date | None = row.works_until
         self.created_at: datetime = row.created_at
         self.updated_at: datetime = row.updated_at
         self._failed = set(unreadable)

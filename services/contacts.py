@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from auth.actor import Actor
@@ -27,7 +27,8 @@ from services.pagination import Page, check_first, decode_cursor, encode_cursor,
 
 _CURSOR_KIND = "contacts"
 _SEARCH_CURSOR_KIND = "contactSearch"
-_EDITABLE = ("name", "title", "phone", "email", "id_number")
+_EDITABLE = ("name", "title", "phone", "email", "id_number", "department", "works_since",
+             "works_until")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class ContactDraft:
     phone: str | None = None
     email: str | None = None
     id_number: str | None = None
+    # Where the person works at the account: department and the period (inclusive).
+    department: str | None = None
+    works_since: date | None = None
+    works_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,16 @@ def _validated(draft: ContactDraft) -> ContactDraft:
         phone=fields.phone(draft.phone),
         email=fields.email(draft.email),
         id_number=fields.id_number(draft.id_number),
+        department=check.optional_text(draft.department, "department", max_length=100),
+        works_since=draft.works_since,
+        works_until=_until(draft.works_since, draft.works_until),
     )
+
+
+def _until(since: date | None, until: date | None) -> date | None:
+    if since is not None and until is not None and until < since:
+        raise BadUserInput("`worksUntil` is before `worksSince`", field="worksUntil")
+    return until
 
 
 def audit_view(contact: Contact) -> dict[str, Any]:
@@ -65,6 +79,9 @@ def audit_view(contact: Contact) -> dict[str, Any]:
         "accountId": str(contact.account_id),
         "name": contact.name,
         "title": contact.title,
+        "department": contact.department,
+        "worksSince": None if contact.works_since is None else contact.works_since.isoformat(),
+        "worksUntil": None if contact.works_until is None else contact.works_until.isoformat(),
         "hasPhone": fields.has(contact, "phone"),
         "hasEmail": fields.has(contact, "email"),
         "hasIdNumber": fields.has(contact, "id_number"),
@@ -107,7 +124,9 @@ async def _create(
     seen = policy.visibility(actor)
     if await account_repo.get_for_update(uow.session, account_id, seen) is None:
         raise await accounts.not_found(uow, account_id, "contact.create", field="accountId")
-    contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title)
+    contact = Contact(id=uuid.uuid4(), account_id=account_id, name=valid.name, title=valid.title,
+                      department=valid.department, works_since=valid.works_since,
+                      works_until=valid.works_until)
     clear = {name: getattr(valid, name) for name in PROTECTED}
     for name, value in clear.items():
         fields.seal(cipher, contact, name, value)
@@ -132,7 +151,7 @@ async def _locked(
 
 async def update(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID,
-    changes: dict[str, str | None],
+    changes: dict[str, Any],
 ) -> ContactRecord:
     """`changes` holds only the given fields; an explicit None clears all but the name. A
     protected field that no longer decrypts can be overwritten; untouched, it stays as it is."""
@@ -144,12 +163,15 @@ async def update(
         raise BadUserInput("`name` must not be empty", field="name")
     valid = _validated(ContactDraft(
         name=str(merged["name"]), title=merged["title"], phone=merged["phone"],
-        email=merged["email"], id_number=merged["id_number"]))
+        email=merged["email"], id_number=merged["id_number"], department=merged["department"],
+        works_since=merged["works_since"], works_until=merged["works_until"]))
     changed = [name for name in _EDITABLE if getattr(valid, name) != getattr(current, name)
                or (name in current.unreadable and name in changes)]
     if not changed:
         return current
     contact.name, contact.title = valid.name, valid.title
+    contact.department = valid.department
+    contact.works_since, contact.works_until = valid.works_since, valid.works_until
     # Legacy plaintext still on the row is encrypted by any write to it.
     for name in set(changed).intersection(PROTECTED) | fields.legacy_fields(contact):
         fields.seal(cipher, contact, name, getattr(valid, name))

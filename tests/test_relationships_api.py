@@ -185,3 +185,27 @@ async def test_knows_pairs_are_unique_and_a_deleted_contact_takes_its_edges(api:
     await api.projector.drain()
     report = await graph_sync.verify(api.stores.read, api.stores.graph)
     assert report.differences == []
+
+
+WORK = """
+mutation($input: ContactCreateInput!) { contactCreate(input: $input) {
+  contact { id title department worksSince worksUntil } } }
+"""
+WORK_UPDATE = """
+mutation($input: ContactUpdateInput!) { contactUpdate(input: $input) {
+  contact { department worksSince worksUntil } } }
+"""
+
+
+async def test_contacts_record_where_and_since_when_they_work(api: Api) -> None:
+    account = await make_account(api)
+    made = (await api.data(WORK, {"input": {
+        "accountId": account, "name": "李总", "title": "总经理", "department": "总经理办公室",
+        "worksSince": "2019-03-01"}}))["contactCreate"]["contact"]
+    assert (made["title"], made["department"], made["worksSince"], made["worksUntil"]) == (
+        "总经理", "总经理办公室", "2019-03-01", None)
+    left = await api.data(WORK_UPDATE, {"input": {"id": made["id"], "worksUntil": "2026-06-30"}})
+    assert left["contactUpdate"]["contact"] == {
+        "department": "总经理办公室", "worksSince": "2019-03-01", "worksUntil": "2026-06-30"}
+    bad = await api.error(WORK_UPDATE, {"input": {"id": made["id"], "worksUntil": "2018-01-01"}})
+    assert_error(bad, "BAD_USER_INPUT", "worksUntil")
