@@ -44,6 +44,8 @@ DELETE r
 STATEMENTS: dict[str, str] = {
     "account.created": UPSERT_ACCOUNTS,
     "account.updated": UPSERT_ACCOUNTS,
+    "account.disrupted": UPSERT_ACCOUNTS,
+    "account.disruptionCleared": UPSERT_ACCOUNTS,
     "contact.created": UPSERT_CONTACTS,
     "contact.updated": UPSERT_CONTACTS,
     "contact.deleted": DELETE_CONTACTS,

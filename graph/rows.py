@@ -8,6 +8,7 @@ wrote it; graph readers parse with `parse_share`.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -33,9 +34,13 @@ def parse_share(value: object) -> Decimal:
 
 
 def account_row(*, account_id: UUID, name: str, region: str, industry: str,
-                lifecycle_stage: str) -> dict[str, Any]:
+                lifecycle_stage: str, disrupted_reason: str | None = None,
+                disrupted_since: date | None = None) -> dict[str, Any]:
+    """An Account node; a cleared disruption is written as nulls, which remove the
+    properties (`SET a += row`)."""
     return {"id": str(account_id), "name": name, "region": region, "industry": industry,
-            "lifecycleStage": lifecycle_stage}
+            "lifecycleStage": lifecycle_stage, "disruptedReason": disrupted_reason,
+            "disruptedSince": None if disrupted_since is None else disrupted_since.isoformat()}
 
 
 def contact_row(*, contact_id: UUID, account_id: UUID, name: str,

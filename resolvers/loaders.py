@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from strawberry.dataloader import DataLoader
 
 from auth.actor import Actor
-from services import accounts, contacts, groups
+from services import accounts, contacts, groups, supply
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.groups import OwnershipEdge
 from services.pagination import Page
 from services.stores import Stores
+from services.supply import ChainKey, Link, SupplyEdge
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 
@@ -29,6 +30,7 @@ class Loaders:
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
+        self.supply_chain = DataLoader[ChainKey, list[Link[SupplyEdge]]](self._supply_chains)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)
@@ -67,3 +69,6 @@ class Loaders:
         found = await groups.descendant_edges(self._stores.graph, ids,
                                              self._stores.settings.max_group_depth)
         return [found.get(key, []) for key in ids]
+
+    async def _supply_chains(self, keys: Sequence[ChainKey]) -> list[list[Link[SupplyEdge]]]:
+        return await supply.chains(self._stores.graph, keys)

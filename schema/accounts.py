@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +16,7 @@ from auth.actor import Clearance
 from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
+from resolvers import supply as resolve_supply
 from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
@@ -23,11 +24,12 @@ from schema.directives import ClassificationLevel, guard
 from schema.writes import GraphWrite
 from services import vocabulary
 from services.accounts import AccountChanges, AccountDraft, AccountRecord, AccountSearch
-from services.vocabulary import LifecycleStage
+from services.vocabulary import LifecycleStage, SupplyDirection
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
     from schema.groups import GroupTree, Shareholding
+    from schema.supply import Disruption, SupplyLink
 
 Info = strawberry.Info[Context, None]
 
@@ -136,6 +138,32 @@ class Account(relay.Node, AccountRef):
                       extensions=guard(level=ClassificationLevel.INTERNAL))
     async def group_revenue(self, info: Info) -> Decimal | None:
         return await resolve_groups.group_revenue(info.context, self.row)
+
+    @strawberry.field(description="Suppliers (UPSTREAM) or customers (DOWNSTREAM) tier by "
+                                  "tier: every SUPPLIES edge valid on `asOf` leading away from "
+                                  "this account within `depth` tiers, nearest first.",
+                      extensions=guard("account:read"))
+    async def supply_chain(
+        self, info: Info,
+        direction: Annotated[SupplyDirection, strawberry.argument(
+            description="Towards suppliers or towards customers.")],
+        depth: Annotated[int | None, strawberry.argument(
+            description="Tiers to follow, 1 to 5.")] = 3,
+        as_of: Annotated[date | None, strawberry.argument(
+            description="The day the edges must be valid on; today (UTC) if not given.")]
+        = None,
+    ) -> list[Annotated[SupplyLink, strawberry.lazy("schema.supply")]]:
+        from schema.supply import SupplyLink
+
+        links = await resolve_supply.chain(info.context, self.row, direction, depth, as_of)
+        return [SupplyLink.of(link) for link in links]
+
+    @strawberry.field(description="Why and since when this account cannot deliver; null when "
+                                  "it is not disrupted.", extensions=guard("account:read"))
+    def disruption(self) -> Annotated[Disruption, strawberry.lazy("schema.supply")] | None:
+        from schema.supply import Disruption
+
+        return Disruption.maybe(self.row.disruption)
 
 
 async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:

@@ -22,7 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type, type_of_id_argument
-from schema import accounts, audit, contacts, groups, identity
+from schema import accounts, audit, contacts, groups, identity, supply
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
@@ -39,7 +39,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(supply.SupplyQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -101,7 +101,7 @@ class Query:
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation:
+class Mutation(supply.SupplyMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

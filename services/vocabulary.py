@@ -20,3 +20,19 @@ class LifecycleStage(Enum):
 
 LIFECYCLE_STAGES = tuple(stage.value for stage in LifecycleStage)
 DEFAULT_LIFECYCLE_STAGE = LifecycleStage.LEAD
+
+
+class Criticality(Enum):
+    """How much a buyer depends on one supplier (a SUPPLIES edge; the graph stores the value)."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    SOLE_SOURCE = "SOLE_SOURCE"
+
+
+class SupplyDirection(Enum):
+    """Which way a supply chain is walked from an account."""
+
+    UPSTREAM = "UPSTREAM"  # its suppliers, their suppliers, …
+    DOWNSTREAM = "DOWNSTREAM"  # its customers, their customers, …
