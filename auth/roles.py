@@ -10,6 +10,7 @@ PERMISSIONS = (
     "account:read", "account:write", "contact:read", "contact:write",
     "contact.phone:read", "contact.email:read", "contact.idNumber:read",
     "group:write", "audit:read", "user:manage", "role:manage", "apiToken:manage",
+    "relationship:read", "relationship:write", "interaction:read", "interaction:write",
 )
 
 
@@ -21,8 +22,9 @@ class RoleSpec:
     scope: DataScope
 
 
-_READ = ("account:read", "contact:read")
-_WRITE = ("account:write", "contact:write", "group:write")
+_READ = ("account:read", "contact:read", "relationship:read", "interaction:read")
+_WRITE = ("account:write", "contact:write", "group:write", "relationship:write",
+          "interaction:write")
 _PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read")
 
 BUILTIN_ROLES = (

@@ -16,7 +16,7 @@ from redis.retry import Retry
 
 from graph.engine import GraphUnavailable, RoundTrips, Row
 
-_UNIQUE_IDS = (("Account", "id"), ("Contact", "id"))
+_UNIQUE_IDS = (("Account", "id"), ("Contact", "id"), ("User", "id"))
 
 
 class FalkorEngine:

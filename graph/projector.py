@@ -9,6 +9,7 @@ from itertools import groupby
 from typing import Any
 
 from graph.engine import GraphEngine
+from graph.rows import RELATIONSHIP_ENDS
 
 UPSERT_ACCOUNTS = """
 UNWIND $rows AS row
@@ -41,7 +42,32 @@ MATCH (:Account {id: row.parentId})-[r:OWNS]->(:Account {id: row.childId})
 DELETE r
 """
 
+
+
+def _upsert_relationship(kind: str, source: str, target: str) -> str:
+    """MERGE by our relationship id: an update or an end (validTo set) rewrites the same edge."""
+    return f"""
+UNWIND $rows AS row
+MERGE (a:{source} {{id: row.fromId}})
+MERGE (b:{target} {{id: row.toId}})
+MERGE (a)-[r:{kind} {{id: row.id}}]->(b)
+SET r += row.props
+"""
+
+
+RELATIONSHIP_TOPICS = frozenset(
+    {"relationship.created", "relationship.updated", "relationship.ended"})
+RELATIONSHIP_UPSERTS: dict[str, str] = {
+    kind: _upsert_relationship(kind, source, target)
+    for kind, (source, target) in RELATIONSHIP_ENDS.items()}
+DELETE_RELATIONSHIPS = """
+UNWIND $rows AS row
+MATCH ()-[r {id: row.id}]->()
+DELETE r
+"""
+
 STATEMENTS: dict[str, str] = {
+    "relationship.deleted": DELETE_RELATIONSHIPS,
     "account.created": UPSERT_ACCOUNTS,
     "account.updated": UPSERT_ACCOUNTS,
     "account.disrupted": UPSERT_ACCOUNTS,
@@ -62,9 +88,16 @@ class GraphEvent:
     row: dict[str, Any]
 
 
+def statement_of(event: GraphEvent) -> str | None:
+    """The Cypher that applies `event`; None for events the graph does not hold."""
+    if event.topic in RELATIONSHIP_TOPICS:
+        return RELATIONSHIP_UPSERTS.get(str(event.row.get("kind")))
+    return STATEMENTS.get(event.topic)
+
+
 async def apply(engine: GraphEngine, events: Sequence[GraphEvent]) -> None:
     """Apply events in order; consecutive events of one kind go in one UNWIND statement."""
-    for statement, run in groupby(events, key=lambda event: STATEMENTS.get(event.topic)):
+    for statement, run in groupby(events, key=statement_of):
         if statement is None:
             continue
         await engine.write(statement, {"rows": [event.row for event in run]})

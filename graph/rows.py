@@ -8,6 +8,7 @@ wrote it; graph readers parse with `parse_share`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,3 +51,40 @@ def contact_row(*, contact_id: UUID, account_id: UUID, name: str,
 
 def ownership_row(*, parent_id: UUID, child_id: UUID, share: Decimal) -> dict[str, Any]:
     return {"parentId": str(parent_id), "childId": str(child_id), "share": share_text(share)}
+
+
+SUPPLY_SHARE_QUANTUM = Decimal("0.01")  # share of the buyer's need in % (NUMERIC(5, 2))
+# The label of each end of a relationship kind, as the graph holds it.
+RELATIONSHIP_ENDS = {"INFLUENCES": ("Contact", "Contact"), "REPORTS_TO": ("Contact", "Contact"),
+                     "KNOWS": ("User", "Contact"), "SUPPLIES": ("Account", "Account")}
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _exact(value: Decimal | None, quantum: Decimal | None = None) -> str | None:
+    if value is None:
+        return None
+    return str(value if quantum is None else value.quantize(quantum))
+
+
+def relationship_row(*, relationship_id: UUID, kind: str, from_id: UUID, to_id: UUID,
+                     weight: Decimal | None, manual: bool, criticality: str | None,
+                     share: Decimal | None, products: Sequence[str],
+                     annual_volume: Decimal | None, valid_from: date,
+                     valid_to: date | None) -> dict[str, Any]:
+    """A relationship edge as the graph keeps it: dates as ISO strings, shares and volumes as
+    exact strings, weights (and KNOWS strengths) as floats in [0, 1]."""
+    props: dict[str, Any] = {"id": str(relationship_id), "validFrom": _iso(valid_from),
+                             "validTo": _iso(valid_to)}
+    if kind == "INFLUENCES":
+        props["weight"] = None if weight is None else float(weight)
+    elif kind == "KNOWS":
+        props["strength"] = None if weight is None else float(weight)
+        props["manual"] = manual
+    elif kind == "SUPPLIES":
+        props.update(criticality=criticality, share=_exact(share, SUPPLY_SHARE_QUANTUM),
+                     products=list(products), annualVolume=_exact(annual_volume))
+    return {"id": str(relationship_id), "kind": kind, "fromId": str(from_id),
+            "toId": str(to_id), "props": props}

@@ -50,3 +50,17 @@ def contacts(engine: GraphEngine) -> AsyncIterator[Row]:
 
 def ownerships(engine: GraphEngine) -> AsyncIterator[Row]:
     return _pages(engine, _OWNERSHIPS)
+
+
+_RELATIONSHIPS = """
+MATCH (a)-[r:INFLUENCES|REPORTS_TO|KNOWS|SUPPLIES]->(b) WHERE r.id > $after
+RETURN r.id AS id, type(r) AS kind, a.id AS fromId, b.id AS toId, r.weight AS weight,
+       r.strength AS strength, r.manual AS manual, r.criticality AS criticality,
+       r.share AS share, r.products AS products, r.annualVolume AS annualVolume,
+       r.validFrom AS validFrom, r.validTo AS validTo
+ORDER BY r.id LIMIT $limit
+"""
+
+
+def relationships(engine: GraphEngine) -> AsyncIterator[Row]:
+    return _pages(engine, _RELATIONSHIPS)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     CHAR,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -111,6 +112,10 @@ class Contact(TimestampedMixin, Base):
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     title: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Where the person works: department and the period at the account (migration 0011).
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    works_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    works_until: Mapped[date | None] = mapped_column(Date, nullable=True)
     classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
                                                 server_default=text("1"))
     # Protected fields: SM4-GCM envelopes (auth.field_cipher) and HMAC-SM3 blind indexes.
@@ -207,3 +212,100 @@ class OutboxEvent(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("projected_at IS NULL")),
     )
+
+
+class Relationship(Base):
+    """An edge of the relationship graph, as the ledger keeps it: INFLUENCES and REPORTS_TO
+    between contacts, KNOWS from a staff user to a contact, SUPPLIES from a supplier account to
+    a buyer account. Valid from `valid_from` to `valid_to` (inclusive; null: open)."""
+
+    __tablename__ = "relationships"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    from_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    to_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    weight: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), nullable=True)
+    manual: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    criticality: Mapped[str | None] = mapped_column(Text, nullable=True)
+    share: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
+    products: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
+    annual_volume: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+
+class Interaction(Base):
+    """A meeting, call, e-mail … between one of our staff and contacts of an account. `notes`
+    is an SM4-GCM envelope, readable by those cleared for `classification` (the account's)."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    channel: Mapped[str] = mapped_column(Text, nullable=False)
+    direction: Mapped[str] = mapped_column(Text, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
+                                                server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class InteractionContact(Base):
+    __tablename__ = "interaction_contacts"
+
+    interaction_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+
+
+class CommitteeMember(Base):
+    """A person on an account's buying committee (per opportunity once those exist), with one
+    or more roles (the first is the primary one) and a stance; valid over a period."""
+
+    __tablename__ = "committee_members"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    stance: Mapped[str] = mapped_column(Text, nullable=False, server_default="UNKNOWN")
+    valid_from: Mapped[date] = mapped_column(Date, nullable=False)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+
+class InfluenceScore(Base):
+    """A committee member's stored influence (analytics/influence.py) and its explanation."""
+
+    __tablename__ = "influence_scores"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    influence: Mapped[float] = mapped_column(nullable=False)
+    betweenness: Mapped[float] = mapped_column(nullable=False)
+    explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -7,7 +7,7 @@ from datetime import date
 
 from resolvers.context import Context
 from resolvers.ids import from_global_id
-from services import supply
+from services import clock, supply
 from services.accounts import AccountRecord
 from services.errors import NotFound
 from services.supply import ChainKey, Exposed, Link, SupplyEdge
@@ -18,7 +18,7 @@ async def chain(ctx: Context, account: AccountRecord, direction: SupplyDirection
                 depth: int | None, as_of: date | None) -> list[Link[SupplyEdge]]:
     levels = supply.check_tier(depth, "depth")
     return await ctx.loaders.supply_chain.load(
-        ChainKey(str(account.id), direction, levels, as_of or supply.today()))
+        ChainKey(str(account.id), direction, levels, as_of or clock.today()))
 
 
 async def exposure(ctx: Context, account_id: str, max_tier: int | None,
@@ -29,7 +29,7 @@ async def exposure(ctx: Context, account_id: str, max_tier: int | None,
     if account is None:
         ctx.note_miss("account", source)
         raise NotFound("no account with this id", field="accountId")
-    return await supply.exposure(ctx.stores.graph, account, tiers, as_of or supply.today())
+    return await supply.exposure(ctx.stores.graph, account, tiers, as_of or clock.today())
 
 
 async def mark_disrupted(ctx: Context, account_id: str, reason: str,

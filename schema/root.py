@@ -29,6 +29,7 @@ from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.relationships import RelationshipMutations
 from schema.writes import Settle
 from settings import Settings
 
@@ -101,7 +102,7 @@ class Query(supply.SupplyQueries):
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation(supply.SupplyMutations):
+class Mutation(supply.SupplyMutations, RelationshipMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

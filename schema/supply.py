@@ -9,6 +9,7 @@ from typing import Annotated
 
 import strawberry
 
+import schema.relationships  # noqa: F401  # registers Criticality before SupplyLink uses it
 from resolvers import supply as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, AccountRef, Info, account_ref
@@ -18,10 +19,7 @@ from services.accounts import Disruption as DisruptionRecord
 from services.supply import MAX_TIER, Exposed, Link, SupplyEdge
 from services.vocabulary import Criticality, SupplyDirection
 
-# The services' enums, registered with their GraphQL descriptions (strawberry marks them).
-strawberry.enum(Criticality, name="Criticality",
-                description="How much a buyer depends on a supplier: LOW, MEDIUM, HIGH or "
-                            "SOLE_SOURCE (no alternative).")
+# The services' enum, registered with its GraphQL description (strawberry marks the class).
 strawberry.enum(SupplyDirection, name="SupplyDirection",
                 description="UPSTREAM: suppliers and theirs; DOWNSTREAM: customers and theirs.")
 

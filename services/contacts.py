@@ -18,7 +18,7 @@ from relational.models import Contact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as repo
 from relational.uow import UnitOfWork
-from services import accounts, idempotency, policy
+from services import accounts, idempotency, policy, relationships
 from services import contact_fields as fields
 from services import validation as check
 from services.contact_fields import PROTECTED, PUBLIC_NAMES, ContactRecord
@@ -170,6 +170,7 @@ async def delete(
 ) -> ContactRecord:
     contact = await _locked(uow, actor, contact_id, "contact.delete")
     record = fields.reveal(cipher, contact)
+    await relationships.forget_contact(uow, contact.id)
     await uow.session.delete(contact)
     await uow.session.flush()
     uow.audit("contact.delete", [str(contact.id), str(contact.account_id)],

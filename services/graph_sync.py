@@ -14,10 +14,10 @@ from graph import snapshot
 from graph.engine import GraphEngine
 from graph.projector import GraphEvent
 from relational.ledger import Ledger, Reader
-from relational.models import Account, AccountEdge, Base, Contact
+from relational.models import Account, AccountEdge, Base, Contact, Relationship
 from relational.repositories import outbox
 from relational.repositories.groups import OWNS
-from services import accounts, contacts, groups
+from services import accounts, contacts, groups, relationship_rows
 
 _BATCH = 2000
 M = TypeVar("M", bound=Base)
@@ -47,6 +47,9 @@ async def rebuild(ledger: Ledger, graph: GraphEngine) -> dict[str, int]:
                 graph, session, Contact, "contact.created", contacts.graph_row),
             "ownerships": await _project_all(
                 graph, session, AccountEdge, "ownership.linked", groups.graph_row),
+            "relationships": await _project_all(
+                graph, session, Relationship, "relationship.created",
+                relationship_rows.graph_row),
         }
     return counts
 
@@ -106,6 +109,18 @@ async def _graph(rows: AsyncIterator[dict[str, Any]]) -> dict[str, dict[str, Any
     return found
 
 
+def _relationship(row: dict[str, Any]) -> dict[str, Any]:
+    """A ledger edge as `snapshot.relationships` reads it back (flat, no id)."""
+    return {"kind": row["kind"], "fromId": row["fromId"], "toId": row["toId"],
+            **{key: value for key, value in row["props"].items() if key != "id"}}
+
+
+def _graph_relationship(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("products") is not None:
+        row["products"] = list(row["products"])
+    return row
+
+
 def _pair(row: dict[str, Any]) -> str:
     return f"{row['parentId']}/{row['childId']}"
 
@@ -121,6 +136,11 @@ async def verify(read: Reader, graph: GraphEngine) -> Report:
     _compare("account", ledger_accounts, await _graph(snapshot.accounts(graph)), report)
     _compare("contact", ledger_contacts, await _graph(snapshot.contacts(graph)), report)
     _compare("ownership", ledger_edges, await _graph(snapshot.ownerships(graph)), report)
+    ledger_ties = await _ledger(read, Relationship, relationship_rows.graph_row,
+                                lambda row: row["id"])
+    graph_ties = await _graph(snapshot.relationships(graph))
+    _compare("relationship", {key: _relationship(row) for key, row in ledger_ties.items()},
+             {key: _graph_relationship(row) for key, row in graph_ties.items()}, report)
     async with read() as session:
         report.pending_events = await outbox.pending_count(session)
     return report

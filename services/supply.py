@@ -28,7 +28,7 @@ from graph.supply import SupplyEdge
 from relational.models import Account
 from relational.repositories import accounts as account_repo
 from relational.uow import UnitOfWork
-from services import accounts, policy
+from services import accounts, clock, policy
 from services import validation as check
 from services.accounts import AccountRecord
 from services.errors import BadUserInput
@@ -39,10 +39,6 @@ __all__ = ["ChainKey", "Exposed", "Link", "SupplyEdge"]
 MAX_TIER = graph_supply.MAX_DEPTH  # supplyChain depth and exposure maxTier: 1 … 5
 _DIRECTIONS = {SupplyDirection.UPSTREAM: Direction.UPSTREAM,
                SupplyDirection.DOWNSTREAM: Direction.DOWNSTREAM}
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def check_tier(value: int | None, field: str, *, default: int = 3) -> int:
@@ -121,7 +117,7 @@ async def mark_disrupted(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, r
     """Mark an account disrupted since `since` (default: today, `on`), or change the reason
     or date of its disruption. A disruption cannot start in the future."""
     given = check.text(reason, "reason", max_length=500)
-    current = on or today()
+    current = on or clock.today()
     start = current if since is None else since
     if start > current:
         raise BadUserInput("`since` must not be later than today", field="since")

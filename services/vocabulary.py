@@ -22,13 +22,83 @@ LIFECYCLE_STAGES = tuple(stage.value for stage in LifecycleStage)
 DEFAULT_LIFECYCLE_STAGE = LifecycleStage.LEAD
 
 
+class RelationshipKind(Enum):
+    """Edges of the relationship graph (the ledger's `relationships.kind`)."""
+
+    INFLUENCES = "INFLUENCES"  # contact → contact whose opinion it sways (weight in [0, 1])
+    REPORTS_TO = "REPORTS_TO"  # subordinate → manager
+    KNOWS = "KNOWS"  # our staff user → contact (strength in [0, 1])
+    SUPPLIES = "SUPPLIES"  # supplier account → buyer account
+
+
 class Criticality(Enum):
-    """How much a buyer depends on one supplier (a SUPPLIES edge; the graph stores the value)."""
+    """How much a buyer depends on a supplier."""
 
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
     SOLE_SOURCE = "SOLE_SOURCE"
+
+
+class InteractionChannel(Enum):
+    """How an interaction took place; `label` is the Chinese name tag rules may use."""
+
+    VISIT = "VISIT"
+    CALL = "CALL"
+    EMAIL = "EMAIL"
+    EXHIBITION = "EXHIBITION"
+    MEETING = "MEETING"
+    TENDER_QA = "TENDER_QA"
+    CONSULTATION = "CONSULTATION"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self.value]
+
+    @classmethod
+    def named(cls, name: str) -> InteractionChannel:
+        """A channel by value (`CALL`) or by label (`电话`); ValueError for anything else."""
+        for channel in cls:
+            if name in (channel.value, channel.label):
+                return channel
+        raise ValueError(f"unknown interaction channel {name!r}")
+
+
+CHANNEL_LABELS = {"VISIT": "拜访", "CALL": "电话", "EMAIL": "邮件", "EXHIBITION": "展会",
+                  "MEETING": "会议", "TENDER_QA": "投标答疑", "CONSULTATION": "咨询"}
+
+
+class InteractionDirection(Enum):
+    INBOUND = "INBOUND"  # the customer reached out to us
+    OUTBOUND = "OUTBOUND"  # we reached out
+
+
+class CommitteeRole(Enum):
+    """Roles on a buying committee; a member may hold several."""
+
+    DECISION_MAKER = "DECISION_MAKER"
+    TECHNICAL_EVALUATOR = "TECHNICAL_EVALUATOR"
+    BUSINESS_EVALUATOR = "BUSINESS_EVALUATOR"
+    PROCUREMENT = "PROCUREMENT"
+    GATEKEEPER = "GATEKEEPER"
+    INFLUENCER = "INFLUENCER"
+    CHAMPION = "CHAMPION"
+    USER = "USER"
+
+
+# The roles a complete committee map names (coverage): who decides, who evaluates, who buys,
+# and someone on our side.
+KEY_ROLES = ("DECISION_MAKER", "TECHNICAL_EVALUATOR", "BUSINESS_EVALUATOR", "PROCUREMENT",
+             "CHAMPION")
+
+
+class Stance(Enum):
+    """A committee member's attitude towards us."""
+
+    SUPPORTER = "SUPPORTER"
+    NEUTRAL = "NEUTRAL"
+    OPPONENT = "OPPONENT"
+    UNKNOWN = "UNKNOWN"
 
 
 class SupplyDirection(Enum):

@@ -44,7 +44,8 @@ BLIND_INDEX_KEY = "b2" * 32
 ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, users, refresh_tokens, "
           "rate_counters, session_step_ups, step_up_challenges, totp_credentials, "
-          "api_tokens, departments, idempotency_keys")
+          "api_tokens, departments, idempotency_keys, relationships, interactions, "
+          "interaction_contacts, committee_members, influence_scores")
 
 
 def free_port() -> int:

@@ -75,7 +75,7 @@ async def test_every_mutation_reaches_the_graph_and_verify_agrees(api: Api) -> N
     assert await graph_counts(api) == (3, 1, 1)
     report = await graph_sync.verify(api.stores.read, api.stores.graph)
     assert report.differences == []
-    assert report.counts == {"account": 2, "contact": 1, "ownership": 1}
+    assert report.counts == {"account": 2, "contact": 1, "ownership": 1, "relationship": 0}
     phones = await api.stores.graph.read("MATCH (c:Contact) RETURN c.phone AS phone")
     assert phones == [{"phone": None}]  # personal data stays in the ledger
 
@@ -153,7 +153,7 @@ async def test_verify_lists_differences_and_rebuild_repairs_them(
     again = await asyncio.to_thread(crm, settings, "graph", "verify")
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.strip().endswith("graph and ledger agree (2 accounts, 0 contacts, "
-                                         "1 ownerships)")
+                                         "1 ownerships, 0 relationships)")
 
 
 async def test_graph_down_writes_are_kept_and_projected_after_restart(

@@ -18,6 +18,7 @@ RULES = {"public", "authenticated", "requires", "requiresPerType"}
 ANY_ID = global_id("Account", "00000000-0000-4000-8000-000000000001")
 CONTACT_ID = global_id("Contact", "00000000-0000-4000-8000-000000000002")
 USER_ID = global_id("User", "00000000-0000-4000-8000-000000000003")
+REL_ID = global_id("Relationship", "00000000-0000-4000-8000-000000000004")
 
 # A minimal, well-typed call of each guarded root field and mutation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -59,6 +60,12 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         accountId: $id, reason: "火灾"}) { account { id } } }""", {"id": ANY_ID}),
     "accountClearDisruption": ("""mutation($id: ID!) { accountClearDisruption(input: {
         accountId: $id}) { account { id } } }""", {"id": ANY_ID}),
+    "relationshipCreate": ("""mutation($id: ID!) { relationshipCreate(input: {kind: REPORTS_TO,
+        fromId: $id, toId: $id}) { relationship { id } } }""", {"id": CONTACT_ID}),
+    "relationshipUpdate": ("""mutation($id: ID!) { relationshipUpdate(input: {
+        relationshipId: $id, weight: 0.5}) { relationship { id } } }""", {"id": REL_ID}),
+    "relationshipEnd": ("""mutation($id: ID!) { relationshipEnd(input: {relationshipId: $id})
+        { relationship { id } } }""", {"id": REL_ID}),
 }
 
 

@@ -1,0 +1,111 @@
+"""Interactions between our staff and contacts: lists by account, contact or staff user (newest
+first, keyset pages), the history behind KNOWS strengths, last contact dates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import Account, Interaction, InteractionContact
+from relational.repositories.visibility import Visibility, accounts_readable
+
+
+@dataclass(frozen=True)
+class InteractionQuery:
+    """One list: exactly one of account, contact or user; all given filters hold."""
+
+    seen: Visibility
+    account_id: uuid.UUID | None = None
+    contact_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    channel: str | None = None
+    since: datetime | None = None  # inclusive
+    before: datetime | None = None  # exclusive
+    after: tuple[datetime, uuid.UUID] | None = None  # keyset: rows older than this one
+
+
+def _conditions(query: InteractionQuery) -> list[ColumnElement[bool]]:
+    readable = Interaction.account_id.in_(select(Account.id).where(accounts_readable(query.seen)))
+    conditions: list[ColumnElement[bool]] = [readable]
+    if query.account_id is not None:
+        conditions.append(Interaction.account_id == query.account_id)
+    if query.user_id is not None:
+        conditions.append(Interaction.user_id == query.user_id)
+    if query.contact_id is not None:
+        conditions.append(Interaction.id.in_(select(InteractionContact.interaction_id).where(
+            InteractionContact.contact_id == query.contact_id)))
+    if query.channel is not None:
+        conditions.append(Interaction.channel == query.channel)
+    if query.since is not None:
+        conditions.append(Interaction.occurred_at >= query.since)
+    if query.before is not None:
+        conditions.append(Interaction.occurred_at < query.before)
+    return conditions
+
+
+async def page(session: AsyncSession, query: InteractionQuery,
+               limit: int) -> list[tuple[Interaction, list[uuid.UUID]]]:
+    """Newest first (occurred_at, id descending), with each interaction's contact ids."""
+    conditions = _conditions(query)
+    if query.after is not None:
+        conditions.append(tuple_(Interaction.occurred_at, Interaction.id)
+                          < tuple_(query.after[0], query.after[1]))
+    statement = (select(Interaction).where(*conditions)
+                 .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit))
+    rows = list((await session.scalars(statement)).all())
+    people = await contacts_of(session, [row.id for row in rows])
+    return [(row, people.get(row.id, [])) for row in rows]
+
+
+async def count(session: AsyncSession, query: InteractionQuery) -> int:
+    statement = select(func.count()).select_from(Interaction).where(*_conditions(query))
+    return int(await session.scalar(statement) or 0)
+
+
+async def contacts_of(session: AsyncSession,
+                      ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(InteractionContact.interaction_id, InteractionContact.contact_id)
+        .where(InteractionContact.interaction_id.in_(list(ids)))
+        .order_by(InteractionContact.interaction_id, InteractionContact.contact_id))
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for interaction_id, contact_id in rows:
+        found.setdefault(interaction_id, []).append(contact_id)
+    return found
+
+
+async def history(session: AsyncSession, user_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]
+                  ) -> dict[uuid.UUID, list[tuple[datetime, str]]]:
+    """(occurred_at, direction) of every interaction of `user_id` with each contact."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(InteractionContact.contact_id, Interaction.occurred_at, Interaction.direction)
+        .join(Interaction, Interaction.id == InteractionContact.interaction_id)
+        .where(Interaction.user_id == user_id,
+               InteractionContact.contact_id.in_(list(set(contact_ids)))))
+    found: dict[uuid.UUID, list[tuple[datetime, str]]] = {cid: [] for cid in contact_ids}
+    for contact_id, occurred_at, direction in rows:
+        found[contact_id].append((occurred_at, direction))
+    return found
+
+
+async def last_contact(session: AsyncSession, contact_ids: Sequence[uuid.UUID],
+                       until: datetime | None = None) -> dict[uuid.UUID, datetime]:
+    """When each contact last had an interaction with any of our staff (before `until`)."""
+    if not contact_ids:
+        return {}
+    statement = (select(InteractionContact.contact_id, func.max(Interaction.occurred_at))
+                 .join(Interaction, Interaction.id == InteractionContact.interaction_id)
+                 .where(InteractionContact.contact_id.in_(list(set(contact_ids))))
+                 .group_by(InteractionContact.contact_id))
+    if until is not None:
+        statement = statement.where(Interaction.occurred_at < until)
+    return {contact_id: at for contact_id, at in await session.execute(statement)}
