@@ -105,7 +105,7 @@ def impact(edge: SupplyEdge) -> float:
 
 def chain(edges: Iterable[E], root: str, direction: Direction, depth: int) -> list[Link[E]]:
     """The links of the supply chain around `root` to `depth` tiers, nearest first (then by
-    far end and edge id, so the order is stable)."""
+    far end, near end and edge id, so the order is stable)."""
     away: dict[str, list[tuple[str, E]]] = defaultdict(list)
     for edge in edges:
         near, far = ((edge.buyer_id, edge.supplier_id) if direction is Direction.UPSTREAM
@@ -121,9 +121,11 @@ def chain(edges: Iterable[E], root: str, direction: Direction, depth: int) -> li
             if far not in tier:
                 tier[far] = tier[node] + 1
                 queue.append(far)
-    links = [Link(edge, far, tier[far]) for near, level in tier.items() if level < depth
-             for far, edge in away.get(near, []) if far != root]
-    return sorted(links, key=lambda link: (link.tier, link.account_id, link.edge.id))
+    links = [(near, Link(edge, far, tier[far])) for near, level in tier.items()
+             if level < depth for far, edge in away.get(near, []) if far != root]
+    ordered = sorted(links, key=lambda pair: (pair[1].tier, pair[1].account_id, pair[0],
+                                              pair[1].edge.id))
+    return [link for _, link in ordered]
 
 
 def impacts(edges: Iterable[SupplyEdge]) -> dict[str, dict[str, float]]:

@@ -10,7 +10,14 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from analytics.supply_risk import CRITICALITY_WEIGHT, Direction, chain, exposure, impact
+from analytics.supply_risk import (
+    CRITICALITY_WEIGHT,
+    Direction,
+    Link,
+    chain,
+    exposure,
+    impact,
+)
 from graph.supply import SupplyEdge
 
 CRITICALITIES = tuple(CRITICALITY_WEIGHT)
@@ -127,6 +134,11 @@ def test_exposure_matches_the_networkx_reference(seed: int) -> None:
             assert nx.is_path(graph, list(item.path))
 
 
+def near_end(link: Link[SupplyEdge], direction: Direction) -> str:
+    edge = link.edge
+    return edge.buyer_id if direction is Direction.UPSTREAM else edge.supplier_id
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("direction", list(Direction))
 def test_chain_tiers_match_networkx(seed: int, direction: Direction) -> None:
@@ -140,7 +152,8 @@ def test_chain_tiers_match_networkx(seed: int, direction: Direction) -> None:
         distance = (nx.single_source_shortest_path_length(walked, "n00", cutoff=depth)
                     if "n00" in graph else {"n00": 0})
         expected = sorted(
-            (distance[far], far, key)
+            (distance[far], far, near, key)
             for near, far, key in walked.edges(keys=True)
             if near in distance and distance[near] < depth and far != "n00")
-        assert [(link.tier, link.account_id, link.edge.id) for link in links] == expected
+        assert [(link.tier, link.account_id, near_end(link, direction), link.edge.id)
+                for link in links] == expected
