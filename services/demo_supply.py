@@ -13,12 +13,17 @@ groups than the buyer's. Every SUPPLIES edge is created through the relationship
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from auth.actor import Actor
+from relational.uow import UnitOfWork
+from services import clock, relationships, supply
 from services.demo_data import DemoDataset
+from services.relationships import RelationshipDraft
 
 TIERS = (
     ("特种材料", "集成电路"),
@@ -77,10 +82,12 @@ def plan_supply(data: DemoDataset, today: date, seed: int = 2026) -> SupplyPlan:
     edges: list[DemoSupply] = []
     for tier in range(1, len(TIERS)):
         for buyer in tiers[tier]:
+            if rng.random() < 0.25:  # buys from suppliers outside our accounts
+                continue
             pool = tiers[tier - 1] + (tiers[tier - 2] if tier >= 2 and rng.random() < 0.3
                                       else [])
             foreign = [key for key in pool if group[key] != group[buyer]] or pool
-            chosen = rng.sample(foreign, min(len(foreign), rng.randint(1, 3)))
+            chosen = rng.sample(foreign, min(len(foreign), rng.choice((1, 1, 2, 3))))
             for supplier, share in zip(chosen, _shares(rng, len(chosen)), strict=True):
                 edges.append(_edge(rng, supplier, buyer, share, tiers, today))
     busiest = Counter(edge.supplier_key for edge in edges
@@ -113,3 +120,20 @@ def _groups(data: DemoDataset) -> dict[str, str]:
             node = parent[node]
         top[account.key] = node
     return top
+
+
+async def seed_supply(uow: UnitOfWork, actor: Actor, data: DemoDataset,
+                      ids: dict[str, uuid.UUID]) -> int:
+    """Create the planned web as `actor` (who must see every account) and mark its busiest
+    raw-material supplier disrupted; the number of SUPPLIES edges."""
+    today = clock.today()
+    plan = plan_supply(data, today)
+    for edge in plan.edges:
+        await relationships.create(uow, actor, RelationshipDraft(
+            kind="SUPPLIES", from_id=ids[edge.supplier_key], to_id=ids[edge.buyer_key],
+            criticality=edge.criticality, share=edge.share_pct, products=edge.products,
+            valid_from=edge.valid_from, valid_to=edge.valid_to,
+            evidence="年度采购框架协议"), today)
+    await supply.mark_disrupted(uow, actor, ids[plan.disrupted_key], DISRUPTION_REASON,
+                                plan.disrupted_since, on=today)
+    return len(plan.edges)
