@@ -156,7 +156,7 @@ class Account(relay.Node, AccountRef):
         from schema.supply import SupplyLink
 
         links = await resolve_supply.chain(info.context, self.row, direction, depth, as_of)
-        return [SupplyLink.of(link) for link in links]
+        return await SupplyLink.list_of(info, links)
 
     @strawberry.field(description="Why and since when this account cannot deliver; null when "
                                   "it is not disrupted.", extensions=guard("account:read"))
@@ -173,6 +173,16 @@ async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:
         return RestrictedAccount(id=strawberry.ID(to_global_id("Account", account_id)),
                                  restricted=True)
     return Account.from_row(row)
+
+
+async def account_refs(info: Info, account_ids: Iterable[str]) -> dict[str, AccountRef]:
+    """`account_ref` of many ids at once (one batched load): for lists that hand their
+    accounts out as plain values rather than one resolver per item."""
+    wanted = list(dict.fromkeys(account_ids))
+    rows = await resolve.accounts_by_uuid(info.context, [uuid.UUID(key) for key in wanted])
+    return {key: Account.from_row(row) if row is not None else RestrictedAccount(
+        id=strawberry.ID(to_global_id("Account", key)), restricted=True)
+        for key, row in zip(wanted, rows, strict=True)}
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -12,7 +11,7 @@ import strawberry
 import schema.relationships  # noqa: F401  # registers Criticality before SupplyLink uses it
 from resolvers import supply as resolve
 from resolvers.ids import to_global_id
-from schema.accounts import Account, AccountRef, Info, account_ref
+from schema.accounts import Account, AccountRef, Info, account_refs
 from schema.directives import guard
 from schema.writes import GraphWrite, Settle
 from services.accounts import Disruption as DisruptionRecord
@@ -41,7 +40,8 @@ class Disruption:
 @strawberry.type(description="A SUPPLIES edge of a supply chain, seen from the chain's root: "
                              "`account` is its far end, `tier` that account's distance.")
 class SupplyLink:
-    account_id: strawberry.Private[str]
+    account: AccountRef = strawberry.field(
+        description="The account at the far end, or a restricted stub outside your scope.")
     tier: int = strawberry.field(description="Hops between the root and `account` (1: a "
                                              "direct supplier or customer).")
     from_id: strawberry.ID = strawberry.field(description="The supplier (global id).")
@@ -52,45 +52,37 @@ class SupplyLink:
     products: list[str] = strawberry.field(description="What is supplied.")
 
     @classmethod
-    def of(cls, link: Link[SupplyEdge]) -> SupplyLink:
-        edge = link.edge
-        return cls(account_id=link.account_id, tier=link.tier,
-                   from_id=_account_id(edge.supplier_id), to_id=_account_id(edge.buyer_id),
-                   criticality=Criticality(edge.criticality), share=edge.share_pct,
-                   products=list(edge.products))
-
-    @strawberry.field(description="The account at the far end, or a restricted stub outside "
-                                  "your scope.")
-    async def account(self, info: Info) -> AccountRef:
-        return await account_ref(info, self.account_id)
+    async def list_of(cls, info: Info, links: list[Link[SupplyEdge]]) -> list[SupplyLink]:
+        refs = await account_refs(info, (link.account_id for link in links))
+        return [cls(account=refs[link.account_id], tier=link.tier,
+                    from_id=_account_id(link.edge.supplier_id),
+                    to_id=_account_id(link.edge.buyer_id),
+                    criticality=Criticality(link.edge.criticality), share=link.edge.share_pct,
+                    products=list(link.edge.products)) for link in links]
 
 
 @strawberry.type(description="A customer exposed to a supplier's failure (DebtRank: the "
                              "impacts criticality × share compound along each path).")
 class Exposure:
-    account_id: strawberry.Private[str]
-    path_ids: strawberry.Private[tuple[str, ...]]
+    account: AccountRef = strawberry.field(
+        description="The exposed account, or a restricted stub outside your scope.")
     tier: int = strawberry.field(description="The round the failure first reaches the "
                                              "account: its distance from the supplier.")
     score: float = strawberry.field(description="Distress in [0, 1] after `maxTier` rounds "
                                                 "(1: the whole need is lost).")
+    path: list[AccountRef] = strawberry.field(
+        description="From the failing supplier to this account, each step the largest "
+                    "contribution that first reached the next account; accounts outside your "
+                    "scope are restricted stubs.")
 
     @classmethod
-    def of(cls, item: Exposed) -> Exposure:
-        return cls(account_id=item.account_id, path_ids=item.path, tier=item.tier,
-                   score=item.score)
-
-    @strawberry.field(description="The exposed account, or a restricted stub outside your "
-                                  "scope.")
-    async def account(self, info: Info) -> AccountRef:
-        return await account_ref(info, self.account_id)
-
-    @strawberry.field(description="From the failing supplier to this account, each step the "
-                                  "largest contribution that first reached the next account; "
-                                  "accounts outside your scope are restricted stubs.")
-    async def path(self, info: Info) -> list[AccountRef]:
-        return list(await asyncio.gather(*(account_ref(info, account_id)
-                                           for account_id in self.path_ids)))
+    async def list_of(cls, info: Info, found: list[Exposed]) -> list[Exposure]:
+        # One batched load for every account named, then plain values: a list of hundreds
+        # of exposures with their paths resolves no field one by one.
+        refs = await account_refs(info, (key for item in found
+                                         for key in (item.account_id, *item.path)))
+        return [cls(account=refs[item.account_id], tier=item.tier, score=item.score,
+                    path=[refs[key] for key in item.path]) for item in found]
 
 
 TierArg = Annotated[int | None, strawberry.argument(
@@ -111,7 +103,7 @@ class SupplyQueries:
         max_tier: TierArg = 3, as_of: AsOfArg = None,
     ) -> list[Exposure]:
         found = await resolve.exposure(info.context, str(account_id), max_tier, as_of)
-        return [Exposure.of(item) for item in found]
+        return await Exposure.list_of(info, found)
 
 
 @strawberry.input(description="Mark an account disrupted, or change its disruption.")
