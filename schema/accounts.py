@@ -131,7 +131,7 @@ class Account(relay.Node, AccountRef):
     ) -> Annotated[GroupTree, strawberry.lazy("schema.groups")]:
         from schema.groups import GroupTree
 
-        return GroupTree.of(await resolve_groups.tree(info.context, self.row, depth))
+        return await GroupTree.of(info, await resolve_groups.tree(info.context, self.row, depth))
 
     @strawberry.field(description="Annual revenue of this company plus every visible "
                                   "descendant's, weighted by effective ownership (CNY).",
