@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import decision, fixed, report, scenarios, security, throughput
+from bench import decision, fixed, report, scenarios, security, supply, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -218,6 +218,7 @@ def main() -> int:
         print()
         print(report.growth(runs))
     decision.main()  # decision maps: its own synthetic relationship graph
+    supply.run_supply(base)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

@@ -16,6 +16,12 @@ UNWIND $rows AS row
 MERGE (a:Account {id: row.id})
 SET a += row
 """
+# The row of an account whose disruption ended has no disruption: remove it from the node.
+CLEAR_DISRUPTIONS = """
+UNWIND $rows AS row
+MERGE (a:Account {id: row.id})
+SET a += row, a.disruptedReason = null, a.disruptedSince = null
+"""
 UPSERT_CONTACTS = """
 UNWIND $rows AS row
 MERGE (c:Contact {id: row.id})
@@ -70,6 +76,8 @@ STATEMENTS: dict[str, str] = {
     "relationship.deleted": DELETE_RELATIONSHIPS,
     "account.created": UPSERT_ACCOUNTS,
     "account.updated": UPSERT_ACCOUNTS,
+    "account.disrupted": UPSERT_ACCOUNTS,
+    "account.disruptionCleared": CLEAR_DISRUPTIONS,
     "contact.created": UPSERT_CONTACTS,
     "contact.updated": UPSERT_CONTACTS,
     "contact.deleted": DELETE_CONTACTS,

@@ -35,9 +35,15 @@ def parse_share(value: object) -> Decimal:
 
 
 def account_row(*, account_id: UUID, name: str, region: str, industry: str,
-                lifecycle_stage: str) -> dict[str, Any]:
-    return {"id": str(account_id), "name": name, "region": region, "industry": industry,
-            "lifecycleStage": lifecycle_stage}
+                lifecycle_stage: str, disrupted_reason: str | None = None,
+                disrupted_since: date | None = None) -> dict[str, Any]:
+    """An Account node; a disruption only while there is one (clearing it removes the
+    properties: `graph/projector.py`)."""
+    row = {"id": str(account_id), "name": name, "region": region, "industry": industry,
+           "lifecycleStage": lifecycle_stage}
+    if disrupted_reason is not None and disrupted_since is not None:
+        row.update(disruptedReason=disrupted_reason, disruptedSince=disrupted_since.isoformat())
+    return row
 
 
 def contact_row(*, contact_id: UUID, account_id: UUID, name: str,

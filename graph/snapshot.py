@@ -11,7 +11,8 @@ _PAGE = 5000
 _ACCOUNTS = """
 MATCH (a:Account) WHERE a.id > $after
 RETURN a.id AS id, a.name AS name, a.region AS region, a.industry AS industry,
-       a.lifecycleStage AS lifecycleStage
+       a.lifecycleStage AS lifecycleStage, a.disruptedReason AS disruptedReason,
+       a.disruptedSince AS disruptedSince
 ORDER BY a.id LIMIT $limit
 """
 _CONTACTS = """

@@ -64,8 +64,13 @@ class Account(TimestampedMixin, Base):
     department_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
                                                 server_default=text("1"))
+    # A supplier that cannot deliver (migration 0016): why and since when, both or neither.
+    disrupted_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disrupted_since: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     __table_args__ = (
+        CheckConstraint("(disrupted_reason IS NULL) = (disrupted_since IS NULL)",
+                        name="ck_accounts_disruption"),
         Index("ix_accounts_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
         # Characters and bigrams of the name (functions of migration 0007): substring search

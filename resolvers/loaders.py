@@ -10,12 +10,13 @@ from dataclasses import replace
 from strawberry.dataloader import DataLoader
 
 from auth.actor import Actor
-from services import accounts, contacts, groups, interactions
+from services import accounts, contacts, groups, interactions, supply
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.groups import OwnershipEdge
 from services.pagination import Page
 from services.stores import Stores
+from services.supply import ChainKey, Link, SupplyEdge
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 # An account's interaction list: (account, its filters without the account, first, after).
@@ -38,6 +39,7 @@ class Loaders:
         self.staff_name = DataLoader[uuid.UUID, str | None](self._staff_names)
         self.interaction_count = DataLoader[interactions.InteractionList, int](
             self._interaction_counts)
+        self.supply_chain = DataLoader[ChainKey, list[Link[SupplyEdge]]](self._supply_chains)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)
@@ -115,3 +117,5 @@ class Loaders:
                 found[key] = await interactions.count(self._stores.read, await self._actor(),
                                                       key)
         return [found[key] for key in keys]
+    async def _supply_chains(self, keys: Sequence[ChainKey]) -> list[list[Link[SupplyEdge]]]:
+        return await supply.chains(self._stores.graph, keys)

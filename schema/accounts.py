@@ -16,6 +16,7 @@ from auth.actor import Clearance
 from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
+from resolvers import supply as resolve_supply
 from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
@@ -23,7 +24,7 @@ from schema.directives import ClassificationLevel, guard
 from schema.writes import GraphWrite
 from services import vocabulary
 from services.accounts import AccountChanges, AccountDraft, AccountRecord, AccountSearch
-from services.vocabulary import LifecycleStage
+from services.vocabulary import LifecycleStage, SupplyDirection
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from schema.groups import GroupTree, Shareholding
     from schema.interactions import InteractionConnection
     from services.vocabulary import InteractionChannel
+    from schema.supply import Disruption, SupplyLink
 
 Info = strawberry.Info[Context, None]
 
@@ -170,13 +172,39 @@ class Account(relay.Node, AccountRef):
     ) -> Annotated[GroupTree, strawberry.lazy("schema.groups")]:
         from schema.groups import GroupTree
 
-        return GroupTree.of(await resolve_groups.tree(info.context, self.row, depth))
+        return await GroupTree.of(info, await resolve_groups.tree(info.context, self.row, depth))
 
     @strawberry.field(description="Annual revenue of this company plus every visible "
                                   "descendant's, weighted by effective ownership (CNY).",
                       extensions=guard(level=ClassificationLevel.INTERNAL))
     async def group_revenue(self, info: Info) -> Decimal | None:
         return await resolve_groups.group_revenue(info.context, self.row)
+
+    @strawberry.field(description="Suppliers (UPSTREAM) or customers (DOWNSTREAM) tier by "
+                                  "tier: every SUPPLIES edge valid on `asOf` leading away from "
+                                  "this account within `depth` tiers, nearest first.",
+                      extensions=guard("account:read"))
+    async def supply_chain(
+        self, info: Info,
+        direction: Annotated[SupplyDirection, strawberry.argument(
+            description="Towards suppliers or towards customers.")],
+        depth: Annotated[int | None, strawberry.argument(
+            description="Tiers to follow, 1 to 5.")] = 3,
+        as_of: Annotated[date | None, strawberry.argument(
+            description="The day the edges must be valid on; today (UTC) if not given.")]
+        = None,
+    ) -> list[Annotated[SupplyLink, strawberry.lazy("schema.supply")]]:
+        from schema.supply import SupplyLink
+
+        links = await resolve_supply.chain(info.context, self.row, direction, depth, as_of)
+        return await SupplyLink.list_of(info, links)
+
+    @strawberry.field(description="Why and since when this account cannot deliver; null when "
+                                  "it is not disrupted.", extensions=guard("account:read"))
+    def disruption(self) -> Annotated[Disruption, strawberry.lazy("schema.supply")] | None:
+        from schema.supply import Disruption
+
+        return Disruption.maybe(self.row.disruption)
 
 
 async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:
@@ -186,6 +214,16 @@ async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:
         return RestrictedAccount(id=strawberry.ID(to_global_id("Account", account_id)),
                                  restricted=True)
     return Account.from_row(row)
+
+
+async def account_refs(info: Info, account_ids: Iterable[str]) -> dict[str, AccountRef]:
+    """`account_ref` of many ids at once (one batched load): for lists that hand their
+    accounts out as plain values rather than one resolver per item."""
+    wanted = list(dict.fromkeys(account_ids))
+    rows = await resolve.accounts_by_uuid(info.context, [uuid.UUID(key) for key in wanted])
+    return {key: Account.from_row(row) if row is not None else RestrictedAccount(
+        id=strawberry.ID(to_global_id("Account", key)), restricted=True)
+        for key, row in zip(wanted, rows, strict=True)}
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

@@ -9,7 +9,7 @@ import strawberry
 
 from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
-from schema.accounts import Account, AccountRef, Info, account_ref
+from schema.accounts import Account, AccountRef, Info, account_ref, account_refs
 from schema.directives import guard
 from schema.writes import GraphWrite
 from services.accounts import AccountRecord
@@ -19,7 +19,8 @@ from services.groups import Relative, ShareholdingRecord
 
 @strawberry.type(description="An account in a group tree, seen from the tree's root.")
 class GroupMember:
-    account_id: strawberry.Private[str]
+    account: AccountRef = strawberry.field(
+        description="The account, or a restricted stub outside your scope.")
     depth: int = strawberry.field(description="Levels between this account and the root.")
     effective_ownership: Decimal = strawberry.field(
         description="Effective ownership in % (\"60.000000\" means 60 %): the product of the "
@@ -27,15 +28,6 @@ class GroupMember:
                     "rounded half-even to six decimal places (33.33 % of 33.33 % is "
                     "\"11.108889\"). For an ancestor: its stake in the root; for a "
                     "descendant: the root's stake in it.")
-
-    @classmethod
-    def of(cls, relative: Relative) -> GroupMember:
-        return cls(account_id=relative.account_id, depth=relative.depth,
-                   effective_ownership=relative.effective_ownership)
-
-    @strawberry.field(description="The account, or a restricted stub outside your scope.")
-    async def account(self, info: Info) -> AccountRef:
-        return await account_ref(info, self.account_id)
 
 
 @strawberry.type(description="The group structure around an account.")
@@ -46,9 +38,18 @@ class GroupTree:
         description="Subsidiaries down to the requested depth, nearest first.")
 
     @classmethod
-    def of(cls, tree: GroupTreeResult) -> GroupTree:
-        return cls(ancestors=[GroupMember.of(item) for item in tree.ancestors],
-                   descendants=[GroupMember.of(item) for item in tree.descendants])
+    async def of(cls, info: Info, tree: GroupTreeResult) -> GroupTree:
+        # One batched load for every member, then plain values: a tree of thousands of
+        # companies resolves no field one member at a time.
+        refs = await account_refs(info, (relative.account_id for relative in
+                                         (*tree.ancestors, *tree.descendants)))
+
+        def members(relatives: list[Relative]) -> list[GroupMember]:
+            return [GroupMember(account=refs[relative.account_id], depth=relative.depth,
+                                effective_ownership=relative.effective_ownership)
+                    for relative in relatives]
+
+        return cls(ancestors=members(tree.ancestors), descendants=members(tree.descendants))
 
 
 @strawberry.type(description="A direct shareholding of one company in another.")

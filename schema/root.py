@@ -22,7 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers.ids import global_type, type_of_id_argument
-from schema import accounts, audit, contacts, groups, identity
+from schema import accounts, audit, contacts, groups, identity, supply
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
@@ -43,7 +43,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query(InteractionQueries, DecisionQueries):
+class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -105,7 +105,8 @@ class Query(InteractionQueries, DecisionQueries):
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations):
+class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
+               supply.SupplyMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,14 @@ class AccountDraft:
 
 
 @dataclass(frozen=True)
+class Disruption:
+    """Why a supplier cannot deliver, and since when."""
+
+    reason: str
+    since: date
+
+
+@dataclass(frozen=True)
 class AccountRecord:
     """An account as use cases hand it out (never the ledger row)."""
 
@@ -53,14 +61,18 @@ class AccountRecord:
     owner_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    disruption: Disruption | None = None
 
     @classmethod
     def of(cls, row: Account) -> AccountRecord:
+        disruption = (None if row.disrupted_reason is None or row.disrupted_since is None
+                      else Disruption(row.disrupted_reason, row.disrupted_since))
         return cls(id=row.id, name=row.name, uscc=row.uscc, region=row.region,
                    industry=row.industry, lifecycle_stage=row.lifecycle_stage,
                    tags=tuple(row.tags), annual_revenue=row.annual_revenue,
                    classification=Clearance(row.classification), owner_id=row.owner_id,
-                   created_at=row.created_at, updated_at=row.updated_at)
+                   created_at=row.created_at, updated_at=row.updated_at,
+                   disruption=disruption)
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,8 @@ def snapshot(account: Account) -> dict[str, Any]:
 def graph_row(account: Account) -> dict[str, Any]:
     return graph_rows.account_row(
         account_id=account.id, name=account.name, region=account.region,
-        industry=account.industry, lifecycle_stage=account.lifecycle_stage)
+        industry=account.industry, lifecycle_stage=account.lifecycle_stage,
+        disrupted_reason=account.disrupted_reason, disrupted_since=account.disrupted_since)
 
 
 def _uscc(raw: str) -> str:

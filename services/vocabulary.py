@@ -99,3 +99,10 @@ class Stance(Enum):
     NEUTRAL = "NEUTRAL"
     OPPONENT = "OPPONENT"
     UNKNOWN = "UNKNOWN"
+
+
+class SupplyDirection(Enum):
+    """Which way a supply chain is walked from an account."""
+
+    UPSTREAM = "UPSTREAM"  # its suppliers, their suppliers, …
+    DOWNSTREAM = "DOWNSTREAM"  # its customers, their customers, …

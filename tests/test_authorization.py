@@ -211,6 +211,66 @@ async def test_group_tree_shows_out_of_scope_companies_as_stubs(api: Api, world:
     assert parent == {"account": {"parent": {"id": world.east, "restricted": True}}}
 
 
+SUPPLY = """mutation($s: ID!, $b: ID!, $c: Criticality!, $share: Decimal) {
+  relationshipCreate(input: {kind: SUPPLIES, fromId: $s, toId: $b, criticality: $c,
+    share: $share, validFrom: "2025-01-01"}) { relationship { id } } }"""
+EXPOSURE = """query($id: ID!) { exposure(accountId: $id, maxTier: 2) {
+  tier score account { id restricted ... on Account { name } }
+  path { id restricted ... on Account { name } } } }"""
+SUPPLY_CHAIN = """query($id: ID!) { account(id: $id) { supplyChain(direction: DOWNSTREAM) {
+  tier fromId toId account { id restricted ... on Account { name } } } } }"""
+# Who sees which account of the supply web north → east → secret (by name; else a stub).
+SEES = {
+    "admin": {"north", "east", "secret"}, "auditor": {"north", "east", "secret"},
+    "finance": {"north", "east"}, "service": {"north", "east"}, "sales.north": {"north"},
+    "sales.east": {"east"}, "manager.east": {"east"},
+}
+
+
+@pytest.mark.parametrize("user", [*SEES, "anonymous"])
+async def test_supply_chain_and_exposure_show_what_the_reader_may_not_see_as_stubs(
+    api: Api, world: World, user: str
+) -> None:
+    for supplier, buyer, criticality, share in ((world.north, world.east, "HIGH", "50"),
+                                                (world.east, world.secret, "SOLE_SOURCE",
+                                                 "100")):
+        assert "errors" not in await api.post(SUPPLY, {"s": supplier, "b": buyer,
+                                                       "c": criticality, "share": share})
+    await api.projector.drain()
+    names = {key: (await api.data("query($id: ID!) { account(id: $id) { name } }",
+                                  {"id": getattr(world, key)}))["account"]["name"]
+             for key in ("north", "east", "secret")}
+    reader = api.as_user(None if user == "anonymous" else user)
+    seen = SEES.get(user, set())
+
+    def ref(key: str) -> dict[str, Any]:
+        account_id = getattr(world, key)
+        if key in seen:
+            return {"id": account_id, "restricted": False, "name": names[key]}
+        return {"id": account_id, "restricted": True}
+
+    body = await reader.post(EXPOSURE, {"id": world.north})
+    if user == "anonymous":
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    elif "north" not in seen:
+        assert body["errors"][0]["extensions"] == {
+            "code": "NOT_FOUND", "field": "accountId",
+            "requestId": body["errors"][0]["extensions"]["requestId"]}
+    else:
+        assert body == {"data": {"exposure": [
+            {"tier": 1, "score": 0.375, "account": ref("east"),
+             "path": [ref("north"), ref("east")]},
+            {"tier": 2, "score": 0.375, "account": ref("secret"),
+             "path": [ref("north"), ref("east"), ref("secret")]}]}}
+    chain = await reader.post(SUPPLY_CHAIN, {"id": world.east})
+    if "east" in seen:
+        assert chain == {"data": {"account": {"supplyChain": [
+            {"tier": 1, "fromId": world.east, "toId": world.secret,
+             "account": ref("secret")}]}}}
+    hidden = [names[key] for key in names if key not in seen]
+    assert not any(name in str(body) + str(chain) for name in hidden)
+
+
 Variables = Callable[[World], dict[str, Any]]
 MUTATIONS: dict[str, tuple[str, Variables]] = {
     "accountCreate": (CREATE, lambda w: {"input": {
@@ -225,10 +285,13 @@ MUTATIONS: dict[str, tuple[str, Variables]] = {
         deletedContactId } }""", lambda w: {"id": w.east_contact}),
     "accountLinkParent": ("""mutation($c: ID!, $p: ID!) { accountLinkParent(input: {childId: $c,
         parentId: $p, sharePct: 10}) { sharePct } }""", lambda w: {"c": w.east, "p": w.north}),
+    "accountMarkDisrupted": ("""mutation($id: ID!) { accountMarkDisrupted(input: {accountId: $id,
+        reason: "停产"}) { account { id } } }""", lambda w: {"id": w.east}),
 }
 AUDITED_AS = {"accountCreate": "account.create", "accountUpdate": "account.update",
               "contactCreate": "contact.create", "contactUpdate": "contact.update",
-              "contactDelete": "contact.delete", "accountLinkParent": "account.linkParent"}
+              "contactDelete": "contact.delete", "accountLinkParent": "account.linkParent",
+              "accountMarkDisrupted": "account.markDisrupted"}
 # The outcome of each mutation on the 华东 records for each identity.
 OUTCOMES = {
     "anonymous": "UNAUTHENTICATED", "finance": "FORBIDDEN", "auditor": "FORBIDDEN",

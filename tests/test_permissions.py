@@ -55,6 +55,11 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         displayName: "u", roles: [], clearance: PUBLIC}) { user { username } } }""", {}),
     "userUpdate": ("""mutation($id: ID!) { userUpdate(input: {id: $id, active: false}) {
         user { username } } }""", {"id": USER_ID}),
+    "exposure": ("query($id: ID!) { exposure(accountId: $id) { tier } }", {"id": ANY_ID}),
+    "accountMarkDisrupted": ("""mutation($id: ID!) { accountMarkDisrupted(input: {
+        accountId: $id, reason: "火灾"}) { account { id } } }""", {"id": ANY_ID}),
+    "accountClearDisruption": ("""mutation($id: ID!) { accountClearDisruption(input: {
+        accountId: $id}) { account { id } } }""", {"id": ANY_ID}),
     "relationshipCreate": ("""mutation($id: ID!) { relationshipCreate(input: {kind: REPORTS_TO,
         fromId: $id, toId: $id}) { relationship { id } } }""", {"id": CONTACT_ID}),
     "relationshipUpdate": ("""mutation($id: ID!) { relationshipUpdate(input: {

@@ -14,6 +14,7 @@ from graph.engine import RoundTrips
 from tests.conftest import Api
 from tests.factories import Statements, make_account, make_contact, recording
 from tests.test_groups_api import company, linked
+from tests.test_supply_api import supplies
 
 # Every list field of the SDL with a test below (the guard at the end keeps this complete).
 COVERED = {
@@ -22,6 +23,7 @@ COVERED = {
     "GroupTree.descendants", "Account.interactions", "Contact.interactions",
     "Query.interactions", "Interaction.contacts", "Account.committee", "DecisionMap.nodes",
     "DecisionMap.edges", "DecisionMap.brokers", "DecisionMap.gaps",
+    "Account.supplyChain", "Query.exposure", "Exposure.path",
 }
 
 PAGE = """
@@ -208,6 +210,18 @@ query($id: ID!) {
     decisionMap { computedAt nodes { id name influence role lastContactAt explanation { share } }
                   edges { kind weight } brokers { id } gaps { id } coverage { completeness } }
     committee { role influence contact { id ... on Contact { name } } }
+SUPPLY_PAGE = """
+query($first: Int!) {
+  accounts(first: $first, filter: {nameContains: "链"}, orderBy: {field: NAME}) {
+    edges { node { name supplyChain(direction: DOWNSTREAM, depth: 2) {
+      tier share account { id ... on Account { name } } } } }
+  }
+}
+"""
+EXPOSURE = """
+query($id: ID!) {
+  exposure(accountId: $id, maxTier: 3) {
+    tier score account { id ... on Account { name } } path { id ... on Account { name } }
   }
 }
 """
@@ -242,3 +256,37 @@ async def test_a_decision_map_costs_the_same_for_3_and_12_members(
     # the stored scores (5 each); 1 the committee's contacts (one DataLoader batch); and one
     # graph query per field.
     assert same_cost(small, large) == (17, 2)
+async def test_supply_chains_of_a_page_cost_one_graph_query(
+    api: Api, statements: Statements
+) -> None:
+    for n in range(8):
+        supplier = await make_account(api, name=f"链{n:02d}")
+        for m in range(2):
+            buyer = await make_account(api, name=f"客户{n:02d}{m}")
+            await supplies(api, supplier, buyer, "HIGH", "30")
+    await cost(api, statements, SUPPLY_PAGE, first=1)  # warm the connection pools
+    small = await cost(api, statements, SUPPLY_PAGE, first=2)
+    large = await cost(api, statements, SUPPLY_PAGE, first=8)
+    assert [sum(len(edge["node"]["supplyChain"]) for edge in page.data["accounts"]["edges"])
+            for page in (small, large)] == [4, 16]
+    # 1 rate-limit counter; 4 authentication; 2 reads: the accounts page, the accounts at the
+    # far ends of every chain (one statement); 1 batched Cypher query for all chains.
+    assert same_cost(small, large) == (7, 1)
+
+
+async def test_exposure_costs_the_same_for_1_and_12_exposed_accounts(
+    api: Api, statements: Statements
+) -> None:
+    lone, hub = await make_account(api, name="单一供应商"), await make_account(api, name="枢纽")
+    await supplies(api, lone, await make_account(api, name="客户甲"), "LOW", "10")
+    for n in range(6):
+        buyer = await make_account(api, name=f"一级{n}")
+        await supplies(api, hub, buyer, "SOLE_SOURCE", "100")
+        await supplies(api, buyer, await make_account(api, name=f"二级{n}"), "MEDIUM", "40")
+    await cost(api, statements, EXPOSURE, id=lone)  # warm the connection pools
+    small = await cost(api, statements, EXPOSURE, id=lone)
+    large = await cost(api, statements, EXPOSURE, id=hub)
+    assert [len(found.data["exposure"]) for found in (small, large)] == [1, 12]
+    # 1 rate-limit counter; 4 authentication; 2 reads: the source account, then every
+    # exposed account and path member (one statement); 1 Cypher query for the snapshot.
+    assert same_cost(small, large) == (7, 1)
