@@ -21,6 +21,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
+from resolvers import pipeline as resolve_pipeline
 from resolvers.ids import global_type, type_of_id_argument
 from schema import accounts, audit, contacts, groups, identity
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
@@ -29,6 +30,8 @@ from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.pipeline import PipelineMutations, PipelineQueries
+from schema.pipeline_types import Opportunity
 from schema.writes import Settle
 from settings import Settings
 
@@ -39,7 +42,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(PipelineQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -55,7 +58,8 @@ class Query:
 
     @strawberry.field(description="Any object by its global id; null if there is none.",
                       extensions=guard(per_type=(type_of_id_argument, {
-                          "Account": "account:read", "Contact": "contact:read"})))
+                          "Account": "account:read", "Contact": "contact:read",
+                          "Opportunity": "opportunity:read"})))
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
         if type_name == "Account":
@@ -63,6 +67,9 @@ class Query:
         if type_name == "Contact":
             row = await resolve_contacts.contact(info.context, str(id))
             return None if row is None else Contact.from_row(row)
+        if type_name == "Opportunity":
+            deal = await resolve_pipeline.opportunity(info.context, str(id))
+            return None if deal is None else Opportunity.from_row(deal)
         return None
 
     @strawberry.field(description="One account by id; null if there is none.",
@@ -101,7 +108,7 @@ class Query:
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation:
+class Mutation(PipelineMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])
