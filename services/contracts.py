@@ -79,7 +79,7 @@ def canonical(row: Contract, lines: list[dict[str, str]]) -> bytes:
         "amendsId": None if row.amends_id is None else str(row.amends_id),
         "amount": str(row.amount), "currency": row.currency, "terms": row.terms,
         "lines": lines, "signerId": None if row.signer_id is None else str(row.signer_id),
-        "signedAt": None if row.signed_at is None else row.signed_at.isoformat(),
+        "signedAt": None if row.signed_at is None else row.signed_at.astimezone(UTC).isoformat(),
     }
     return json.dumps(document, sort_keys=True, ensure_ascii=False,
                       separators=(",", ":")).encode()

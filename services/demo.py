@@ -9,7 +9,7 @@ from auth.field_cipher import FieldCipher
 from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, contacts, groups
+from services import accounts, contacts, demo_pipeline, groups
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
@@ -57,4 +57,6 @@ async def seed_demo(ledger: Ledger, cipher: FieldCipher,
         for link in data.ownerships:
             await groups.link_parent(uow, people["admin"], ids[link.child_key],
                                      ids[link.parent_key], link.share_pct)
+        await demo_pipeline.seed(uow, cipher, people["manager.east"],
+                                 [(ids[key], owner_of[key]) for key in ids])
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

@@ -139,9 +139,9 @@ async def add_snapshot(session: AsyncSession, week_start: date, currency: str,
     """Store the week's snapshot unless one exists (never replaced); True if stored."""
     statement = insert(ForecastSnapshot).values(
         id=uuid.uuid4(), week_start=week_start, currency=currency, rows=rows,
-    ).on_conflict_do_nothing(index_elements=["week_start", "currency"])
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    ).on_conflict_do_nothing(index_elements=["week_start", "currency"]).returning(
+        ForecastSnapshot.id)
+    return (await session.scalar(statement)) is not None
 
 
 async def snapshots(session: AsyncSession, currency: str, *, since: date | None = None
