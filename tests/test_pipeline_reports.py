@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from analytics.pipeline import Period
 from auth.actor import Actor
+from relational.identity_models import User
 from relational.uow import RequestMeta
 from services import demo_pipeline, forecasting
 from services.identity.users import builtin_actor
 from tests.conftest import Api, Seed
-from tests.factories import make_account
+from tests.factories import global_id, make_account, raw_id
 from tests.pipeline_helpers import approved_quote, deal, move
 
 CONVERSION = """query($since: Date, $until: Date) { pipelineConversion(since: $since,
@@ -113,7 +115,7 @@ async def test_accuracy_compares_past_snapshots_with_what_was_won(api: Api) -> N
     await move(api, {**made, "version": 2}, "WON")
     await sql(api, "UPDATE opportunities SET closed_at = '2026-12-10 10:00+00'")
     admin = await actor(api, "admin")
-    found = await forecasting.accuracy(api.stores.read, admin, forecasting.Period.MONTH,
+    found = await forecasting.accuracy(api.stores.read, admin, Period.MONTH,
                                        "weighted", "CNY", today=date(2027, 1, 5))
     total = [row for row in found if row.owner_id is None and row.period == "2026-12"]
     assert [(row.snapshots, row.mape) for row in total] == [(1, 40.0)]
@@ -121,8 +123,6 @@ async def test_accuracy_compares_past_snapshots_with_what_was_won(api: Api) -> N
 
 async def actor(api: Api, username: str) -> Actor:
     async with api.stores.ledger.sessionmaker() as session:
-        from relational.identity_models import User
-
         user = (await session.execute(text("SELECT id FROM users WHERE username = :u"),
                                       {"u": username})).scalar_one()
         row = await session.get(User, user)
@@ -137,7 +137,7 @@ async def test_the_demo_history_trains_a_model_and_scores_open_deals(api: Api,
     async with api.stores.uow(RequestMeta(actor="test")) as uow:
         counts = await demo_pipeline.seed(
             uow, api.stores.cipher, signer,
-            [(uuid.UUID(raw(a)), owner) for a in accounts], deals=300,
+            [(uuid.UUID(raw_id(a)), owner) for a in accounts], deals=300,
             now=datetime.now(UTC))
     assert counts["opportunities"] == 300 and counts["forecast_snapshots"] == 26
     trained = await api.data("mutation { winModelTrain { model { kind samples auc brier "
@@ -155,19 +155,11 @@ async def test_the_demo_history_trains_a_model_and_scores_open_deals(api: Api,
         if node["risks"]:
             assert abs(sum(risk["weight"] for risk in node["risks"]) - 1) < 0.01
     contract = await api.scalar("SELECT id FROM contracts WHERE status = 'SIGNED' LIMIT 1")
-    from tests.factories import global_id
-
     check = await api.data("query($id: ID!) { contractVerify(contractId: $id) { valid "
                            "signer } }", {"id": global_id("Contract", str(contract))})
     assert check["contractVerify"] == {"valid": True, "signer": "manager.east"}
     accuracy = await api.data("{ forecastAccuracy(period: MONTH) { period mape snapshots } }")
     assert any(row["mape"] is not None for row in accuracy["forecastAccuracy"])
-
-
-def raw(global_id: str) -> str:
-    from tests.factories import raw_id
-
-    return raw_id(global_id)
 
 
 async def test_with_few_closed_deals_the_rule_based_score_is_used(api: Api) -> None:

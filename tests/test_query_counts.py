@@ -13,13 +13,15 @@ import pytest
 from graph.engine import RoundTrips
 from tests.conftest import Api
 from tests.factories import Statements, make_account, make_contact, recording
+from tests.pipeline_helpers import deal, move, quote
 from tests.test_groups_api import company, linked
 
 # Every list field of the SDL with a test below (the guard at the end keeps this complete).
 COVERED = {
     "Query.accounts", "Query.contacts", "Query.auditTrail", "Query.apiTokens",
     "Query.departments", "Account.contacts", "Account.shareholders", "GroupTree.ancestors",
-    "GroupTree.descendants",
+    "GroupTree.descendants", "Query.opportunities", "Opportunity.stageHistory",
+    "Opportunity.quotes", "Opportunity.contracts", "Opportunity.risks", "Quote.lines",
 }
 
 PAGE = """
@@ -162,3 +164,37 @@ async def test_accounts_page_with_contacts_costs_the_same_for_5_and_50_accounts(
     # 2 reads: the accounts page, the contacts of all its accounts (one statement);
     # 3 the read.sensitive audit record of the phones.
     assert same_cost(small, large) == (10, 0)
+
+
+DEALS = """
+query($first: Int!) {
+  opportunities(first: $first) {
+    totalCount
+    edges { node {
+      name stage amount winProbability risks { reason weight } owner { username }
+      account { id ... on Account { name } } stageHistory { toStage }
+      quotes { total lines { unitPrice } } contracts { amount } tender { overdue }
+    } }
+  }
+}
+"""
+
+
+async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
+    api: Api, statements: Statements
+) -> None:
+    account = await make_account(api)
+    for n in range(12):
+        made = await deal(api, account=account, amount=f"{1000 + n}.00")
+        await quote(api, made["id"])
+        await move(api, made, "QUALIFICATION")
+    await cost(api, statements, DEALS, first=1)  # warm the connection pools
+    small = await cost(api, statements, DEALS, first=2)
+    large = await cost(api, statements, DEALS, first=12)
+    assert len(large.data["opportunities"]["edges"]) == 12
+    # 1 rate-limit counter; 4 authentication;
+    # 16 reads: the page, totalCount, the owners, the accounts, the stage histories (visible
+    #   deals, their moves), quotes and their lines, contracts, tenders and their milestones,
+    #   win scores (the model, the deals, their moves, quote discounts, tender flags);
+    # 3 the read.sensitive record of the amounts.
+    assert same_cost(small, large) == (24, 0)
