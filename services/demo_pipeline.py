@@ -58,15 +58,15 @@ def _amount(rng: random.Random) -> Decimal:
 
 
 def _walk(rng: random.Random, start: datetime, now: datetime, luck: float,
-          discount: float) -> tuple[list[tuple[str, datetime]], str]:
+          discount: float, back: float) -> tuple[list[tuple[str, datetime]], str]:
     """The moves of one deal until now, and its status."""
     moves, at, index = [("LEAD", start)], start, 0
     while True:
-        at = at + timedelta(days=rng.expovariate(1 / (8 + 4 * index)) + 1)
+        at = at + timedelta(days=rng.expovariate(1 / (12 + 6 * index)) + 1)
         if at >= now:
             return moves, "OPEN"
         chance = ADVANCE[STAGES[index]] * luck - max(discount - 10, 0) * 0.012
-        if index and rng.random() < 0.05:  # the customer re-evaluates: one stage back
+        if index and rng.random() < back:  # the customer re-evaluates: one stage back
             index -= 1
             moves.append((STAGES[index], at))
             continue
@@ -81,16 +81,21 @@ def _walk(rng: random.Random, start: datetime, now: datetime, luck: float,
 
 
 def simulate(accounts: Sequence[tuple[uuid.UUID, Owner]], *, deals: int, now: datetime,
-             seed: int = 2026, signer: tuple[uuid.UUID, str, str] | None = None) -> Rows:
-    """Deals created over the two years before `now` on `accounts`, with their documents.
-    `signer` (user id, private, public key) signs the contracts; None leaves them unsigned
-    rows with a digest only (the bench, where signing is not measured)."""
+             seed: int = 2026, signer: tuple[uuid.UUID, str, str] | None = None,
+             back: float = 0.05, first: int = 0,
+             luck: tuple[float, float] = (0.8, 1.15)) -> Rows:
+    """Deals created over the two years before `now` on `accounts`, with their documents;
+    `back`: the chance of a move one stage back at each step. `signer` (user id, private,
+    public key) signs the contracts; None leaves them with a digest only (the bench, where
+    signing is not measured). `first` numbers the deals of a chunk; `luck` bounds each deal's
+    factor on the chances to advance."""
     rng, out = random.Random(seed), Rows()  # noqa: S311 - demo data, not secrets
-    for n in range(deals):
+    for n in range(first, first + deals):
         account_id, owner = accounts[n % len(accounts)]
         created = now - timedelta(days=rng.uniform(20, 730))
-        luck, discount = rng.uniform(0.8, 1.15), rng.choice((0, 3, 5, 8, 10, 12, 15, 20, 25))
-        moves, status = _walk(rng, created, now, luck, discount)
+        factor = rng.uniform(*luck)
+        discount = rng.choice((0, 3, 5, 8, 10, 12, 15, 20, 25))
+        moves, status = _walk(rng, created, now, factor, discount, back)
         _deal(rng, out, account_id, owner, created, moves, status, discount, signer, n)
     return out
 
