@@ -18,12 +18,12 @@ from auth.actor import Actor
 from auth.crypto import CryptoError, sm3_hex
 from auth.field_cipher import FieldCipher
 from relational.ledger import Reader
-from relational.pipeline_models import Contract, Quote, SigningKey
+from relational.pipeline_models import Contract, Opportunity, Quote, SigningKey
 from relational.repositories import money as repo
 from relational.uow import UnitOfWork
 from services import opportunities, policy
 from services import validation as check
-from services.errors import BadUserInput, Conflict, Forbidden, NotFound
+from services.errors import BadUserInput, Conflict, Forbidden
 
 KEY_FIELD = "sm2.private"
 
@@ -93,16 +93,9 @@ async def _lines(uow_session: Any, quote_id: uuid.UUID) -> list[dict[str, str]]:
 
 
 async def _locked(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID,
-                  operation: str) -> tuple[Contract, Any]:
-    found = (await repo.get_visible(uow.session, Contract, [contract_id],
-                                    policy.visibility(actor), lock=True)).get(contract_id)
-    if found is None:
-        if await repo.exists(uow.session, Contract, contract_id):
-            raise policy.out_of_scope("no contract with this id", field="contractId",
-                                      operation=operation, target_id=contract_id)
-        raise NotFound("no contract with this id", field="contractId")
-    deal = await opportunities.locked(uow, actor, found.opportunity_id, operation)
-    return found, deal
+                  operation: str) -> tuple[Contract, Opportunity]:
+    return await opportunities.locked_document(uow, actor, Contract, contract_id, operation,
+                                               field="contractId", noun="contract")
 
 
 def _view(row: Contract) -> dict[str, Any]:
@@ -113,16 +106,14 @@ def _view(row: Contract) -> dict[str, Any]:
 
 async def create_from_quote(uow: UnitOfWork, actor: Actor, quote_id: uuid.UUID,
                             terms: str | None = None) -> ContractRecord:
-    quote = (await repo.get_visible(uow.session, Quote, [quote_id], policy.visibility(actor),
-                                    lock=True)).get(quote_id)
-    if quote is None:
-        raise NotFound("no quote with this id", field="quoteId")
+    quote, deal = await opportunities.locked_document(uow, actor, Quote, quote_id,
+                                                      "contract.create", field="quoteId",
+                                                      noun="quote")
     if quote.status not in ("APPROVED", "ACCEPTED"):
         raise BadUserInput(f"a contract needs an approved quote; this one is {quote.status}",
                            field="quoteId")
     if await repo.contract_of_quote(uow.session, quote.id) is not None:
         raise Conflict("this quote already has a contract", field="quoteId")
-    deal = await opportunities.locked(uow, actor, quote.opportunity_id, "contract.create")
     quote.status, quote.version = "ACCEPTED", quote.version + 1
     row = Contract(id=uuid.uuid4(), quote_id=quote.id, opportunity_id=deal.id,
                    account_id=deal.account_id, number=1, amount=quote.total,

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from auth.actor import Actor
 from relational.ledger import Reader
-from relational.pipeline_models import Opportunity, StageChange
+from relational.pipeline_models import Contract, Opportunity, Quote, StageChange, Tender
 from relational.repositories import accounts as accounts_repo
+from relational.repositories import money as money_repo
 from relational.repositories import opportunities as repo
 from relational.repositories.opportunities import OpportunityQuery
 from relational.uow import UnitOfWork
@@ -173,6 +174,23 @@ async def locked(uow: UnitOfWork, actor: Actor, opportunity_id: uuid.UUID, opera
         raise policy.out_of_scope("no opportunity with this id", field=field,
                                   operation=operation, target_id=opportunity_id)
     raise NotFound("no opportunity with this id", field=field)
+
+
+Doc = TypeVar("Doc", Quote, Contract, Tender)
+
+
+async def locked_document(uow: UnitOfWork, actor: Actor, model: type[Doc], doc_id: uuid.UUID,
+                          operation: str, *, field: str, noun: str) -> tuple[Doc, Opportunity]:
+    """A quote, contract or tender for a write, with its deal (both locked); the NOT_FOUND of
+    a missing one or one outside the actor's scope (audited)."""
+    found = (await money_repo.get_visible(uow.session, model, [doc_id], policy.visibility(actor),
+                                          lock=True)).get(doc_id)
+    if found is None:
+        if await money_repo.exists(uow.session, model, doc_id):
+            raise policy.out_of_scope(f"no {noun} with this id", field=field,
+                                      operation=operation, target_id=doc_id)
+        raise NotFound(f"no {noun} with this id", field=field)
+    return found, await locked(uow, actor, found.opportunity_id, operation)
 
 
 def check_version(row: Any, version: int | None, kind: str) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from auth.actor import Actor
-from relational.pipeline_models import Contract, Delivery, Order, Payment, Return
+from relational.pipeline_models import Contract, Delivery, Opportunity, Order, Payment, Return
 from relational.repositories import money as repo
 from relational.uow import UnitOfWork
 from services import contracts, idempotency, money, policy
@@ -65,13 +65,12 @@ async def _replayed(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID,
     return await _record_of(uow, row, deal, payment)
 
 
-async def _record_of(uow: UnitOfWork, row: Contract, deal: object,
+async def _record_of(uow: UnitOfWork, row: Contract, deal: Opportunity,
                      payment: Payment) -> PaymentRecord:
     paid = await repo.paid(uow.session, row.id)
     return PaymentRecord(payment.id, row.id, payment.kind, payment.amount, payment.currency,
-                         payment.paid_at, paid, row.amount - paid,
-                         owner_id=deal.owner_id,  # type: ignore[attr-defined]
-                         department_id=deal.department_id)  # type: ignore[attr-defined]
+                         payment.paid_at, paid, row.amount - paid, owner_id=deal.owner_id,
+                         department_id=deal.department_id)
 
 
 async def _record(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID, amount: Decimal,

@@ -18,7 +18,7 @@ from relational.repositories import money as repo
 from relational.uow import UnitOfWork
 from services import idempotency, money, opportunities, policy
 from services import validation as check
-from services.errors import BadUserInput, Forbidden, NotFound
+from services.errors import BadUserInput, Forbidden
 
 OPEN_STATUSES = ("PENDING_APPROVAL", "APPROVED")
 
@@ -158,15 +158,8 @@ async def _create(uow: UnitOfWork, actor: Actor, draft: QuoteDraft,
 
 async def _locked(uow: UnitOfWork, actor: Actor, quote_id: uuid.UUID,
                   operation: str) -> tuple[Quote, Opportunity]:
-    found = (await repo.get_visible(uow.session, Quote, [quote_id], policy.visibility(actor),
-                                    lock=True)).get(quote_id)
-    if found is None:
-        if await repo.exists(uow.session, Quote, quote_id):
-            raise policy.out_of_scope("no quote with this id", field="quoteId",
-                                      operation=operation, target_id=quote_id)
-        raise NotFound("no quote with this id", field="quoteId")
-    deal = await opportunities.locked(uow, actor, found.opportunity_id, operation)
-    return found, deal
+    return await opportunities.locked_document(uow, actor, Quote, quote_id, operation,
+                                               field="quoteId", noun="quote")
 
 
 async def one(uow: UnitOfWork, actor: Actor, quote_id: uuid.UUID,

@@ -16,9 +16,9 @@ from relational.ledger import Reader
 from relational.pipeline_models import Tender, TenderMilestone
 from relational.repositories import money as repo
 from relational.uow import UnitOfWork
-from services import opportunities, policy
+from services import opportunities
 from services import validation as check
-from services.errors import BadUserInput, Conflict, NotFound
+from services.errors import BadUserInput, Conflict
 
 _SM3 = re.compile(r"[0-9a-f]{64}")
 
@@ -140,10 +140,8 @@ class TenderChanges:
 
 async def update(uow: UnitOfWork, actor: Actor, tender_id: uuid.UUID, version: int,
                  changes: TenderChanges, *, today: date | None = None) -> TenderRecord:
-    row = (await repo.get_visible(uow.session, Tender, [tender_id], policy.visibility(actor),
-                                  lock=True)).get(tender_id)
-    if row is None:
-        raise NotFound("no tender with this id", field="tenderId")
+    row, _ = await opportunities.locked_document(uow, actor, Tender, tender_id, "tender.update",
+                                                 field="tenderId", noun="tender")
     opportunities.check_version(row, version, "tender")
     if changes.competitors is not None:
         row.competitors = _competitors(changes.competitors)
