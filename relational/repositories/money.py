@@ -184,3 +184,10 @@ async def tender_flags(session: AsyncSession, opportunity_ids: Sequence[uuid.UUI
     if opportunity_ids is not None:
         statement = statement.where(Tender.opportunity_id.in_(list(opportunity_ids)))
     return {key: int(count) for key, count in (await session.execute(statement)).all()}
+
+
+async def lock_stale_signing_keys(session: AsyncSession, prefix: str) -> list[SigningKey]:
+    """Signing keys whose private envelope is not under the current field key (rotation)."""
+    statement = select(SigningKey).where(
+        SigningKey.private_envelope.not_like(f"{prefix}%")).with_for_update()
+    return list((await session.scalars(statement)).all())
