@@ -100,6 +100,12 @@ class StageChange(Base):
     opportunity_id: Mapped[uuid.UUID] = mapped_column(_UUID, nullable=False)
     from_stage: Mapped[str | None] = mapped_column(Text)
     to_stage: Mapped[str] = mapped_column(Text, nullable=False)
+    # Kept up by every move (conversion reports): the stage's position (WON after the last
+    # stage, LOST 0), when the stay ended, whether a later move reached a further stage.
+    rank: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    advanced: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                           server_default=text("false"))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(_UUID)
     actor: Mapped[str] = mapped_column(Text, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)

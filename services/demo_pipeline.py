@@ -117,11 +117,14 @@ def _deal(rng: random.Random, out: Rows, account_id: uuid.UUID, owner: Owner,
            "version": len(moves), "created_at": created, "updated_at": last_at}
     out.add(models.Opportunity, row)
     out.deals.append((row, moves))
+    ranks = [DEFAULT.rank(stage) for stage, _ in moves]
     previous = None
-    for stage, at in moves:
-        out.add(models.StageChange, {"opportunity_id": deal_id, "from_stage": previous,
-                                     "to_stage": stage, "actor_id": owner.user_id,
-                                     "actor": "demo", "note": None, "moved_at": at})
+    for i, (stage, at) in enumerate(moves):
+        out.add(models.StageChange, {
+            "opportunity_id": deal_id, "from_stage": previous, "to_stage": stage,
+            "rank": ranks[i], "ended_at": moves[i + 1][1] if i + 1 < len(moves) else None,
+            "advanced": max(ranks[i + 1:], default=0) > ranks[i], "actor_id": owner.user_id,
+            "actor": "demo", "note": None, "moved_at": at})
         previous = stage
     reached = {stage for stage, _ in moves}
     if reached & {"NEGOTIATION", "CONTRACT", "LOST", "WON"} and len(moves) > 2:

@@ -160,7 +160,8 @@ def add(uow: UnitOfWork, actor: Actor, *, account_id: uuid.UUID, name: str, amou
         campaign_id=campaign_id, lead_id=lead_id, version=1, created_at=now, updated_at=now)
     uow.session.add(row)
     uow.session.add(StageChange(opportunity_id=row.id, from_stage=None, to_stage=row.stage,
-                                actor_id=actor.user_id, actor=actor.label, moved_at=now))
+                                rank=1, actor_id=actor.user_id, actor=actor.label,
+                                moved_at=now))
     return row
 
 
@@ -275,9 +276,10 @@ async def move_stage(uow: UnitOfWork, actor: Actor, opportunity_id: uuid.UUID, *
         row.lost_reason = check.text(lost_reason or "", "lostReason", max_length=500) \
             if key == LOST else None
     _bump(row)
+    await repo.end_stay(uow.session, row.id, now, pipeline.rank(key))
     uow.session.add(StageChange(opportunity_id=row.id, from_stage=previous, to_stage=key,
-                                actor_id=actor.user_id, actor=actor.label, note=note_text,
-                                moved_at=now))
+                                rank=pipeline.rank(key), actor_id=actor.user_id,
+                                actor=actor.label, note=note_text, moved_at=now))
     await uow.session.flush()
     uow.audit("opportunity.moveStage", [str(row.id)], before=before, after=snapshot(row))
     payload = {**_event(row), "from_stage": previous, "note": note_text}

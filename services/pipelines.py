@@ -54,11 +54,11 @@ class PipelineRecord:
     def stage(self, key: str) -> Stage | None:
         return next((stage for stage in self.stages if stage.key == key), None)
 
-    def index(self, key: str) -> int:
-        """Position of a stage; WON after every stage, LOST before none (-1)."""
+    def rank(self, key: str) -> int:
+        """Position of a stage from 1; WON after every stage, LOST (and unknown) 0."""
         if key == WON:
-            return len(self.stages)
-        return next((i for i, stage in enumerate(self.stages) if stage.key == key), -1)
+            return len(self.stages) + 1
+        return next((i + 1 for i, stage in enumerate(self.stages) if stage.key == key), 0)
 
     @property
     def first(self) -> Stage:

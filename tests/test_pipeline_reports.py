@@ -43,6 +43,9 @@ async def test_conversion_counts_entries_advances_and_median_days(api: Api) -> N
     await sql(api, "UPDATE opportunity_stage_history SET moved_at = timestamptz "
                    "'2026-01-01 09:00+00' + (id - (SELECT min(id) FROM "
                    "opportunity_stage_history)) * interval '2 days'")
+    await sql(api, "UPDATE opportunity_stage_history h SET ended_at = (SELECT min(n.moved_at) "
+                   "FROM opportunity_stage_history n WHERE n.opportunity_id = h.opportunity_id "
+                   "AND n.id > h.id)")
     rows = (await api.data(CONVERSION, {"since": "2026-01-01", "until": "2026-01-31"})
             )["pipelineConversion"]
     assert rows[:3] == [

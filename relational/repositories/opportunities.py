@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,6 +95,18 @@ async def get_for_update(session: AsyncSession, opportunity_id: uuid.UUID,
     statement = select(Opportunity).where(
         Opportunity.id == opportunity_id, opportunities_readable(seen)).with_for_update()
     return (await session.scalars(statement)).one_or_none()
+
+
+async def end_stay(session: AsyncSession, opportunity_id: uuid.UUID, at: datetime,
+                   rank: int) -> None:
+    """Before a move: the current stay ends now, and the earlier stays in stages before the
+    one entered now have advanced."""
+    await session.execute(update(StageChange).where(
+        StageChange.opportunity_id == opportunity_id, StageChange.ended_at.is_(None),
+    ).values(ended_at=at))
+    await session.execute(update(StageChange).where(
+        StageChange.opportunity_id == opportunity_id, StageChange.rank < rank,
+        StageChange.advanced.is_(False)).values(advanced=True))
 
 
 async def existing(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

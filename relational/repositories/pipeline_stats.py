@@ -15,15 +15,13 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
-    Text,
     and_,
     cast,
     func,
-    literal,
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
@@ -67,32 +65,24 @@ def _segment(seen: Visibility, segment: Segment, *, amounts: bool = False
 async def stage_flows(session: AsyncSession, seen: Visibility, segment: Segment,
                       stages: Sequence[str], *, since: date | None, until: date | None
                       ) -> list[tuple[str, int, int, float | None]]:
-    """(stage, entered, advanced, median days) of the stays that began in [since, until]; a
-    stay advanced when a later move reached a stage further down (WON last)."""
-    ordered = cast(literal([*stages, "WON"], ARRAY(Text)), ARRAY(Text))
-    rank = func.coalesce(func.array_position(ordered, StageChange.to_stage), 0)
-    later = func.max(rank).over(
-        partition_by=StageChange.opportunity_id,
-        order_by=(StageChange.moved_at, StageChange.id), rows=(1, None))
-    ended = func.lead(StageChange.moved_at).over(
-        partition_by=StageChange.opportunity_id, order_by=(StageChange.moved_at, StageChange.id))
+    """(stage, entered, advanced, median days) of the stays in each stage that began in
+    [since, until]: every entry into a stage is one stay; it advanced when a later move
+    reached a further stage (WON last). Read straight off the history rows, which every move
+    keeps up (`rank`, `ended_at`, `advanced`)."""
     deals = select(Opportunity.id).where(and_(True, *_segment(seen, segment)))
-    moves = select(StageChange.opportunity_id.label("deal"), StageChange.to_stage.label("stage"),
-                   StageChange.moved_at.label("start"), rank.label("rank"),
-                   later.label("later"), ended.label("ended")).where(
-        StageChange.opportunity_id.in_(deals))
-    if since is not None:  # every later move of a stay that began after `since` is after it
-        moves = moves.where(StageChange.moved_at >= since)
-    stays = moves.subquery()
-    days = func.extract("epoch", stays.c.ended - stays.c.start) / 86400
-    statement = select(
-        stays.c.stage, func.count(func.distinct(stays.c.deal)),
-        func.count(func.distinct(stays.c.deal)).filter(stays.c.later > stays.c.rank),
-        func.percentile_cont(0.5).within_group(cast(days, Float)).filter(
-            stays.c.ended.is_not(None)),
-    ).group_by(stays.c.stage)
+    days = cast(func.extract("epoch", StageChange.ended_at - StageChange.moved_at) / 86400,
+                Float)
+    statement = (select(StageChange.to_stage, func.count(),
+                        func.count().filter(StageChange.advanced),
+                        func.percentile_cont(0.5).within_group(days).filter(
+                            StageChange.ended_at.is_not(None)))
+                 .where(StageChange.opportunity_id.in_(deals),
+                        StageChange.to_stage.in_(list(stages)))
+                 .group_by(StageChange.to_stage))
+    if since is not None:
+        statement = statement.where(StageChange.moved_at >= since)
     if until is not None:
-        statement = statement.where(stays.c.start < until + timedelta(days=1))
+        statement = statement.where(StageChange.moved_at < until + timedelta(days=1))
     rows = (await session.execute(statement)).all()
     return [(stage, int(entered), int(advanced), None if median is None else float(median))
             for stage, entered, advanced, median in rows]

@@ -86,6 +86,12 @@ def upgrade() -> None:
             opportunity_id uuid NOT NULL REFERENCES opportunities(id) ON DELETE CASCADE,
             from_stage text,
             to_stage text NOT NULL,
+            -- Kept up by every move, so that conversion reports read each stay once: the
+            -- stage's position (WON after the last stage, LOST 0), when the stay ended, and
+            -- whether a later move reached a further stage.
+            rank int NOT NULL DEFAULT 0,
+            ended_at timestamptz,
+            advanced boolean NOT NULL DEFAULT false,
             actor_id uuid,
             actor text NOT NULL,
             note text,
