@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
+from strawberry import relay
 
 from analytics.pipeline import Period
 from resolvers import forecasting as reports
@@ -106,9 +107,9 @@ class PipelineQueries:
     @strawberry.field(description="Leads you may see, newest first (first ≤ 100).",
                       extensions=guard("opportunity:read"))
     async def leads(self, info: Info, status: str | None = None, first: FirstArg = 20,
-                    after: AfterArg = None) -> list[Lead]:
+                    after: AfterArg = None) -> LeadPage:
         page = await reports.lead_search(info.context, status, first, after)
-        return [Lead.of(row) for row in page.items]
+        return LeadPage(nodes=[Lead.of(row) for row in page.items], page_info=page_info(page))
 
     @strawberry.field(description="Whether a contract still matches its SM2 signature, and "
                                   "who signed it; null if there is no such contract.",
@@ -159,6 +160,12 @@ class PipelineQueries:
                       extensions=guard("opportunity:read"))
     async def win_model(self, info: Info) -> WinModel:
         return WinModel.of(await reports.model(info.context))
+
+
+@strawberry.type(description="A page of leads.")
+class LeadPage:
+    nodes: list[Lead] = strawberry.field(description="The leads of this page.")
+    page_info: relay.PageInfo = strawberry.field(description="Where the next page starts.")
 
 
 @strawberry.type(description="Result of opportunityCreate.")

@@ -64,7 +64,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "opportunity": "query($deal: ID!) { opportunity(id: $deal) { name } }",
         "opportunities": "{ opportunities { totalCount } }",
         "pipelines": "{ pipelines { name } }",
-        "leads": "{ leads { id } }",
+        "leads": "{ leads { nodes { id } } }",
         "contractVerify": "query($contract: ID!) { contractVerify(contractId: $contract) { "
                           "valid } }",
         "pipelineConversion": "{ pipelineConversion { stage } }",

@@ -109,3 +109,17 @@ async def test_tender_milestones_documents_and_overdue_flags(api: Api) -> None:
                                              "documents": [{"name": "x", "sm3": "zz"}]}})
     assert bad["extensions"]["field"] == "documents"
     assert await api.scalar("SELECT count(*) FROM tenders") == 1
+
+
+async def test_leads_are_paged_newest_first_and_only_ones_own(api: Api) -> None:
+    sales = api.as_user("sales.east")
+    made = [await lead(sales, companyName=f"线索{n}有限公司") for n in range(3)]
+    await lead(api.as_user("sales.north"), companyName="别人的线索有限公司")
+    query = """query($after: String) { leads(first: 2, after: $after) { nodes { id }
+      pageInfo { hasNextPage endCursor } } }"""
+    first = (await sales.data(query))["leads"]
+    assert [node["id"] for node in first["nodes"]] == made[::-1][:2]
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = (await sales.data(query, {"after": first["pageInfo"]["endCursor"]}))["leads"]
+    assert [node["id"] for node in rest["nodes"]] == [made[0]]
+    assert rest["pageInfo"]["hasNextPage"] is False
