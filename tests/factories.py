@@ -44,9 +44,7 @@ DELETE_CONTACT = (
 )
 GET_CONTACT = "query($id: ID!) { contact(id: $id) { " + CONTACT_FIELDS + " } }"
 
-LEDGER_TABLES = ("accounts", "contacts", "account_edges", "audit_log", "outbox", "opportunities",
-                 "opportunity_stage_history", "quotes", "contracts", "payments", "leads",
-                 "tenders", "forecast_snapshots", "win_models")
+LEDGER_TABLES = ("accounts", "contacts", "account_edges", "audit_log", "outbox")
 
 _seeds = itertools.count(1)
 _issued: set[str] = set()
