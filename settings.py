@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=100)
     max_page_size: int = Field(default=100, ge=1, le=100)
     max_group_depth: int = Field(default=32, ge=1, le=50)
+    quote_discount_threshold_pct: Decimal = Field(
+        default=Decimal(10), ge=0, le=100,
+        description="a quote discounted above this percent needs a manager's approval")
+    min_closed_deals_to_train: int = Field(
+        default=40, ge=10, description="closed deals the win model needs; fewer: rule-based")
 
     jwt_secret: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),

@@ -11,6 +11,8 @@ PERMISSIONS = (
     "contact.phone:read", "contact.email:read", "contact.idNumber:read",
     "group:write", "audit:read", "user:manage", "role:manage", "apiToken:manage",
     "relationship:read", "relationship:write", "interaction:read", "interaction:write",
+    "opportunity:read", "opportunity:write", "amount:read", "quote:write", "quote:approve",
+    "contract:write", "contract:sign", "payment:write", "pipeline:manage",
 )
 
 
@@ -26,17 +28,23 @@ _READ = ("account:read", "contact:read", "relationship:read", "interaction:read"
 _WRITE = ("account:write", "contact:write", "group:write", "relationship:write",
           "interaction:write")
 _PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read")
+# Deals: amounts need `amount:read` and, below scope ALL, the deal's owner or management chain
+# (services/policy.py `amount_visible`).
+_DEALS = ("opportunity:read", "opportunity:write", "amount:read", "quote:write",
+          "contract:write")
 
 BUILTIN_ROLES = (
     RoleSpec("admin", "管理员: everything", PERMISSIONS, DataScope.ALL),
-    RoleSpec("manager", "部门主管: the department subtree", _READ + _WRITE + _PII,
+    RoleSpec("manager", "部门主管: the department subtree",
+             _READ + _WRITE + _PII + _DEALS + ("quote:approve", "contract:sign"),
              DataScope.DEPARTMENT),
-    RoleSpec("sales", "业务员: own accounts", _READ + _WRITE + _PII, DataScope.OWN),
-    RoleSpec("finance", "财务: all accounts, contact data masked", _READ, DataScope.ALL),
-    RoleSpec("service", "客服: the region's accounts, contact data masked", _READ,
-             DataScope.REGION),
-    RoleSpec("auditor", "审计员: audit trail, contact data masked", (*_READ, "audit:read"),
-             DataScope.ALL),
+    RoleSpec("sales", "业务员: own accounts", _READ + _WRITE + _PII + _DEALS, DataScope.OWN),
+    RoleSpec("finance", "财务: all accounts and amounts, contact data masked",
+             (*_READ, "opportunity:read", "amount:read", "payment:write"), DataScope.ALL),
+    RoleSpec("service", "客服: the region's accounts, contact data and amounts masked",
+             (*_READ, "opportunity:read"), DataScope.REGION),
+    RoleSpec("auditor", "审计员: audit trail, contact data and amounts masked",
+             (*_READ, "audit:read", "opportunity:read"), DataScope.ALL),
 )
 
 _SCOPE_ORDER = (DataScope.OWN, DataScope.DEPARTMENT, DataScope.REGION, DataScope.ALL)

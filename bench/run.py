@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import decision, fixed, report, scenarios, security, supply, throughput
+from bench import decision, fixed, pipeline, report, scenarios, security, supply, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -137,6 +137,7 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                         costs += await sql_costs(client, counter, result.scenario, urls.database)
                     sample = random.Random(config.seed).sample(seeded.grouped, 20)
                     costs += await graph_costs(stores, "b", sample)
+                    print(await pipeline.measure(stores, client, urls.database))
         finally:
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))

@@ -9,14 +9,30 @@ from dataclasses import replace
 
 from strawberry.dataloader import DataLoader
 
+from analytics.win import Score
 from auth.actor import Actor
-from services import accounts, contacts, groups, interactions, supply
+from services import (
+    accounts,
+    contacts,
+    contracts,
+    groups,
+    interactions,
+    opportunities,
+    quotes,
+    supply,
+    tenders,
+    win,
+)
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
+from services.contracts import ContractRecord
 from services.groups import OwnershipEdge
+from services.opportunities import OpportunityRecord, StaffRecord, StageChangeRecord
 from services.pagination import Page
+from services.quotes import QuoteRecord
 from services.stores import Stores
 from services.supply import ChainKey, Link, SupplyEdge
+from services.tenders import TenderRecord
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 # An account's interaction list: (account, its filters without the account, first, after).
@@ -40,6 +56,16 @@ class Loaders:
         self.interaction_count = DataLoader[interactions.InteractionList, int](
             self._interaction_counts)
         self.supply_chain = DataLoader[ChainKey, list[Link[SupplyEdge]]](self._supply_chains)
+        self.opportunity = DataLoader[uuid.UUID, OpportunityRecord | None](self._opportunities)
+        self.stage_history = DataLoader[uuid.UUID, list[StageChangeRecord]](self._histories)
+        self.win = DataLoader[OpportunityRecord, Score | None](
+            self._wins, cache_key_fn=lambda deal: deal.id)
+        self.tender = DataLoader[uuid.UUID, TenderRecord | None](self._tenders)
+        self.staff = DataLoader[uuid.UUID, StaffRecord | None](self._staff)
+        self.quotes = DataLoader[OpportunityRecord, list[QuoteRecord]](
+            self._quotes, cache_key_fn=lambda deal: deal.id)
+        self.contracts = DataLoader[OpportunityRecord, list[ContractRecord]](
+            self._contracts, cache_key_fn=lambda deal: deal.id)
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)
@@ -119,3 +145,31 @@ class Loaders:
         return [found[key] for key in keys]
     async def _supply_chains(self, keys: Sequence[ChainKey]) -> list[list[Link[SupplyEdge]]]:
         return await supply.chains(self._stores.graph, keys)
+    async def _opportunities(self, ids: Sequence[uuid.UUID]) -> list[OpportunityRecord | None]:
+        found = await opportunities.load_many(self._stores.read, await self._actor(), ids)
+        return [found.get(key) for key in ids]
+
+    async def _histories(self, ids: Sequence[uuid.UUID]) -> list[list[StageChangeRecord]]:
+        found = await opportunities.history_of(self._stores.read, await self._actor(), ids)
+        return [found.get(key, []) for key in ids]
+
+    async def _quotes(self, deals: Sequence[OpportunityRecord]) -> list[list[QuoteRecord]]:
+        found = await quotes.of_opportunities(self._stores.read, await self._actor(), deals)
+        return [found.get(deal.id, []) for deal in deals]
+
+    async def _contracts(self, deals: Sequence[OpportunityRecord]
+                         ) -> list[list[ContractRecord]]:
+        found = await contracts.of_opportunities(self._stores.read, list(deals))
+        return [found.get(deal.id, []) for deal in deals]
+
+    async def _staff(self, ids: Sequence[uuid.UUID]) -> list[StaffRecord | None]:
+        found = await opportunities.staff(self._stores.read, ids)
+        return [found.get(key) for key in ids]
+
+    async def _wins(self, deals: Sequence[OpportunityRecord]) -> list[Score | None]:
+        found = await win.score_many(self._stores.read, deals)
+        return [found.get(deal.id) for deal in deals]
+
+    async def _tenders(self, ids: Sequence[uuid.UUID]) -> list[TenderRecord | None]:
+        found = await tenders.of_opportunities(self._stores.read, ids)
+        return [found.get(key) for key in ids]

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from schema.decisions import CommitteeMember, DecisionMap
     from schema.groups import GroupTree, Shareholding
     from schema.interactions import InteractionConnection
-    from services.vocabulary import InteractionChannel
     from schema.supply import Disruption, SupplyLink
+    from services.vocabulary import InteractionChannel
 
 Info = strawberry.Info[Context, None]
 

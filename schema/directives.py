@@ -76,7 +76,8 @@ class Guard(FieldExtension):
     anyone. With a permission, a caller without it is refused before the resolver runs (a
     refused mutation also leaves a `denied` audit record, carried by the error and committed by
     a unit of work);
-    with `mask_as`, the value is masked instead; with `level`, only readers cleared for it see
+    with `mask_as`, the value is masked instead (also where the `record` rule refuses the
+    object); with `level`, only readers cleared for it see
     the value. Reads of protected fields (permission or level) are recorded for the batched
     sensitive-read audit of the operation."""
 
@@ -84,6 +85,7 @@ class Guard(FieldExtension):
                  mask_as: MaskKind | None = None, level: ClassificationLevel | None = None,
                  audit_as: str | None = None,
                  per_type: tuple[Callable[[dict[str, Any]], str], dict[str, str]] | None = None,
+                 record: Callable[[Actor, Any], bool] | None = None,
                  ) -> None:
         if public and (permission or level or mask_as):
             raise ValueError("a public field has no other rule")
@@ -94,6 +96,11 @@ class Guard(FieldExtension):
         self._level_name = level
         self.audit_as = audit_as
         self.per_type = per_type
+        # A record-level rule on top of the permission (a services.policy decision about the
+        # object, e.g. whose deal amounts one sees): where it says no, the value is masked.
+        self.record = record
+        if record is not None and mask_as is None:
+            raise ValueError("a record rule masks: give mask_as")
         self.sensitive = permission is not None and mask_as is not None
 
     def apply(self, field: StrawberryField) -> None:
@@ -141,6 +148,8 @@ class Guard(FieldExtension):
             type_of, rules = self.per_type
             permission = rules.get(type_of(kwargs), permission)
         allowed, cleared = self._decide(actor, permission)
+        if allowed and self.record is not None and not self.record(actor, source):
+            return self._masked(next_(source, info, **kwargs), info, source)
         if allowed:
             value = next_(source, info, **kwargs)
             if self.sensitive:

@@ -44,6 +44,9 @@ def error_extensions(error: DomainError, request_id: str) -> dict[str, Any]:
     extensions: dict[str, Any] = {"code": error.code.value}
     if error.field:
         extensions["field"] = error.field
+    condition = getattr(error, "condition", None)
+    if condition is not None:
+        extensions["condition"] = condition
     retry_after = getattr(error, "retry_after", None)
     if isinstance(retry_after, int):
         extensions["retryAfter"] = retry_after

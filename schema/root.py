@@ -21,6 +21,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
+from resolvers import pipeline as resolve_pipeline
 from resolvers.ids import global_type, type_of_id_argument
 from schema import accounts, audit, contacts, groups, identity, supply
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
@@ -32,6 +33,8 @@ from schema.errors import ErrorCodes
 from schema.interactions import InteractionMutations, InteractionQueries
 from schema.introductions import DecisionQueries
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.pipeline import PipelineMutations, PipelineQueries
+from schema.pipeline_types import Opportunity
 from schema.relationships import RelationshipMutations
 from schema.writes import Settle
 from settings import Settings
@@ -43,7 +46,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries):
+class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -59,7 +62,8 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries):
 
     @strawberry.field(description="Any object by its global id; null if there is none.",
                       extensions=guard(per_type=(type_of_id_argument, {
-                          "Account": "account:read", "Contact": "contact:read"})))
+                          "Account": "account:read", "Contact": "contact:read",
+                          "Opportunity": "opportunity:read"})))
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
         if type_name == "Account":
@@ -67,6 +71,9 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries):
         if type_name == "Contact":
             row = await resolve_contacts.contact(info.context, str(id))
             return None if row is None else Contact.from_row(row)
+        if type_name == "Opportunity":
+            deal = await resolve_pipeline.opportunity(info.context, str(id))
+            return None if deal is None else Opportunity.from_row(deal)
         return None
 
     @strawberry.field(description="One account by id; null if there is none.",
@@ -106,7 +113,7 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries):
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
 class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
-               supply.SupplyMutations):
+               supply.SupplyMutations, PipelineMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

@@ -9,7 +9,7 @@ from auth.field_cipher import FieldCipher
 from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, clock, contacts, demo_decision, demo_supply, groups
+from services import accounts, clock, contacts, demo_decision, demo_pipeline, demo_supply, groups
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
@@ -62,4 +62,6 @@ async def seed_demo(ledger: Ledger, cipher: FieldCipher,
             [(ids[link.parent_key], ids[link.child_key]) for link in data.ownerships],
             clock.today())
         await demo_supply.seed_supply(uow, people["admin"], data, ids)
+        await demo_pipeline.seed(uow, cipher, people["manager.east"],
+                                 [(ids[key], owner_of[key]) for key in ids])
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

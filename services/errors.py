@@ -39,6 +39,14 @@ class BadUserInput(DomainError):
     code = ErrorCode.BAD_USER_INPUT
 
 
+class ConditionUnmet(BadUserInput):
+    """A stage's entry condition does not hold; `condition` names it."""
+
+    def __init__(self, message: str, *, condition: str) -> None:
+        super().__init__(message, field="stage")
+        self.condition = condition
+
+
 class NotFound(DomainError):
     code = ErrorCode.NOT_FOUND
 

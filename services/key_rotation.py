@@ -22,8 +22,10 @@ from relational.ledger import Ledger, Reader
 from relational.models import Contact
 from relational.repositories import contacts as repo
 from relational.repositories import identity as identity_repo
+from relational.repositories import money as money_repo
 from relational.uow import RequestMeta
 from services import contact_fields as fields
+from services.contracts import KEY_FIELD as SIGNING_FIELD
 from services.identity.step_up import TOTP_FIELD
 from services.identity.users import PHONE_FIELD
 
@@ -107,12 +109,15 @@ async def rotate(
 
 
 async def _rekey_identity(ledger: Ledger, cipher: FieldCipher, prefix: str) -> int:
-    """Users' phone numbers and TOTP secrets (services/step_up.py) onto the current key."""
+    """Users' phone numbers, TOTP secrets (services/step_up.py) and SM2 signing keys
+    (services/contracts.py) onto the current key."""
     meta = RequestMeta(actor="system:keys", reason=f"key rotation to v{cipher.keyring.current}")
     async with ledger.uow(meta) as uow:
         users, credentials = await identity_repo.lock_stale_envelopes(uow.session, prefix)
+        signing = await money_repo.lock_stale_signing_keys(uow.session, prefix)
         rows = [(user, "phone_envelope", PHONE_FIELD, user.id) for user in users] + [
-            (c, "secret_envelope", TOTP_FIELD, c.user_id) for c in credentials]
+            (c, "secret_envelope", TOTP_FIELD, c.user_id) for c in credentials] + [
+            (key, "private_envelope", SIGNING_FIELD, key.user_id) for key in signing]
         changed: list[str] = []
         for row, attribute, name, user_id in rows:
             try:

@@ -69,3 +69,32 @@ def visibility(actor: Actor) -> Visibility:
         regions=actor.regions if scope is DataScope.REGION else (),
         max_level=int(actor.clearance),
     )
+
+
+def amount_visible(actor: Actor, owner_id: object, department_id: object) -> bool:
+    """Deal amounts: finance and admins (`amount:read` with scope ALL), the deal's owner, and
+    the owner's management chain (a DEPARTMENT-scope reader whose subtree holds the owner's
+    department); everyone else who may see the deal sees the amount masked."""
+    if not actor.authenticated or not actor.can("amount:read"):
+        return False
+    if actor.scope is DataScope.ALL or (owner_id is not None and owner_id == actor.user_id):
+        return True
+    return actor.scope is DataScope.DEPARTMENT and department_id in actor.department_ids
+
+
+def may_approve_quote(actor: Actor, *, author_id: object, owner_id: object,
+                      department_id: object, needs_manager: bool) -> str | None:
+    """Why the actor may not approve or reject a quote, or None when they may. Above the
+    discount threshold: a manager above the owner in the department tree (their subtree holds
+    the owner's department) or an admin, never the quote's author or the deal's owner; below
+    it: the owner (or anyone who could approve above it)."""
+    above = actor.can("quote:approve") and (
+        actor.scope is DataScope.ALL
+        or (actor.scope is DataScope.DEPARTMENT and department_id in actor.department_ids))
+    mine = actor.user_id is not None and actor.user_id in (author_id, owner_id)
+    if needs_manager:
+        if mine:
+            return "a discount above the threshold cannot be approved by its own salesperson"
+        return None if above else ("a discount above the threshold needs a manager above the "
+                                   "owner in the department tree")
+    return None if mine or above else "only the deal's owner or their manager may approve"

@@ -45,7 +45,11 @@ ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, users, refresh_tokens, "
           "rate_counters, session_step_ups, step_up_challenges, totp_credentials, "
           "api_tokens, departments, idempotency_keys, relationships, interactions, "
-          "interaction_contacts, committee_members, influence_scores")
+          "interaction_contacts, committee_members, influence_scores, pipelines, leads, "
+          "opportunities, "
+          "opportunity_stage_history, quotes, quote_lines, quote_approvals, signing_keys, "
+          "contracts, orders, deliveries, payments, returns, tenders, tender_milestones, "
+          "forecast_snapshots, win_models")
 
 
 def free_port() -> int:

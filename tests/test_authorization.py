@@ -17,6 +17,7 @@ from relational.uow import RequestMeta
 from services.identity.users import create_user
 from services.uscc import make_uscc
 from tests.conftest import Api
+from tests.factories import raw_id
 
 _serial = itertools.count(100)
 PHONE, EMAIL, ID_NUMBER = "13812345678", "zhangwei@east-def.com.cn", "510107199003071236"
@@ -400,3 +401,76 @@ async def test_decision_maps_and_paths_by_role(api: Api, world: World, user: str
     shown = str(paths["data"])
     for hidden, kind in ((world.north_contact, expected[0]), (secret_contact, expected[1])):
         assert (hidden in shown) == (kind == "CONTACT")
+AMOUNTS = """query($id: ID!) { opportunity(id: $id) { name amount quotes { total lines {
+  unitPrice lineTotal } } } }"""
+MASK = "********"
+# Who sees a deal's amounts (sales.east's deal on sales.east's 华东 account): finance and
+# admins, the owner and the owner's management chain in clear; others who may see the deal
+# masked; someone who may not see the deal gets null.
+AMOUNT_MATRIX = {"admin": "clear", "finance": "clear", "sales.east": "clear",
+                 "manager.east": "clear", "service": "masked", "auditor": "masked",
+                 "sales.north": "hidden"}
+
+
+async def _deal_with_quote(api: Api, owner: str, account_id: str) -> str:
+    as_owner = api.as_user(owner)
+    body = await as_owner.post("""mutation($a: ID!) { opportunityCreate(input: {accountId: $a,
+        name: "雷达", amount: "5000.00", currency: "CNY"}) { opportunity { id } } }""",
+                               {"a": account_id})
+    assert "errors" not in body, body
+    deal_id: str = body["data"]["opportunityCreate"]["opportunity"]["id"]
+    quoted = await as_owner.post("""mutation($d: ID!) { quoteCreate(input: {opportunityId: $d,
+        currency: "CNY", lines: [{product: "x", quantity: "2", unitPrice: "2500"}]}) {
+        quote { id } } }""", {"d": deal_id})
+    assert "errors" not in quoted, quoted
+    return deal_id
+
+
+async def test_deal_amounts_by_role_and_management_chain(api: Api) -> None:
+    account_id = await account(api, "sales.east", "华东")
+    deal_id = await _deal_with_quote(api, "sales.east", account_id)
+    clear = {"name": "雷达", "amount": "5000.00",
+             "quotes": [{"total": "5000.00", "lines": [{"unitPrice": "2500.00",
+                                                         "lineTotal": "5000.00"}]}]}
+    masked = {"name": "雷达", "amount": MASK,
+              "quotes": [{"total": MASK, "lines": [{"unitPrice": MASK, "lineTotal": MASK}]}]}
+    for user, expected in AMOUNT_MATRIX.items():
+        body = await api.as_user(user).post(AMOUNTS, {"id": deal_id})
+        assert "errors" not in body, (user, body)
+        found = body["data"]["opportunity"]
+        want = {"clear": clear, "masked": masked, "hidden": None}[expected]
+        assert found == want, user
+    anonymous = await api.anonymous.post(AMOUNTS, {"id": deal_id})
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    reads = await api.scalar("SELECT json_agg(after) FROM audit_log "
+                             "WHERE operation = 'read.sensitive'")
+    entry = {"type": "Opportunity", "field": "amount", "records": [raw_id(deal_id)]}
+    outcomes = [read["outcome"] for record in reads for read in record["reads"]
+                if {key: read[key] for key in entry} == entry]
+    assert outcomes == ["clear"] * 4 + ["masked"] * 2
+
+
+async def test_a_colleague_sees_a_deal_on_their_account_with_the_amount_masked(
+        api: Api) -> None:
+    """The account owner sees deals others own on it, but only the owner's chain sees the
+    amount: here manager.east's deal on sales.east's account."""
+    account_id = await account(api, "sales.east", "华东")
+    deal_id = await _deal_with_quote(api, "manager.east", account_id)
+    body = await api.as_user("sales.east").post(AMOUNTS, {"id": deal_id})
+    assert body["data"]["opportunity"]["amount"] == MASK
+    assert (await api.as_user("manager.east").post(AMOUNTS, {"id": deal_id})
+            )["data"]["opportunity"]["amount"] == "5000.00"
+
+
+async def test_forecasts_sum_only_the_amounts_the_reader_may_see(api: Api) -> None:
+    account_id = await account(api, "sales.east", "华东")
+    await _deal_with_quote(api, "manager.east", account_id)
+    await _deal_with_quote(api, "sales.east", account_id)
+    query = "{ forecast(period: QUARTER, category: PIPELINE, periods: 2) { amount } }"
+    totals = {}
+    for user in ("finance", "manager.east", "sales.east"):
+        body = await api.as_user(user).post(query)
+        totals[user] = sum(float(row["amount"]) for row in body["data"]["forecast"])
+    assert totals == {"finance": 10000.0, "manager.east": 10000.0, "sales.east": 5000.0}
+    refused = await api.as_user("service").post(query)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -19,6 +19,10 @@ ANY_ID = global_id("Account", "00000000-0000-4000-8000-000000000001")
 CONTACT_ID = global_id("Contact", "00000000-0000-4000-8000-000000000002")
 USER_ID = global_id("User", "00000000-0000-4000-8000-000000000003")
 REL_ID = global_id("Relationship", "00000000-0000-4000-8000-000000000004")
+DEAL_ID = global_id("Opportunity", "00000000-0000-4000-8000-000000000004")
+QUOTE_ID = global_id("Quote", "00000000-0000-4000-8000-000000000005")
+CONTRACT_ID = global_id("Contract", "00000000-0000-4000-8000-000000000006")
+ORDER_ID = global_id("Order", "00000000-0000-4000-8000-000000000007")
 
 # A minimal, well-typed call of each guarded root field and mutation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -79,6 +83,62 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
                           {"id": CONTACT_ID}),
     "relationshipEnd": ("""mutation($id: ID!) { relationshipEnd(input: {relationshipId: $id})
         { relationship { id } } }""", {"id": REL_ID}),
+    **{name: (query, {"id": ANY_ID, "deal": DEAL_ID, "quote": QUOTE_ID,
+                      "contract": CONTRACT_ID, "order": ORDER_ID})
+       for name, query in {
+        "opportunity": "query($deal: ID!) { opportunity(id: $deal) { name } }",
+        "opportunities": "{ opportunities { totalCount } }",
+        "pipelines": "{ pipelines { name } }",
+        "leads": "{ leads { nodes { id } } }",
+        "contractVerify": "query($contract: ID!) { contractVerify(contractId: $contract) { "
+                          "valid } }",
+        "pipelineConversion": "{ pipelineConversion { stage } }",
+        "forecast": "{ forecast(period: QUARTER, category: COMMIT) { period amount } }",
+        "forecastSnapshots": "{ forecastSnapshots { weekStart } }",
+        "forecastAccuracy": "{ forecastAccuracy { period } }",
+        "winModel": "{ winModel { kind } }",
+        "opportunityCreate": """mutation($id: ID!) { opportunityCreate(input: {accountId: $id,
+            name: "甲", amount: "1", currency: "CNY"}) { opportunity { id } } }""",
+        "opportunityMoveStage": """mutation($deal: ID!) { opportunityMoveStage(input: {
+            opportunityId: $deal, stage: "SOLUTION", version: 1}) { opportunity { id } } }""",
+        "opportunityUpdate": """mutation($deal: ID!) { opportunityUpdate(input: {
+            opportunityId: $deal, version: 1, name: "乙"}) { opportunity { id } } }""",
+        "pipelineDefine": """mutation { pipelineDefine(input: {name: "p", stages: [{key: "A",
+            label: "a", probability: "0.5", category: PIPELINE}]}) { pipeline { id } } }""",
+        "quoteCreate": """mutation($deal: ID!) { quoteCreate(input: {opportunityId: $deal,
+            currency: "CNY", lines: [{product: "x", quantity: "1", unitPrice: "1"}]}) {
+            quote { id } } }""",
+        "quoteApprove": """mutation($quote: ID!) { quoteApprove(input: {quoteId: $quote}) {
+            quote { id } } }""",
+        "quoteReject": """mutation($quote: ID!) { quoteReject(input: {quoteId: $quote}) {
+            quote { id } } }""",
+        "contractCreateFromQuote": """mutation($quote: ID!) { contractCreateFromQuote(input: {
+            quoteId: $quote}) { contract { id } } }""",
+        "contractSign": """mutation($contract: ID!) { contractSign(input: {
+            contractId: $contract}) { contract { id } } }""",
+        "contractAmend": """mutation($contract: ID!) { contractAmend(input: {
+            contractId: $contract, terms: "t"}) { contract { id } } }""",
+        "paymentRecord": """mutation($contract: ID!) { paymentRecord(input: {
+            contractId: $contract, amount: "1", currency: "CNY"}) { payment { id } } }""",
+        "paymentRefund": """mutation($contract: ID!) { paymentRefund(input: {
+            contractId: $contract, amount: "1", currency: "CNY"}) { payment { id } } }""",
+        "orderCreate": """mutation($contract: ID!) { orderCreate(input: {
+            contractId: $contract}) { order { id } } }""",
+        "deliveryRecord": """mutation($order: ID!) { deliveryRecord(input: {orderId: $order})
+            { id } }""",
+        "returnRecord": """mutation($order: ID!) { returnRecord(input: {orderId: $order,
+            reason: "r", amount: "1", currency: "CNY"}) { id } }""",
+        "leadCreate": """mutation { leadCreate(input: {companyName: "甲", region: "华东",
+            industry: "x", source: "展会"}) { lead { id } } }""",
+        "leadConvert": """mutation($id: ID!) { leadConvert(input: {leadId: $id}) {
+            lead { id } } }""",
+        "tenderCreate": """mutation($deal: ID!) { tenderCreate(input: {opportunityId: $deal})
+            { tender { id } } }""",
+        "tenderUpdate": """mutation($id: ID!) { tenderUpdate(input: {tenderId: $id,
+            version: 1}) { tender { id } } }""",
+        "forecastSnapshotTake": "mutation { forecastSnapshotTake { created } }",
+        "winModelTrain": "mutation { winModelTrain { model { kind } } }",
+    }.items()},
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from graph.engine import RoundTrips
 from tests.conftest import Api
 from tests.factories import Statements, make_account, make_contact, recording
+from tests.pipeline_helpers import deal, move, quote
 from tests.test_groups_api import company, linked
 from tests.test_supply_api import supplies
 
@@ -24,6 +25,8 @@ COVERED = {
     "Query.interactions", "Interaction.contacts", "Account.committee", "DecisionMap.nodes",
     "DecisionMap.edges", "DecisionMap.brokers", "DecisionMap.gaps",
     "Account.supplyChain", "Query.exposure", "Exposure.path",
+    "Query.opportunities", "Opportunity.stageHistory",
+    "Opportunity.quotes", "Opportunity.contracts", "Opportunity.risks", "Quote.lines",
 }
 
 PAGE = """
@@ -210,6 +213,9 @@ query($id: ID!) {
     decisionMap { computedAt nodes { id name influence role lastContactAt explanation { share } }
                   edges { kind weight } brokers { id } gaps { id } coverage { completeness } }
     committee { role influence contact { id ... on Contact { name } } }
+  }
+}
+"""
 SUPPLY_PAGE = """
 query($first: Int!) {
   accounts(first: $first, filter: {nameContains: "链"}, orderBy: {field: NAME}) {
@@ -222,6 +228,18 @@ EXPOSURE = """
 query($id: ID!) {
   exposure(accountId: $id, maxTier: 3) {
     tier score account { id ... on Account { name } } path { id ... on Account { name } }
+  }
+}
+"""
+DEALS = """
+query($first: Int!) {
+  opportunities(first: $first) {
+    totalCount
+    edges { node {
+      name stage amount winProbability risks { reason weight } owner { username }
+      account { id ... on Account { name } } stageHistory { toStage }
+      quotes { total lines { unitPrice } } contracts { amount } tender { overdue }
+    } }
   }
 }
 """
@@ -290,3 +308,21 @@ async def test_exposure_costs_the_same_for_1_and_12_exposed_accounts(
     # 1 rate-limit counter; 4 authentication; 2 reads: the source account, then every
     # exposed account and path member (one statement); 1 Cypher query for the snapshot.
     assert same_cost(small, large) == (7, 1)
+async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
+    api: Api, statements: Statements
+) -> None:
+    account = await make_account(api)
+    for n in range(12):
+        made = await deal(api, account=account, amount=f"{1000 + n}.00")
+        await quote(api, made["id"])
+        await move(api, made, "QUALIFICATION")
+    await cost(api, statements, DEALS, first=1)  # warm the connection pools
+    small = await cost(api, statements, DEALS, first=2)
+    large = await cost(api, statements, DEALS, first=12)
+    assert len(large.data["opportunities"]["edges"]) == 12
+    # 1 rate-limit counter; 4 authentication;
+    # 16 reads: the page, totalCount, the owners, the accounts, the stage histories (visible
+    #   deals, their moves), quotes and their lines, contracts, tenders and their milestones,
+    #   win scores (the model, the deals, their moves, quote discounts, tender flags);
+    # 3 the read.sensitive record of the amounts.
+    assert same_cost(small, large) == (24, 0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from relational.models import Account, Contact
+from relational.pipeline_models import Opportunity
 
 TOP_LEVEL = 3  # 机密
 
@@ -54,3 +55,39 @@ def contacts_readable(seen: Visibility) -> ColumnElement[bool]:
     cleared = true() if seen.max_level >= TOP_LEVEL else Contact.classification <= seen.max_level
     return and_(cleared,
                 Contact.account_id.in_(select(Account.id).where(accounts_readable(seen))))
+
+
+def opportunities_readable(seen: Visibility) -> ColumnElement[bool]:
+    """An opportunity is visible with its account, and to its owner and the owner's department
+    scope even where the account is not (cleared for the account's classification)."""
+    if seen.nothing:
+        return false()
+    if seen.everything and seen.max_level >= TOP_LEVEL:
+        return true()
+    reach: list[ColumnElement[bool]] = [
+        Opportunity.account_id.in_(select(Account.id).where(accounts_readable(seen)))]
+    cleared = select(Account.id).where(Account.classification <= seen.max_level)
+    if seen.owner_id is not None:
+        reach.append(and_(Opportunity.owner_id == seen.owner_id,
+                          Opportunity.account_id.in_(cleared)))
+    if seen.department_ids:
+        reach.append(and_(Opportunity.department_id.in_(list(seen.department_ids)),
+                          Opportunity.account_id.in_(cleared)))
+    return or_(*reach)
+
+
+def opportunity_amounts_readable(seen: Visibility) -> ColumnElement[bool]:
+    """The deals whose amounts the reader sees (services.policy `amount_visible` as a
+    statement): everything at scope ALL, else their own and their department subtree's."""
+    if seen.nothing:
+        return false()
+    cleared = Opportunity.account_id.in_(
+        select(Account.id).where(Account.classification <= seen.max_level))
+    if seen.everything:
+        return true() if seen.max_level >= TOP_LEVEL else cleared
+    reach: list[ColumnElement[bool]] = []
+    if seen.owner_id is not None:
+        reach.append(Opportunity.owner_id == seen.owner_id)
+    if seen.department_ids:
+        reach.append(Opportunity.department_id.in_(list(seen.department_ids)))
+    return and_(cleared, or_(false(), *reach))
