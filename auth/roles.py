@@ -10,6 +10,8 @@ PERMISSIONS = (
     "account:read", "account:write", "contact:read", "contact:write",
     "contact.phone:read", "contact.email:read", "contact.idNumber:read",
     "group:write", "audit:read", "user:manage", "role:manage", "apiToken:manage",
+    "ticket:read", "ticket:write", "tagRule:manage", "campaign:read", "campaign:write",
+    "lifecycle:write",
 )
 
 
@@ -25,16 +27,23 @@ _READ = ("account:read", "contact:read")
 _WRITE = ("account:write", "contact:write", "group:write")
 _PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read")
 
+_DESK = ("ticket:read", "ticket:write")
+_MARKETING = ("campaign:read", "campaign:write")
+
 BUILTIN_ROLES = (
     RoleSpec("admin", "管理员: everything", PERMISSIONS, DataScope.ALL),
-    RoleSpec("manager", "部门主管: the department subtree", _READ + _WRITE + _PII,
+    RoleSpec("manager", "部门主管: the department subtree",
+             _READ + _WRITE + _PII + _DESK + _MARKETING + ("lifecycle:write",),
              DataScope.DEPARTMENT),
-    RoleSpec("sales", "业务员: own accounts", _READ + _WRITE + _PII, DataScope.OWN),
-    RoleSpec("finance", "财务: all accounts, contact data masked", _READ, DataScope.ALL),
-    RoleSpec("service", "客服: the region's accounts, contact data masked", _READ,
-             DataScope.REGION),
-    RoleSpec("auditor", "审计员: audit trail, contact data masked", (*_READ, "audit:read"),
+    RoleSpec("sales", "业务员: own accounts",
+             _READ + _WRITE + _PII + _DESK + ("campaign:read", "lifecycle:write"),
+             DataScope.OWN),
+    RoleSpec("finance", "财务: all accounts, contact data masked", (*_READ, "campaign:read"),
              DataScope.ALL),
+    RoleSpec("service", "客服: the region's accounts and their tickets, contact data masked",
+             _READ + _DESK, DataScope.REGION),
+    RoleSpec("auditor", "审计员: audit trail, contact data masked",
+             (*_READ, "audit:read", "ticket:read", "campaign:read"), DataScope.ALL),
 )
 
 _SCOPE_ORDER = (DataScope.OWN, DataScope.DEPARTMENT, DataScope.REGION, DataScope.ALL)

@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from strawberry.dataloader import DataLoader
 
 from auth.actor import Actor
-from services import accounts, contacts, groups
+from services import account_tags, accounts, contacts, groups, staff, tickets
+from services.account_tags import TagRecord
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.groups import OwnershipEdge
 from services.pagination import Page
 from services.stores import Stores
+from services.tickets import HistoryRecord
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 
@@ -29,6 +31,21 @@ class Loaders:
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
         self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
+        self.ticket_history = DataLoader[uuid.UUID, list[HistoryRecord]](self._ticket_history)
+        self.staff_name = DataLoader[uuid.UUID, str | None](self._staff_names)
+        self.account_tags = DataLoader[uuid.UUID, list[TagRecord]](self._account_tags)
+
+    async def _ticket_history(self, ids: Sequence[uuid.UUID]) -> list[list[HistoryRecord]]:
+        found = await tickets.histories(self._stores.read, list(ids))
+        return [found.get(key, []) for key in ids]
+
+    async def _staff_names(self, ids: Sequence[uuid.UUID]) -> list[str | None]:
+        found = await staff.display_names(self._stores.read, list(ids))
+        return [found.get(key) for key in ids]
+
+    async def _account_tags(self, ids: Sequence[uuid.UUID]) -> list[list[TagRecord]]:
+        found = await account_tags.provenance(self._stores.read, list(ids))
+        return [found.get(key, []) for key in ids]
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)

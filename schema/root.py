@@ -21,14 +21,18 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
+from resolvers import tickets as resolve_tickets
 from resolvers.ids import global_type, type_of_id_argument
-from schema import accounts, audit, contacts, groups, identity
+from schema import accounts, audit, contacts, groups, identity, inbox, tag_rules, tickets
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
+from schema.inbox import InboxMutations, InboxQueries
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.tag_rules import TagRuleMutations, TagRuleQueries
+from schema.tickets import Ticket, TicketMutations, TicketQueries
 from schema.writes import Settle
 from settings import Settings
 
@@ -39,7 +43,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(TicketQueries, TagRuleQueries, InboxQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -55,7 +59,8 @@ class Query:
 
     @strawberry.field(description="Any object by its global id; null if there is none.",
                       extensions=guard(per_type=(type_of_id_argument, {
-                          "Account": "account:read", "Contact": "contact:read"})))
+                          "Account": "account:read", "Contact": "contact:read",
+                          "Ticket": "ticket:read"})))
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
         if type_name == "Account":
@@ -63,6 +68,9 @@ class Query:
         if type_name == "Contact":
             row = await resolve_contacts.contact(info.context, str(id))
             return None if row is None else Contact.from_row(row)
+        if type_name == "Ticket":
+            found = await resolve_tickets.ticket(info.context, str(id))
+            return None if found is None else Ticket.from_row(found)
         return None
 
     @strawberry.field(description="One account by id; null if there is none.",
@@ -101,7 +109,7 @@ class Query:
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation:
+class Mutation(TicketMutations, TagRuleMutations, InboxMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])
@@ -170,6 +178,9 @@ class Mutation:
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+# Types reached only through interfaces.
+TYPES = [groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount, inbox.UserTask,
+         inbox.Notification, tag_rules.TagRule, tickets.Ticket]
 
 
 def extensions(settings: Settings) -> list[Extension]:
@@ -199,7 +210,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount],
+        types=TYPES,
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
     )
@@ -207,6 +218,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def sdl() -> str:
     return strawberry.Schema(query=Query, mutation=Mutation,
-                             types=[groups.GroupTree, groups.Shareholding,
-                                    accounts.RestrictedAccount],
+                             types=TYPES,
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

@@ -53,6 +53,7 @@ class AccountRecord:
     owner_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    value_tier: str | None = None
 
     @classmethod
     def of(cls, row: Account) -> AccountRecord:
@@ -60,7 +61,8 @@ class AccountRecord:
                    industry=row.industry, lifecycle_stage=row.lifecycle_stage,
                    tags=tuple(row.tags), annual_revenue=row.annual_revenue,
                    classification=Clearance(row.classification), owner_id=row.owner_id,
-                   created_at=row.created_at, updated_at=row.updated_at)
+                   created_at=row.created_at, updated_at=row.updated_at,
+                   value_tier=row.value_tier)
 
 
 @dataclass(frozen=True)

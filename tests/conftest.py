@@ -48,7 +48,10 @@ ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, users, refresh_tokens, "
           "rate_counters, session_step_ups, step_up_challenges, totp_credentials, "
           "api_tokens, departments, idempotency_keys, "
-          "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers")
+          "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers, "
+          "lifecycle_transitions, tag_rules, account_tags, outbox_positions, service_engineers, "
+          "calendar_days, tickets, ticket_history, user_tasks, notifications, campaigns, "
+          "campaign_members")
 
 
 def free_port() -> int:
