@@ -18,6 +18,7 @@ RULES = {"public", "authenticated", "requires", "requiresPerType"}
 ANY_ID = global_id("Account", "00000000-0000-4000-8000-000000000001")
 CONTACT_ID = global_id("Contact", "00000000-0000-4000-8000-000000000002")
 USER_ID = global_id("User", "00000000-0000-4000-8000-000000000003")
+TICKET_ID = global_id("Ticket", "00000000-0000-4000-8000-000000000004")
 
 # A minimal, well-typed call of each guarded root field and mutation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -54,6 +55,18 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         displayName: "u", roles: [], clearance: PUBLIC}) { user { username } } }""", {}),
     "userUpdate": ("""mutation($id: ID!) { userUpdate(input: {id: $id, active: false}) {
         user { username } } }""", {"id": USER_ID}),
+    "tickets": ("{ tickets { totalCount } }", {}),
+    "ticketCreate": ("""mutation($id: ID!) { ticketCreate(input: {accountId: $id,
+        category: "售后", priority: HIGH, channel: "PHONE", subject: "s"}) { ticket { id } } }""",
+                     {"id": ANY_ID}),
+    "ticketTransition": ("""mutation($id: ID!) { ticketTransition(input: {ticketId: $id,
+        to: IN_PROGRESS, version: 1}) { ticket { state } } }""", {"id": TICKET_ID}),
+    "ticketFeedback": ("""mutation($id: ID!) { ticketFeedback(input: {ticketId: $id,
+        score: 5}) { ticket { state } } }""", {"id": TICKET_ID}),
+    "tagRuleCreate": ("""mutation { tagRuleCreate(input: {name: "t", layer: ATTRIBUTE,
+        expression: "region = \\"华东\\""}) { tagRule { id } } }""", {}),
+    "tagRulePreview": ("""{ tagRulePreview(expression: "annualRevenue > 1") {
+        matchCount } }""", {}),
 }
 
 
