@@ -19,7 +19,7 @@ from procrastinate import periodic
 from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
-from jobs import maintenance, notifications, tags, tasks, tickets
+from jobs import lifecycle, maintenance, notifications, tags, tasks, tickets
 from jobs.runtime import JobRuntime, bound
 from relational.database import libpq_conninfo
 from services import scheduled_jobs
@@ -27,6 +27,7 @@ from services import scheduled_jobs
 log = logging.getLogger("crm.jobs")
 
 BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
+    "lifecycle": lifecycle.blueprint,
     "maintenance": maintenance.blueprint,
     "notifications": notifications.blueprint,
     "tags": tags.blueprint,

@@ -25,11 +25,13 @@ from resolvers import tickets as resolve_tickets
 from resolvers.ids import global_type, type_of_id_argument
 from schema import accounts, audit, contacts, groups, identity, inbox, tag_rules, tickets
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
+from schema.campaigns import CampaignMutations, CampaignQueries
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.inbox import InboxMutations, InboxQueries
+from schema.lifecycle import LifecycleMutations
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.tag_rules import TagRuleMutations, TagRuleQueries
 from schema.tickets import Ticket, TicketMutations, TicketQueries
@@ -43,7 +45,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query(TicketQueries, TagRuleQueries, InboxQueries):
+class Query(TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -109,7 +111,8 @@ class Query(TicketQueries, TagRuleQueries, InboxQueries):
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation(TicketMutations, TagRuleMutations, InboxMutations):
+class Mutation(TicketMutations, TagRuleMutations, InboxMutations, CampaignMutations,
+               LifecycleMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

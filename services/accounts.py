@@ -18,7 +18,7 @@ from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
 from relational.uow import UnitOfWork
-from services import idempotency, policy, vocabulary
+from services import idempotency, lifecycle, policy, vocabulary
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
@@ -184,6 +184,7 @@ async def _create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account
     await _flush(uow)
     uow.audit("account.create", [str(account.id)], after=snapshot(account))
     uow.emit("account.created", str(account.id), graph_row(account))
+    uow.defer("lifecycle:value_tier", {"accountId": str(account.id)})
     return AccountRecord.of(account)
 
 
@@ -202,6 +203,9 @@ async def update(
     _within_clearance(actor, valid.classification)
     if valid.uscc != account.uscc:
         await _ensure_uscc_free(uow, valid.uscc, account.id)
+    if valid.lifecycle_stage != account.lifecycle_stage:
+        await lifecycle.record(uow, account, valid.lifecycle_stage, "set by hand (accountUpdate)",
+                               datetime.now(UTC))
     account.name, account.uscc, account.region = valid.name, valid.uscc, valid.region
     account.industry, account.lifecycle_stage = valid.industry, valid.lifecycle_stage
     account.tags, account.annual_revenue = list(valid.tags), valid.annual_revenue
@@ -214,6 +218,8 @@ async def update(
     await _flush(uow)
     uow.audit("account.update", [str(account.id)], before=before, after=after)
     uow.emit("account.updated", str(account.id), graph_row(account))
+    if before["annualRevenue"] != after["annualRevenue"]:
+        uow.defer("lifecycle:value_tier", {"accountId": str(account.id)})
     return AccountRecord.of(account)
 
 
