@@ -11,15 +11,19 @@ from typing import Any
 import pytest
 
 from graph.engine import RoundTrips
-from tests.conftest import Api
+from relational.uow import RequestMeta
+from services import tasks
+from tests.conftest import Api, Seed
 from tests.factories import Statements, make_account, make_contact, recording
+from tests.operations_helpers import add_engineer, open_ticket
 from tests.test_groups_api import company, linked
 
 # Every list field of the SDL with a test below (the guard at the end keeps this complete).
 COVERED = {
     "Query.accounts", "Query.contacts", "Query.auditTrail", "Query.apiTokens",
     "Query.departments", "Account.contacts", "Account.shareholders", "GroupTree.ancestors",
-    "GroupTree.descendants",
+    "GroupTree.descendants", "Query.tickets", "Ticket.history", "Account.tags",
+    "Query.myInbox",
 }
 
 PAGE = """
@@ -162,3 +166,45 @@ async def test_accounts_page_with_contacts_costs_the_same_for_5_and_50_accounts(
     # 2 reads: the accounts page, the contacts of all its accounts (one statement);
     # 3 the read.sensitive audit record of the phones.
     assert same_cost(small, large) == (10, 0)
+
+
+TICKET_PAGE = """
+query($first: Int!) {
+  tickets(first: $first) { totalCount edges { node {
+    subject assignee { id displayName } account { id ... on Account { name tags { name rule } } }
+    history { kind toState }
+  } } }
+}
+"""
+
+
+async def test_ticket_page_costs_the_same_for_2_and_12_tickets(
+    api: Api, statements: Statements, seed: Seed
+) -> None:
+    await add_engineer(api, seed, "service", skills=["售后"], regions=["华东"], capacity=20)
+    for n in range(12):
+        await open_ticket(api, await make_account(api, name=f"工单客户{n:02d}"))
+    await cost(api, statements, TICKET_PAGE, first=1)
+    small = await cost(api, statements, TICKET_PAGE, first=2)
+    large = await cost(api, statements, TICKET_PAGE, first=12)
+    assert len(large.data["tickets"]["edges"]) == 12
+    # 1 rate-limit counter, 4 authentication; the page, its count, the accounts, their tag
+    # provenance, the histories, the assignees' names: one statement each.
+    assert same_cost(small, large) == (11, 0)
+
+
+INBOX_PAGE = "query($first: Int!) { myInbox(first: $first) { edges { node { title dueAt } } } }"
+
+
+async def test_inbox_page_costs_the_same_for_2_and_12_entries(
+    api: Api, statements: Statements, seed: Seed
+) -> None:
+    async with api.stores.uow(RequestMeta(actor="test")) as uow:
+        for n in range(12):
+            tasks.create(uow, user_id=seed.user_ids["admin"], kind="care", title=f"回访{n}",
+                         due_at=api.stores.clock.now())
+    small = await cost(api, statements, INBOX_PAGE, first=2)
+    large = await cost(api, statements, INBOX_PAGE, first=12)
+    assert len(large.data["myInbox"]["edges"]) == 12
+    # 1 rate-limit counter, 4 authentication; the page, its tasks, its notifications.
+    assert same_cost(small, large) == (8, 0)
