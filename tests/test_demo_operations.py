@@ -11,9 +11,9 @@ from tests.conftest import reset
 from tests.jobs_helpers import run_jobs_until_idle
 
 
-async def scalar(runtime: Runtime, sql: str) -> object:
+async def scalar(runtime: Runtime, sql: str) -> int:
     async with runtime.stores.read() as session:
-        return await session.scalar(text(sql))
+        return int(await session.scalar(text(sql)) or 0)
 
 
 async def test_the_demo_seed_has_operations_in_use(runtime: Runtime) -> None:
