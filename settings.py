@@ -109,6 +109,23 @@ class Settings(BaseSettings):
                                      "OUTCOME_UNKNOWN answer while a store is unreachable")
     idempotency_retention_hours: int = Field(
         default=24, ge=1, description="how long an idempotency key of a create is remembered")
+    worker_in_process: bool = Field(
+        default=True, description="`crm serve` runs a job worker in the app process (`crm "
+                                  "worker` runs one alone)")
+    worker_concurrency: int = Field(default=4, ge=1, le=64,
+                                    description="jobs one worker runs at the same time")
+    worker_shutdown_seconds: float = Field(
+        default=10.0, ge=0, description="how long a stopping worker waits for its running jobs; "
+                                        "one still running is re-queued by the next worker")
+    churn_after_days: int = Field(
+        default=365, ge=30, description="a customer with no order and no interaction this long "
+                                        "becomes CHURNED (lifecycle rule)")
+    winback_campaign: str = Field(
+        default="流失挽回", description="campaign a CHURNED account is enrolled in, if it exists")
+    value_tier_revenue_weight: str = Field(
+        default="0.01", description="share of annual revenue counted in the value-tier score")
+    value_tier_thresholds: str = Field(
+        default="5000000,1000000,100000", description="score needed for tiers A,B,C (else D)")
     log_level: str = Field(default="INFO")
 
 

@@ -13,6 +13,8 @@ PERMISSIONS = (
     "relationship:read", "relationship:write", "interaction:read", "interaction:write",
     "opportunity:read", "opportunity:write", "amount:read", "quote:write", "quote:approve",
     "contract:write", "contract:sign", "payment:write", "pipeline:manage",
+    "ticket:read", "ticket:write", "tagRule:manage", "campaign:read", "campaign:write",
+    "lifecycle:write",
 )
 
 
@@ -33,18 +35,26 @@ _PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read")
 _DEALS = ("opportunity:read", "opportunity:write", "amount:read", "quote:write",
           "contract:write")
 
+_DESK = ("ticket:read", "ticket:write")
+_MARKETING = ("campaign:read", "campaign:write")
+
 BUILTIN_ROLES = (
     RoleSpec("admin", "管理员: everything", PERMISSIONS, DataScope.ALL),
     RoleSpec("manager", "部门主管: the department subtree",
-             _READ + _WRITE + _PII + _DEALS + ("quote:approve", "contract:sign"),
+             _READ + _WRITE + _PII + _DEALS + _DESK + _MARKETING
+             + ("quote:approve", "contract:sign", "lifecycle:write"),
              DataScope.DEPARTMENT),
-    RoleSpec("sales", "业务员: own accounts", _READ + _WRITE + _PII + _DEALS, DataScope.OWN),
+    RoleSpec("sales", "业务员: own accounts",
+             _READ + _WRITE + _PII + _DEALS + _DESK + ("campaign:read", "lifecycle:write"),
+             DataScope.OWN),
     RoleSpec("finance", "财务: all accounts and amounts, contact data masked",
-             (*_READ, "opportunity:read", "amount:read", "payment:write"), DataScope.ALL),
-    RoleSpec("service", "客服: the region's accounts, contact data and amounts masked",
-             (*_READ, "opportunity:read"), DataScope.REGION),
+             (*_READ, "opportunity:read", "amount:read", "payment:write", "campaign:read"),
+             DataScope.ALL),
+    RoleSpec("service", "客服: the region's accounts and their tickets, contact data and "
+             "amounts masked", (*_READ, *_DESK, "opportunity:read"), DataScope.REGION),
     RoleSpec("auditor", "审计员: audit trail, contact data and amounts masked",
-             (*_READ, "audit:read", "opportunity:read"), DataScope.ALL),
+             (*_READ, "audit:read", "opportunity:read", "ticket:read", "campaign:read"),
+             DataScope.ALL),
 )
 
 _SCOPE_ORDER = (DataScope.OWN, DataScope.DEPARTMENT, DataScope.REGION, DataScope.ALL)

@@ -15,7 +15,17 @@ from pathlib import Path
 
 import httpx
 
-from bench import decision, fixed, pipeline, report, scenarios, security, supply, throughput
+from bench import (
+    decision,
+    fixed,
+    operations,
+    pipeline,
+    report,
+    scenarios,
+    security,
+    supply,
+    throughput,
+)
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -138,6 +148,7 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                     sample = random.Random(config.seed).sample(seeded.grouped, 20)
                     costs += await graph_costs(stores, "b", sample)
                     print(await pipeline.measure(stores, client, urls.database))
+                    print("\n".join(await operations.measure(stores, client)), flush=True)
         finally:
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))

@@ -57,6 +57,8 @@ class Account(TimestampedMixin, Base):
         ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
     )
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(20, 2), nullable=True)
+    value_tier: Mapped[str | None] = mapped_column(CHAR(1), nullable=True)
+    lifecycle_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     # Who may see it: the owner, their department subtree, the region, per the reader's scope;
     # and only readers cleared for its classification (0 公开 … 3 机密).

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from analytics.win import Score
 from auth.actor import Actor
 from services import (
+    account_tags,
     accounts,
     contacts,
     contracts,
@@ -19,10 +20,13 @@ from services import (
     interactions,
     opportunities,
     quotes,
+    staff,
     supply,
     tenders,
+    tickets,
     win,
 )
+from services.account_tags import TagRecord
 from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.contracts import ContractRecord
@@ -33,6 +37,7 @@ from services.quotes import QuoteRecord
 from services.stores import Stores
 from services.supply import ChainKey, Link, SupplyEdge
 from services.tenders import TenderRecord
+from services.tickets import HistoryRecord
 
 ContactPageKey = tuple[uuid.UUID, int | None, str | None]
 # An account's interaction list: (account, its filters without the account, first, after).
@@ -66,6 +71,21 @@ class Loaders:
             self._quotes, cache_key_fn=lambda deal: deal.id)
         self.contracts = DataLoader[OpportunityRecord, list[ContractRecord]](
             self._contracts, cache_key_fn=lambda deal: deal.id)
+        self.ticket_history = DataLoader[uuid.UUID, list[HistoryRecord]](self._ticket_history)
+        self.staff_name = DataLoader[uuid.UUID, str | None](self._staff_names)
+        self.account_tags = DataLoader[uuid.UUID, list[TagRecord]](self._account_tags)
+
+    async def _ticket_history(self, ids: Sequence[uuid.UUID]) -> list[list[HistoryRecord]]:
+        found = await tickets.histories(self._stores.read, list(ids))
+        return [found.get(key, []) for key in ids]
+
+    async def _staff_names(self, ids: Sequence[uuid.UUID]) -> list[str | None]:
+        found = await staff.display_names(self._stores.read, list(ids))
+        return [found.get(key) for key in ids]
+
+    async def _account_tags(self, ids: Sequence[uuid.UUID]) -> list[list[TagRecord]]:
+        found = await account_tags.provenance(self._stores.read, list(ids))
+        return [found.get(key, []) for key in ids]
 
     async def _accounts(self, ids: Sequence[uuid.UUID]) -> list[AccountRecord | None]:
         found = await accounts.load_many(self._stores.read, await self._actor(), ids)

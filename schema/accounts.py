@@ -17,6 +17,7 @@ from resolvers import accounts as resolve
 from resolvers import contacts as resolve_contacts
 from resolvers import groups as resolve_groups
 from resolvers import supply as resolve_supply
+from resolvers import tag_rules as resolve_tags
 from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.common import AfterArg, FirstArg, OrderDirection, edges, page_info
@@ -24,7 +25,7 @@ from schema.directives import ClassificationLevel, guard
 from schema.writes import GraphWrite
 from services import vocabulary
 from services.accounts import AccountChanges, AccountDraft, AccountRecord, AccountSearch
-from services.vocabulary import LifecycleStage, SupplyDirection
+from services.vocabulary import LifecycleStage, SupplyDirection, ValueTier
 
 if TYPE_CHECKING:
     from schema.contacts import ContactConnection
@@ -40,6 +41,16 @@ Info = strawberry.Info[Context, None]
 # The services' enum, registered with its GraphQL description (strawberry marks the class).
 strawberry.enum(LifecycleStage, name="LifecycleStage",
                 description="Where the company stands in its relationship with us.")
+
+
+strawberry.enum(ValueTier, name="ValueTier", description="Value tier, A highest.")
+
+
+@strawberry.type(description="A tag of an account and where it comes from.")
+class AccountTag:
+    name: str = strawberry.field(description="The tag.")
+    rule: str | None = strawberry.field(description="The tag rule that set it; null: by hand.")
+    set_at: datetime | None = strawberry.field(description="When the rule set it (UTC).")
 
 
 @strawberry.interface(description="An account as seen in a relationship traversal: either the "
@@ -67,7 +78,8 @@ class Account(relay.Node, AccountRef):
     region: str = strawberry.field(description="Sales region, e.g. 华东.")
     industry: str = strawberry.field(description="Industry.")
     lifecycle_stage: LifecycleStage = strawberry.field(description="Lifecycle stage.")
-    tags: list[str] = strawberry.field(description="Free tags.")
+    value_tier: ValueTier | None = strawberry.field(
+        description="A/B/C/D from the value-tier rule (README); null until computed.")
     annual_revenue: Decimal | None = strawberry.field(
         description="Annual revenue in the reporting currency (CNY).",
         extensions=guard(level=ClassificationLevel.INTERNAL))
@@ -80,7 +92,8 @@ class Account(relay.Node, AccountRef):
         return cls(
             id=str(row.id), name=row.name, uscc=row.uscc, region=row.region,
             industry=row.industry, lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-            tags=list(row.tags), annual_revenue=row.annual_revenue, created_at=row.created_at,
+            value_tier=ValueTier(row.value_tier) if row.value_tier else None,
+            annual_revenue=row.annual_revenue, created_at=row.created_at,
             updated_at=row.updated_at, row=row,
             classification=ClassificationLevel(row.classification.name),
         )
@@ -96,6 +109,12 @@ class Account(relay.Node, AccountRef):
         rows = await resolve.accounts_by_uuid(
             info.context, [_uuid_or_none(node_id) for node_id in node_ids])
         return [cls.maybe(row) for row in rows]
+
+    @strawberry.field(description="Tags, each with the rule that set it and when (a tag set "
+                                  "by hand has neither).")
+    async def tags(self, info: Info) -> list[AccountTag]:
+        return [AccountTag(name=tag.name, rule=tag.rule, set_at=tag.set_at)
+                for tag in await resolve_tags.tags(info.context, self.row)]
 
     @strawberry.field(description="Contacts at this company, by name.",
                       extensions=guard("contact:read"))
@@ -292,7 +311,7 @@ class AccountCreateInput:
     region: str = strawberry.field(description=f"One of {' '.join(vocabulary.REGIONS)}.")
     industry: str = strawberry.field(description="Industry.")
     lifecycle_stage: LifecycleStage = strawberry.field(default=vocabulary.DEFAULT_LIFECYCLE_STAGE,
-                                                       description="Stage; LEAD if not given.")
+                                                       description="Stage; POTENTIAL if not given.")
     tags: list[str] = strawberry.field(default_factory=list, description="Tags.")
     annual_revenue: Decimal | None = strawberry.field(default=None,
                                                       description="Annual revenue (CNY).")

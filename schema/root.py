@@ -22,20 +22,26 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve_contacts
 from resolvers import pipeline as resolve_pipeline
+from resolvers import tickets as resolve_tickets
 from resolvers.ids import global_type, type_of_id_argument
-from schema import accounts, audit, contacts, groups, identity, supply
+from schema import accounts, audit, contacts, groups, identity, inbox, supply, tag_rules, tickets
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
+from schema.campaigns import CampaignMutations, CampaignQueries
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.decisions import DecisionMutations
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
+from schema.inbox import InboxMutations, InboxQueries
 from schema.interactions import InteractionMutations, InteractionQueries
 from schema.introductions import DecisionQueries
+from schema.lifecycle import LifecycleMutations
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.pipeline import PipelineMutations, PipelineQueries
 from schema.pipeline_types import Opportunity
 from schema.relationships import RelationshipMutations
+from schema.tag_rules import TagRuleMutations, TagRuleQueries
+from schema.tickets import Ticket, TicketMutations, TicketQueries
 from schema.writes import Settle
 from settings import Settings
 
@@ -46,7 +52,8 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries):
+class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries,
+            TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -63,7 +70,7 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQ
     @strawberry.field(description="Any object by its global id; null if there is none.",
                       extensions=guard(per_type=(type_of_id_argument, {
                           "Account": "account:read", "Contact": "contact:read",
-                          "Opportunity": "opportunity:read"})))
+                          "Opportunity": "opportunity:read", "Ticket": "ticket:read"})))
     async def node(self, info: Info, id: GlobalIdArg) -> relay.Node | None:
         type_name = global_type(str(id))
         if type_name == "Account":
@@ -74,6 +81,9 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQ
         if type_name == "Opportunity":
             deal = await resolve_pipeline.opportunity(info.context, str(id))
             return None if deal is None else Opportunity.from_row(deal)
+        if type_name == "Ticket":
+            found = await resolve_tickets.ticket(info.context, str(id))
+            return None if found is None else Ticket.from_row(found)
         return None
 
     @strawberry.field(description="One account by id; null if there is none.",
@@ -113,7 +123,8 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQ
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
 class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
-               supply.SupplyMutations, PipelineMutations):
+               supply.SupplyMutations, PipelineMutations, TicketMutations, TagRuleMutations,
+               InboxMutations, CampaignMutations, LifecycleMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])
@@ -182,6 +193,10 @@ class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
 
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+# Types reached only through interfaces.
+TYPES = [groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount,
+         contacts.RestrictedContact, inbox.UserTask, inbox.Notification, tag_rules.TagRule,
+         tickets.Ticket]
 
 
 def extensions(settings: Settings) -> list[Extension]:
@@ -211,8 +226,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount,
-               contacts.RestrictedContact],
+        types=TYPES,
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
     )
@@ -220,6 +234,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 def sdl() -> str:
     return strawberry.Schema(query=Query, mutation=Mutation,
-                             types=[groups.GroupTree, groups.Shareholding,
-                                    accounts.RestrictedAccount, contacts.RestrictedContact],
+                             types=TYPES,
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

@@ -18,7 +18,7 @@ from relational.models import Account
 from relational.repositories import accounts as repo
 from relational.repositories.accounts import AccountQuery, AccountSort
 from relational.uow import UnitOfWork
-from services import idempotency, policy, vocabulary
+from services import idempotency, lifecycle, policy, vocabulary
 from services import validation as check
 from services.errors import BadUserInput, Conflict, Forbidden, NotFound
 from services.pagination import Page, check_first, decode_cursor, encode_cursor, make_page
@@ -62,6 +62,7 @@ class AccountRecord:
     created_at: datetime
     updated_at: datetime
     disruption: Disruption | None = None
+    value_tier: str | None = None
 
     @classmethod
     def of(cls, row: Account) -> AccountRecord:
@@ -72,7 +73,7 @@ class AccountRecord:
                    tags=tuple(row.tags), annual_revenue=row.annual_revenue,
                    classification=Clearance(row.classification), owner_id=row.owner_id,
                    created_at=row.created_at, updated_at=row.updated_at,
-                   disruption=disruption)
+                   disruption=disruption, value_tier=row.value_tier)
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ async def _create(uow: UnitOfWork, actor: Actor, draft: AccountDraft) -> Account
     await _flush(uow)
     uow.audit("account.create", [str(account.id)], after=snapshot(account))
     uow.emit("account.created", str(account.id), graph_row(account))
+    uow.defer("lifecycle:value_tier", {"accountId": str(account.id)})
     return AccountRecord.of(account)
 
 
@@ -213,6 +215,9 @@ async def update(
     _within_clearance(actor, valid.classification)
     if valid.uscc != account.uscc:
         await _ensure_uscc_free(uow, valid.uscc, account.id)
+    if valid.lifecycle_stage != account.lifecycle_stage:
+        await lifecycle.record(uow, account, valid.lifecycle_stage, "set by hand (accountUpdate)",
+                               datetime.now(UTC), within_update=True)
     account.name, account.uscc, account.region = valid.name, valid.uscc, valid.region
     account.industry, account.lifecycle_stage = valid.industry, valid.lifecycle_stage
     account.tags, account.annual_revenue = list(valid.tags), valid.annual_revenue
@@ -225,6 +230,8 @@ async def update(
     await _flush(uow)
     uow.audit("account.update", [str(account.id)], before=before, after=after)
     uow.emit("account.updated", str(account.id), graph_row(account))
+    if before["annualRevenue"] != after["annualRevenue"]:
+        uow.defer("lifecycle:value_tier", {"accountId": str(account.id)})
     return AccountRecord.of(account)
 
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from auth.actor import Clearance
 from auth.field_cipher import FieldCipher
 from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, clock, contacts, demo_decision, demo_pipeline, demo_supply, groups
+from services import (
+    accounts,
+    clock,
+    contacts,
+    demo_decision,
+    demo_operations,
+    demo_pipeline,
+    demo_supply,
+    groups,
+)
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
@@ -64,4 +74,5 @@ async def seed_demo(ledger: Ledger, cipher: FieldCipher,
         await demo_supply.seed_supply(uow, people["admin"], data, ids)
         await demo_pipeline.seed(uow, cipher, people["manager.east"],
                                  [(ids[key], owner_of[key]) for key in ids])
+        await demo_operations.seed_operations(uow, people, list(ids.values()), datetime.now(UTC))
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

@@ -252,7 +252,7 @@ class _Builder:
         key = f"acc-{len(self.accounts) + 1:04d}"
         stage = rng.choices(LIFECYCLE_STAGES, _STAGE_WEIGHTS)[0]
         if kind == "holding":
-            stage = rng.choice(("CUSTOMER", "CUSTOMER", "PARTNER"))
+            stage = rng.choice(("CUSTOMER", "CUSTOMER", "LOYAL"))
         low, high = _REVENUE[level] if kind in ("holding", "member") else (2e7, 1.5e9)
         revenue = _money(math.exp(rng.uniform(math.log(low), math.log(high))))
         account = DemoAccount(
@@ -273,7 +273,7 @@ class _Builder:
         if rng.random() < (0.7 if state else 0.35):
             first = state and (level <= 2 or kind == "institute") and rng.random() < 0.6
             chosen.add("保密资质一级" if first else "保密资质二级")
-        if stage in ("CUSTOMER", "PARTNER") and (level <= 2 or rng.random() < 0.2):
+        if stage in ("CUSTOMER", "LOYAL") and (level <= 2 or rng.random() < 0.2):
             chosen.add("重点客户")
         if joint_stock and rng.random() < 0.6:
             chosen.add("上市公司")

@@ -17,7 +17,7 @@ from services.uscc import make_uscc
 from tests.conftest import Api
 
 ACCOUNT_FIELDS = (
-    "id name uscc region industry lifecycleStage tags annualRevenue createdAt updatedAt"
+    "id name uscc region industry lifecycleStage tags { name } annualRevenue createdAt updatedAt"
 )
 CONTACT_FIELDS = "id name title phone email createdAt updatedAt account { id }"
 

@@ -75,8 +75,8 @@ async def test_create_returns_every_field(api: Api) -> None:
         "uscc": VALID_USCC,
         "region": "西南",
         "industry": "国防电子",
-        "lifecycleStage": "LEAD",
-        "tags": ["军工", "重点客户"],
+        "lifecycleStage": "POTENTIAL",
+        "tags": [{"name": "军工"}, {"name": "重点客户"}],
         "annualRevenue": "1234567.50",
     }
     assert updated_at == created_at
@@ -92,7 +92,7 @@ async def test_create_defaults(api: Api) -> None:
         "name": "北京北辰", "uscc": VALID_USCC, "region": "华北", "industry": "航空"}})
     account = data["accountCreate"]["account"]
     assert (account["lifecycleStage"], account["tags"], account["annualRevenue"]) == (
-        "LEAD", [], None)
+        "POTENTIAL", [], None)
 
 
 async def test_create_with_explicit_stage_and_zero_revenue(api: Api) -> None:
@@ -155,7 +155,7 @@ async def test_node_and_account_agree_on_a_malformed_account_uuid(api: Api) -> N
 
 async def test_update_changes_only_the_given_fields(api: Api) -> None:
     created = await create_account(
-        api, name="杭州云帆", region="华东", industry="软件", lifecycleStage="PROSPECT",
+        api, name="杭州云帆", region="华东", industry="软件", lifecycleStage="INTENT",
         tags=["云"], annualRevenue="100.00")
 
     renamed = (await api.data(UPDATE_ACCOUNT, {"input": {
@@ -380,7 +380,7 @@ async def test_create_writes_one_audit_and_one_outbox_row_in_its_transaction(api
         "target_ids": [account_uuid],
         "before": None,
         "after": {"name": "深圳海川", "uscc": VALID_USCC, "region": "华南", "industry": "通信",
-                  "lifecycleStage": "LEAD", "tags": ["5G"], "annualRevenue": "88.80",
+                  "lifecycleStage": "POTENTIAL", "tags": ["5G"], "annualRevenue": "88.80",
                   "classification": "INTERNAL", "ownerId": admin_id},
         "ip": "127.0.0.1",
         "request_id": request_id,
@@ -390,7 +390,7 @@ async def test_create_writes_one_audit_and_one_outbox_row_in_its_transaction(api
     assert (event["topic"], event["aggregate_id"], event["payload"]) == (
         "account.created", account_uuid,
         {"id": account_uuid, "name": "深圳海川", "region": "华南", "industry": "通信",
-         "lifecycleStage": "LEAD"})
+         "lifecycleStage": "POTENTIAL"})
     # now() is the transaction's start time: equal stamps mean one transaction.
     assert await api.scalar(
         "SELECT count(DISTINCT t) FROM (SELECT at AS t FROM audit_log UNION ALL "
@@ -418,7 +418,7 @@ async def test_update_writes_one_audit_and_one_outbox_row(api: Api) -> None:
                                    uscc=VALID_USCC)
     account_uuid = raw_id(created["id"])
     body, request_id = await post_with_request_id(api, UPDATE_ACCOUNT, {"input": {
-        "id": created["id"], "lifecycleStage": "PARTNER", "annualRevenue": "1"}})
+        "id": created["id"], "lifecycleStage": "LOYAL", "annualRevenue": "1"}})
     assert "errors" not in body, body
 
     audits = await audit_rows(api)
@@ -427,17 +427,17 @@ async def test_update_writes_one_audit_and_one_outbox_row(api: Api) -> None:
     admin_id = str(await api.scalar("SELECT id FROM users WHERE username = 'admin'"))
     snapshot: dict[str, Any] = {
         "name": "武汉光谷", "uscc": VALID_USCC, "region": "华中", "industry": "光电",
-        "lifecycleStage": "LEAD", "tags": [], "annualRevenue": None,
+        "lifecycleStage": "POTENTIAL", "tags": [], "annualRevenue": None,
         "classification": "INTERNAL", "ownerId": admin_id}
     assert (update["target_ids"], update["before"], update["after"], update["request_id"]) == (
         [account_uuid], snapshot,
-        {**snapshot, "lifecycleStage": "PARTNER", "annualRevenue": "1.00"}, request_id)
+        {**snapshot, "lifecycleStage": "LOYAL", "annualRevenue": "1.00"}, request_id)
 
     events = await outbox_rows(api)
     assert [(row["topic"], row["aggregate_id"]) for row in events] == [
         ("account.created", account_uuid), ("account.updated", account_uuid)]
     assert events[1]["payload"] == {"id": account_uuid, "name": "武汉光谷", "region": "华中",
-                                    "industry": "光电", "lifecycleStage": "PARTNER"}
+                                    "industry": "光电", "lifecycleStage": "LOYAL"}
     assert await api.scalar(
         "SELECT a.at = o.at FROM audit_log a, outbox o WHERE a.id = 2 AND o.id = :id",
         id=events[1]["id"]) is True
@@ -489,7 +489,7 @@ async def test_name_contains_is_a_case_insensitive_literal_substring(api: Api) -
 
 async def test_filters_by_region_industry_stage_tag_and_combined(api: Api) -> None:
     rows = [
-        ("Aurora", "华东", "软件", "LEAD", ["军工", "重点"]),
+        ("Aurora", "华东", "软件", "POTENTIAL", ["军工", "重点"]),
         ("Beacon", "华东", "软件", "CUSTOMER", ["重点"]),
         ("Cobalt", "华北", "软件", "CUSTOMER", ["军工"]),
         ("Dynamo", "华东", "硬件", "CUSTOMER", ["军工"]),

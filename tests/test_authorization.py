@@ -474,3 +474,55 @@ async def test_forecasts_sum_only_the_amounts_the_reader_may_see(api: Api) -> No
     assert totals == {"finance": 10000.0, "manager.east": 10000.0, "sales.east": 5000.0}
     refused = await api.as_user("service").post(query)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+# Customer operations: who lists the 华东 account's ticket, who may open one, who writes
+# tag rules. "forbidden": refused by the field's permission; a number: tickets listed.
+TICKET_READERS = {"admin": 1, "manager.east": 1, "sales.east": 1, "service": 1, "auditor": 1,
+                  "sales.north": 0, "finance": "forbidden"}
+TICKET_LIST = "{ tickets { totalCount edges { node { subject account { id } } } } }"
+OPEN_TICKET = """mutation($id: ID!) { ticketCreate(input: {accountId: $id, category: "售后",
+  priority: HIGH, channel: "PHONE", subject: "权限"}) { ticket { id state } } }"""
+
+
+@pytest.mark.parametrize(("user", "expected"), TICKET_READERS.items())
+async def test_tickets_by_role(api: Api, world: World, user: str, expected: object) -> None:
+    await api.as_user("sales.east").data(OPEN_TICKET, {"id": world.east})
+    body = await api.as_user(user).post(TICKET_LIST)
+    if expected == "forbidden":
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        return
+    assert "errors" not in body, body
+    assert body["data"]["tickets"]["totalCount"] == expected
+    # Opening a ticket on an account outside one's scope answers like a missing account.
+    refused = await api.as_user("sales.north").post(OPEN_TICKET, {"id": world.east})
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await api.scalar("SELECT count(*) FROM tickets") == 1
+
+
+@pytest.mark.parametrize("user", ["manager.east", "sales.east", "finance", "service",
+                                  "auditor"])
+async def test_only_admins_write_or_preview_tag_rules(api: Api, user: str) -> None:
+    for query in ('{ tagRulePreview(expression: "annualRevenue > 1") { matchCount } }',
+                  """mutation { tagRuleCreate(input: {name: "t", layer: VALUE,
+                     expression: "annualRevenue > 1"}) { tagRule { id } } }"""):
+        body = await api.as_user(user).post(query)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", (user, query)
+    assert await api.scalar("SELECT count(*) FROM tag_rules") == 0
+
+
+async def test_inbox_shows_only_ones_own_items(api: Api, world: World) -> None:
+    await api.data("""mutation { accountCreate(input: {name: "收件箱测试", uscc: "%s",
+        region: "华东", industry: "x"}) { account { id } } }""" % make_uscc(  # noqa: UP031
+        random.Random(next(_serial)), division="310000"))
+    async with api.stores.uow(RequestMeta(actor="test")) as uow:
+        from services import tasks
+
+        sales = await api.scalar("SELECT id FROM users WHERE username = 'sales.east'")
+        tasks.create(uow, user_id=sales, kind="care", title="回访",
+                     due_at=api.stores.clock.now())
+    mine = await api.as_user("sales.east").data(
+        "{ myInbox { edges { node { __typename title } } } }")
+    assert mine["myInbox"]["edges"] == [{"node": {"__typename": "UserTask", "title": "回访"}}]
+    theirs = await api.as_user("sales.north").data("{ myInbox { edges { node { title } } } }")
+    assert theirs["myInbox"]["edges"] == []
+    anonymous = await api.anonymous.post("{ myInbox { edges { node { title } } } }")
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -44,9 +44,9 @@ async def graph_counts(api: Api) -> tuple[int, int, int]:
 async def test_projector_replays_are_idempotent(api: Api) -> None:
     events = [
         GraphEvent("account.created", {"id": "a", "name": "甲", "region": "华东",
-                                       "industry": "x", "lifecycleStage": "LEAD"}),
+                                       "industry": "x", "lifecycleStage": "POTENTIAL"}),
         GraphEvent("account.created", {"id": "b", "name": "乙", "region": "华东",
-                                       "industry": "x", "lifecycleStage": "LEAD"}),
+                                       "industry": "x", "lifecycleStage": "POTENTIAL"}),
         GraphEvent("ownership.linked", {"parentId": "a", "childId": "b", "share": "51.0000"}),
         GraphEvent("contact.created", {"id": "c", "accountId": "b", "name": "张伟",
                                        "title": None}),

@@ -239,7 +239,7 @@ async def test_migration_keeps_plaintext_rows_until_encrypted(api: Api) -> None:
             await session.execute(text(
                 "INSERT INTO accounts (id, name, uscc, region, industry, lifecycle_stage) VALUES "
                 "('00000000-0000-0000-0000-000000000001', '甲', '91310000MA1K000001', '华东', "
-                "'x', 'LEAD')"))
+                "'x', 'POTENTIAL')"))
             await session.execute(text(
                 "INSERT INTO contacts (id, account_id, name, phone, email) VALUES "
                 "('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001',"

@@ -23,6 +23,7 @@ DEAL_ID = global_id("Opportunity", "00000000-0000-4000-8000-000000000004")
 QUOTE_ID = global_id("Quote", "00000000-0000-4000-8000-000000000005")
 CONTRACT_ID = global_id("Contract", "00000000-0000-4000-8000-000000000006")
 ORDER_ID = global_id("Order", "00000000-0000-4000-8000-000000000007")
+TICKET_ID = global_id("Ticket", "00000000-0000-4000-8000-000000000004")
 
 # A minimal, well-typed call of each guarded root field and mutation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -139,6 +140,18 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "forecastSnapshotTake": "mutation { forecastSnapshotTake { created } }",
         "winModelTrain": "mutation { winModelTrain { model { kind } } }",
     }.items()},
+    "tickets": ("{ tickets { totalCount } }", {}),
+    "ticketCreate": ("""mutation($id: ID!) { ticketCreate(input: {accountId: $id,
+        category: "售后", priority: HIGH, channel: "PHONE", subject: "s"}) { ticket { id } } }""",
+                     {"id": ANY_ID}),
+    "ticketTransition": ("""mutation($id: ID!) { ticketTransition(input: {ticketId: $id,
+        to: IN_PROGRESS, version: 1}) { ticket { state } } }""", {"id": TICKET_ID}),
+    "ticketFeedback": ("""mutation($id: ID!) { ticketFeedback(input: {ticketId: $id,
+        score: 5}) { ticket { state } } }""", {"id": TICKET_ID}),
+    "tagRuleCreate": ("""mutation { tagRuleCreate(input: {name: "t", layer: ATTRIBUTE,
+        expression: "region = \\"华东\\""}) { tagRule { id } } }""", {}),
+    "tagRulePreview": ("""{ tagRulePreview(expression: "annualRevenue > 1") {
+        matchCount } }""", {}),
 }
 
 

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from graph.engine import RoundTrips
-from tests.conftest import Api
+from relational.uow import RequestMeta
+from services import tasks
+from tests.conftest import Api, Seed
 from tests.factories import Statements, make_account, make_contact, recording
+from tests.operations_helpers import add_engineer, open_ticket
 from tests.pipeline_helpers import deal, move, quote
 from tests.test_groups_api import company, linked
 from tests.test_supply_api import supplies
@@ -27,6 +30,8 @@ COVERED = {
     "Account.supplyChain", "Query.exposure", "Exposure.path",
     "Query.opportunities", "Opportunity.stageHistory",
     "Opportunity.quotes", "Opportunity.contracts", "Opportunity.risks", "Quote.lines",
+    "Query.tickets", "Ticket.history", "Account.tags",
+    "Query.myInbox",
 }
 
 PAGE = """
@@ -243,6 +248,14 @@ query($first: Int!) {
   }
 }
 """
+TICKET_PAGE = """
+query($first: Int!) {
+  tickets(first: $first) { totalCount edges { node {
+    subject assignee { id displayName } account { id ... on Account { name tags { name rule } } }
+    history { kind toState }
+  } } }
+}
+"""
 
 
 async def _committee_of(api: Api, size: int) -> str:
@@ -274,6 +287,8 @@ async def test_a_decision_map_costs_the_same_for_3_and_12_members(
     # the stored scores (5 each); 1 the committee's contacts (one DataLoader batch); and one
     # graph query per field.
     assert same_cost(small, large) == (17, 2)
+
+
 async def test_supply_chains_of_a_page_cost_one_graph_query(
     api: Api, statements: Statements
 ) -> None:
@@ -308,6 +323,8 @@ async def test_exposure_costs_the_same_for_1_and_12_exposed_accounts(
     # 1 rate-limit counter; 4 authentication; 2 reads: the source account, then every
     # exposed account and path member (one statement); 1 Cypher query for the snapshot.
     assert same_cost(small, large) == (7, 1)
+
+
 async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
     api: Api, statements: Statements
 ) -> None:
@@ -326,3 +343,35 @@ async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
     #   win scores (the model, the deals, their moves, quote discounts, tender flags);
     # 3 the read.sensitive record of the amounts.
     assert same_cost(small, large) == (24, 0)
+
+
+async def test_ticket_page_costs_the_same_for_2_and_12_tickets(
+    api: Api, statements: Statements, seed: Seed
+) -> None:
+    await add_engineer(api, seed, "service", skills=["售后"], regions=["华东"], capacity=20)
+    for n in range(12):
+        await open_ticket(api, await make_account(api, name=f"工单客户{n:02d}"))
+    await cost(api, statements, TICKET_PAGE, first=1)
+    small = await cost(api, statements, TICKET_PAGE, first=2)
+    large = await cost(api, statements, TICKET_PAGE, first=12)
+    assert len(large.data["tickets"]["edges"]) == 12
+    # 1 rate-limit counter, 4 authentication; the page, its count, the accounts, their tag
+    # provenance, the histories, the assignees' names: one statement each.
+    assert same_cost(small, large) == (11, 0)
+
+
+INBOX_PAGE = "query($first: Int!) { myInbox(first: $first) { edges { node { title dueAt } } } }"
+
+
+async def test_inbox_page_costs_the_same_for_2_and_12_entries(
+    api: Api, statements: Statements, seed: Seed
+) -> None:
+    async with api.stores.uow(RequestMeta(actor="test")) as uow:
+        for n in range(12):
+            tasks.create(uow, user_id=seed.user_ids["admin"], kind="care", title=f"回访{n}",
+                         due_at=api.stores.clock.now())
+    small = await cost(api, statements, INBOX_PAGE, first=2)
+    large = await cost(api, statements, INBOX_PAGE, first=12)
+    assert len(large.data["myInbox"]["edges"]) == 12
+    # 1 rate-limit counter, 4 authentication; the page, its tasks, its notifications.
+    assert same_cost(small, large) == (8, 0)

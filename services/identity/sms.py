@@ -24,12 +24,22 @@ class SmsGateway(Protocol):
 
 
 class FileGateway:
+    """Appends one line per message to a file a developer can read (`tail -f`): the gateway
+    of development and the demo, and where messages go when no real gateway is configured."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
     async def send(self, phone: str, code: str) -> None:
-        line = f"{datetime.now(UTC).isoformat()} {phone} {code}\n"
-        await anyio.to_thread.run_sync(self._append, line)
+        await self.send_text(phone, code)
+
+    async def send_text(self, recipient: str, text: str) -> None:
+        """Any text message (notifications): one line, newlines folded."""
+        await self.append(f"{datetime.now(UTC).isoformat()} {recipient} {' '.join(text.split())}\n")
+
+    async def append(self, text: str) -> None:
+        """Add `text` to the file as it is (off the event loop)."""
+        await anyio.to_thread.run_sync(self._append, text)
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,10 +53,16 @@ class DisabledGateway:
 
 
 _GATEWAYS: dict[str, Callable[[Settings], SmsGateway]] = {
-    "file": lambda settings: FileGateway(settings.data_dir / "sms-outbox.log"),
+    "file": lambda settings: outbox_file(settings),
     "none": lambda settings: DisabledGateway(),
 }
 
 
 def gateway(settings: Settings) -> SmsGateway:
     return _GATEWAYS[settings.sms_gateway](settings)
+
+
+def outbox_file(settings: Settings) -> FileGateway:
+    """Where text messages go while no production SMS gateway is configured (both settings
+    of SMS_GATEWAY today): never dropped, readable in `$DATA_DIR/sms-outbox.log`."""
+    return FileGateway(settings.data_dir / "sms-outbox.log")

@@ -1,0 +1,71 @@
+"""Campaigns, their members (the visible accounts their segment matched) and attribution."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import Account
+from relational.operations_models import Campaign, CampaignMember
+from relational.repositories.tag_rules import STATEMENT_TIMEOUT_MS, opportunities
+from relational.repositories.visibility import Visibility, accounts_readable
+
+
+async def enrol_matches(session: AsyncSession, campaign_id: uuid.UUID,
+                        condition: ColumnElement[bool], seen: Visibility, now: datetime) -> int:
+    """Make every account the segment matches, among those `seen`, a member."""
+    await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+    result = await session.execute(
+        insert(CampaignMember).from_select(
+            ["campaign_id", "account_id", "joined_at"],
+            select(literal(campaign_id), Account.id, literal(now))
+            .where(and_(accounts_readable(seen), condition)))
+        .on_conflict_do_nothing())
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def enrol(session: AsyncSession, campaign_id: uuid.UUID, account_id: uuid.UUID,
+                now: datetime) -> None:
+    await session.execute(insert(CampaignMember).values(
+        campaign_id=campaign_id, account_id=account_id, joined_at=now).on_conflict_do_nothing())
+
+
+async def get_many(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Campaign]:
+    rows = await session.scalars(select(Campaign).where(Campaign.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def by_name(session: AsyncSession, name: str) -> Campaign | None:
+    return (await session.scalars(select(Campaign).where(Campaign.name == name)
+                                  .order_by(Campaign.created_at.desc()).limit(1))).first()
+
+
+async def member_counts(session: AsyncSession, ids: list[uuid.UUID],
+                        seen: Visibility) -> dict[uuid.UUID, int]:
+    """Members per campaign among the accounts the reader may see."""
+    rows = await session.execute(
+        select(CampaignMember.campaign_id, func.count())
+        .join(Account, Account.id == CampaignMember.account_id)
+        .where(CampaignMember.campaign_id.in_(ids), accounts_readable(seen))
+        .group_by(CampaignMember.campaign_id))
+    found = {campaign_id: 0 for campaign_id in ids}
+    found.update({campaign_id: int(count) for campaign_id, count in rows})
+    return found
+
+
+async def won_revenue(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Amounts of WON opportunities attributed to each campaign (0 without opportunities)."""
+    found = {campaign_id: Decimal(0) for campaign_id in ids}
+    if await session.scalar(text("SELECT to_regclass('opportunities')")) is None:
+        return found
+    rows = await session.execute(
+        select(opportunities.c.campaign_id, func.coalesce(func.sum(opportunities.c.amount), 0))
+        .where(opportunities.c.campaign_id.in_(ids), opportunities.c.status == "WON")
+        .group_by(opportunities.c.campaign_id))
+    found.update({campaign_id: Decimal(total) for campaign_id, total in rows})
+    return found

@@ -1,0 +1,210 @@
+"""Tag rules compiled to SQL and evaluated. The compiler turns the language's tree
+(services/tag_language.py) into SQLAlchemy expressions — every literal a bound parameter —
+and every evaluation starts from the author's visibility builder, under a statement timeout:
+a rule never reads what its author cannot see, and never runs unbounded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    column,
+    delete,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from relational.models import Account, OutboxEvent
+from relational.operations_models import AccountTag, TagRule, Ticket
+from relational.repositories.visibility import Visibility, accounts_readable
+
+STATEMENT_TIMEOUT_MS = 5000  # previews and per-account evaluations
+FULL_TIMEOUT_MS = 60000  # a statement of a full evaluation (every account)
+
+# Tables of other domains (contracts B and C), named here by their contracted columns.
+interactions = table("interactions", column("account_id"), column("channel"),
+                     column("occurred_at"))
+opportunities = table("opportunities", column("account_id"), column("status"),
+                      column("closed_at"), column("amount"), column("campaign_id"))
+orders = table("orders", column("account_id"), column("ordered_at"), column("amount"))
+SOURCES = {"interactions": "interactions", "wonOpportunities": "opportunities",
+           "orders": "orders", "tickets": "tickets"}
+
+_ATTRIBUTES: dict[str, Any] = {
+    "region": Account.region, "industry": Account.industry, "name": Account.name,
+    "lifecycleStage": Account.lifecycle_stage, "valueTier": Account.value_tier,
+    "annualRevenue": Account.annual_revenue, "tagCount": func.cardinality(Account.tags),
+}
+
+
+def _count(function: str, arguments: dict[str, Any], now: datetime) -> Any:
+    since = now - timedelta(days=int(arguments["days"]))
+    if function == "interactions":
+        source, conditions = interactions, [interactions.c.occurred_at >= since]
+        if "channel" in arguments:
+            conditions.append(interactions.c.channel == arguments["channel"])
+    elif function == "wonOpportunities":
+        source = opportunities
+        conditions = [opportunities.c.status == "WON", opportunities.c.closed_at >= since]
+    elif function == "orders":
+        source, conditions = orders, [orders.c.ordered_at >= since]
+    else:
+        found = select(func.count()).where(Ticket.account_id == Account.id,
+                                           Ticket.created_at >= since)
+        if "category" in arguments:
+            found = found.where(Ticket.category == arguments["category"])
+        return found.correlate(Account).scalar_subquery()
+    return (select(func.count()).select_from(source)
+            .where(source.c.account_id == Account.id, *conditions)
+            .correlate(Account).scalar_subquery())
+
+
+def compile_rule(node: Any, now: datetime) -> ColumnElement[bool]:
+    """The SQL condition on `accounts` of a parsed rule (duck-typed on the tree's classes,
+    which live in services/)."""
+    if hasattr(node, "operands"):
+        parts = [compile_rule(operand, now) for operand in node.operands]
+        if node.operator == "not":
+            return not_(parts[0])
+        return and_(*parts) if node.operator == "and" else or_(*parts)
+    left = (_ATTRIBUTES[node.left.name] if hasattr(node.left, "name")
+            else _count(node.left.function, node.left.arguments, now))
+    value: Any = node.right.value
+    if isinstance(value, Decimal) and hasattr(node.left, "function"):
+        value = int(value)
+    operators = {"=": left.__eq__, "!=": left.__ne__, ">": left.__gt__, ">=": left.__ge__,
+                 "<": left.__lt__, "<=": left.__le__}
+    result: ColumnElement[bool] = operators[node.operator](value)
+    return result
+
+
+async def _bounded(session: AsyncSession, milliseconds: int = STATEMENT_TIMEOUT_MS) -> None:
+    await session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+
+
+async def missing_tables(session: AsyncSession, names: Sequence[str]) -> list[str]:
+    found = []
+    for name in names:
+        if await session.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is None:
+            found.append(name)
+    return found
+
+
+async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: Visibility,
+                  sample: int) -> tuple[int, list[uuid.UUID]]:
+    await _bounded(session)
+    where = and_(accounts_readable(seen), condition)
+    total = int(await session.scalar(select(func.count()).select_from(Account).where(where))
+                or 0)
+    ids = list(await session.scalars(select(Account.id).where(where)
+                                     .order_by(Account.name, Account.id).limit(sample)))
+    return total, ids
+
+
+async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[bool],
+                seen: Visibility, now: datetime,
+                account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
+    """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
+    those it no longer matches; (added, removed). A tag set by hand is left alone."""
+    await _bounded(session, STATEMENT_TIMEOUT_MS if account_ids is not None else FULL_TIMEOUT_MS)
+    scope = [accounts_readable(seen), condition]
+    if account_ids is not None:
+        scope.append(Account.id.in_(list(account_ids)))
+    added_ids = list(await session.scalars(
+        insert(AccountTag).from_select(
+            ["account_id", "name", "rule_id", "set_at"],
+            select(Account.id, literal(rule.name), literal(rule.id), literal(now))
+            .where(and_(*scope)))
+        .on_conflict_do_nothing(index_elements=["account_id", "name"])
+        .returning(AccountTag.account_id)))
+    stale = [AccountTag.rule_id == rule.id,
+             AccountTag.account_id.not_in(select(Account.id).where(and_(*scope)))]
+    if account_ids is not None:
+        stale.append(AccountTag.account_id.in_(list(account_ids)))
+    removed_ids = list(await session.scalars(
+        delete(AccountTag).where(and_(*stale)).returning(AccountTag.account_id)))
+    # Every account the rule tagged carries the tag (also after a hand edit dropped it).
+    tagged = select(AccountTag.account_id).where(AccountTag.rule_id == rule.id)
+    if account_ids is not None:
+        tagged = tagged.where(AccountTag.account_id.in_(list(account_ids)))
+    await session.execute(update(Account).where(
+        Account.id.in_(tagged), not_(Account.tags.contains([rule.name])))
+        .values(tags=func.array_append(Account.tags, rule.name)))
+    if removed_ids:
+        await session.execute(update(Account).where(Account.id.in_(removed_ids))
+                              .values(tags=func.array_remove(Account.tags, rule.name)))
+    return len(added_ids), len(removed_ids)
+
+
+async def enabled_rules(session: AsyncSession) -> list[TagRule]:
+    return list(await session.scalars(select(TagRule).where(TagRule.enabled.is_(True))
+                                      .order_by(TagRule.name)))
+
+
+async def rule_by_name(session: AsyncSession, name: str) -> TagRule | None:
+    return (await session.scalars(select(TagRule).where(TagRule.name == name))).one_or_none()
+
+
+Provenance = dict[uuid.UUID, list[tuple[str, str | None, datetime]]]
+
+
+async def provenance(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> Provenance:
+    """Per account: (tag, name of the rule that set it or None, when)."""
+    rows = await session.execute(
+        select(AccountTag.account_id, AccountTag.name, TagRule.name, AccountTag.set_at)
+        .outerjoin(TagRule, TagRule.id == AccountTag.rule_id)
+        .where(AccountTag.account_id.in_(list(account_ids))))
+    found: dict[uuid.UUID, list[tuple[str, str | None, datetime]]] = {}
+    for account_id, name, rule_name, set_at in rows:
+        found.setdefault(account_id, []).append((name, rule_name, set_at))
+    return found
+
+
+async def position(session: AsyncSession, consumer: str) -> int:
+    """The consumer's position, locked for this transaction (one reader at a time)."""
+    await session.execute(text("INSERT INTO outbox_positions (consumer, event_id) "
+                               "VALUES (:consumer, 0) ON CONFLICT DO NOTHING"),
+                          {"consumer": consumer})
+    found = await session.scalar(text("SELECT event_id FROM outbox_positions "
+                                      "WHERE consumer = :consumer FOR UPDATE"),
+                                 {"consumer": consumer})
+    return int(found or 0)
+
+
+async def advance(session: AsyncSession, consumer: str, event_id: int) -> None:
+    await session.execute(text("UPDATE outbox_positions SET event_id = :event_id "
+                               "WHERE consumer = :consumer"),
+                          {"consumer": consumer, "event_id": event_id})
+
+
+async def events_after(session: AsyncSession, after: int, topics: Sequence[str],
+                       limit: int) -> list[tuple[int, uuid.UUID | None]]:
+    """(event id, account id) of the events on `topics` after `after`: the account is the
+    aggregate of account.* events, else the payload's `account_id`."""
+    rows = await session.execute(
+        select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.aggregate_id,
+               OutboxEvent.payload["account_id"].astext)
+        .where(OutboxEvent.id > after, OutboxEvent.topic.in_(list(topics)))
+        .order_by(OutboxEvent.id).limit(limit))
+    found: list[tuple[int, uuid.UUID | None]] = []
+    for event_id, topic, aggregate, account in rows:
+        raw = aggregate if topic.startswith("account.") else account
+        try:
+            found.append((event_id, uuid.UUID(str(raw)) if raw else None))
+        except ValueError:
+            found.append((event_id, None))
+    return found
