@@ -8,7 +8,7 @@ import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,8 +18,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from auth.secrets import configure_password_hashing
 from composition import Runtime, open_stores, running
@@ -188,17 +191,68 @@ def _reason(value: str | None) -> str | None:
 
 
 class CrmGraphQL(GraphQL[Context, None]):
+    """GraphQL over HTTP, and over WebSocket with `graphql-transport-ws` only (the legacy
+    `graphql-ws` subprotocol is refused: 4406). The socket's token comes in connection_init
+    (`{"authorization": "Bearer …"}`); a bad one closes it with 4403, so does its expiry or
+    revocation later (checked every WS_AUTH_RECHECK_SECONDS)."""
+
+    def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
+        super().__init__(
+            schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.subscriptions_per_connection,
+            allowed_origins=settings.cors_origins, **options)
+        self.settings = settings
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
         return Context(
             stores=request.state.stores,
             projector=request.state.projector,
+            dispatcher=request.state.dispatcher,
             request_id=request.state.request_id,
             ip=client.host if client else None,
             connection=request,
             bearer=_bearer(request),
             reason=_reason(request.headers.get("x-audit-reason")),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or params.get("token")
+        scheme, _, credentials = str(raw or "").partition(" ")
+        context.bearer = credentials.strip() if scheme.lower() == "bearer" else str(raw or "")
+        try:
+            actor = await context.actor()
+        except DomainError as error:
+            raise ConnectionRejectionError from error
+        if not actor.authenticated:
+            raise ConnectionRejectionError
+        watch = asyncio.create_task(_watch_token(context, self.settings.ws_auth_recheck_seconds))
+        _WATCHERS.add(watch)
+        watch.add_done_callback(_WATCHERS.discard)
+        done: UnsetType = UNSET
+        return done
+
+
+_WATCHERS: set[asyncio.Task[None]] = set()
+
+
+async def _watch_token(context: Context, every: float) -> None:
+    """Close the socket (4403) once its token has expired or been revoked."""
+    socket = context.connection
+    stores = context.stores
+    while isinstance(socket, WebSocket) and socket.application_state is WebSocketState.CONNECTED:
+        await asyncio.sleep(every)
+        try:
+            await sessions.authenticate(stores.ledger, stores.settings, context.bearer,
+                                        context.ip)
+        except DomainError as error:
+            if error.code is not ErrorCode.UNAUTHENTICATED:
+                continue  # an outage is not a revocation: check again later
+            with contextlib.suppress(Exception):
+                await context.close_socket(4403, "Forbidden: token expired or revoked")
+            return
 
 
 async def audit_export(request: Request) -> Response:
@@ -309,9 +363,10 @@ def create_app(settings: Settings | None = None, *,
         async with open_stores(settings, pool_size=settings.db_pool_size) as runtime:
             await _prepare(runtime)
             async with running(runtime):
-                yield {"stores": runtime.stores, "projector": runtime.projector}
+                yield {"stores": runtime.stores, "projector": runtime.projector,
+                       "dispatcher": runtime.dispatcher}
 
-    graphql = CrmGraphQL(build_schema(settings),
+    graphql = CrmGraphQL(build_schema(settings), settings,
                          graphql_ide="graphiql" if settings.graphiql else None)
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

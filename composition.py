@@ -1,14 +1,16 @@
 """The composition root: the one place that builds the stores (ledger engine, graph driver,
 key ring) from the factories of `relational/`, `graph/` and `auth/`, and starts what runs
-beside requests (the graph projector and its `LISTEN` wake-up). `app.py`, `cli.py`, the tests
-and the bench all come through here; services never build a client."""
+beside requests (the graph projector, the subscription dispatcher and their `LISTEN` wake-up).
+`app.py`, `cli.py`, the tests and the bench all come through here; services never build a
+client."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from auth import audit_chain
 from auth.field_cipher import FieldCipher
@@ -20,6 +22,8 @@ from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
+from services import subscriptions
+from services.event_stream import Dispatcher
 from services.stores import Stores
 from settings import Settings
 
@@ -33,6 +37,7 @@ class Runtime:
 
     stores: Stores
     projector: Projector
+    dispatcher: Dispatcher
 
 
 @asynccontextmanager
@@ -50,10 +55,24 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
     sessionmaker = make_sessionmaker(engine)
     projector = Projector(OutboxSource(sessionmaker), graph,
                           retry_seconds=settings.projector_retry_seconds)
-    ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=projector.wake)
-    stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key))
+    woken: list[Callable[[], None]] = [projector.wake]
+
+    def committed() -> None:
+        for wake in woken:
+            wake()
+
+    ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=committed)
+    cipher = FieldCipher(keyring, blind_key)
+    stores = Stores(ledger, graph, settings, cipher=cipher)
+    dispatcher = Dispatcher(
+        ledger.read, {topic: found.stream for topic, found in subscriptions.TOPICS.items()},
+        subscriptions.loaders(ledger.read, cipher),
+        poll_seconds=settings.subscription_poll_seconds,
+        retention=timedelta(days=settings.event_retention_days),
+        queue_limit=settings.subscription_queue_limit)
+    woken.append(dispatcher.wake)
     try:
-        yield Runtime(stores, projector)
+        yield Runtime(stores, projector, dispatcher)
     finally:
         await graph.close()
         await engine.dispose()
@@ -65,8 +84,15 @@ async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
     settings = runtime.stores.settings
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL must be set")
-    tasks = [asyncio.create_task(runtime.projector.run()),
-             asyncio.create_task(listen(settings.database_url, "outbox", runtime.projector.wake,
+    projector, dispatcher = runtime.projector, runtime.dispatcher
+    await dispatcher.start()
+
+    def wake() -> None:
+        projector.wake()
+        dispatcher.wake()
+
+    tasks = [asyncio.create_task(projector.run()), asyncio.create_task(dispatcher.run()),
+             asyncio.create_task(listen(settings.database_url, "outbox", wake,
                                         retry_seconds=settings.projector_retry_seconds))]
     try:
         yield runtime

@@ -13,6 +13,8 @@ from relational.errors import unreachable_errors
 from relational.models import OutboxEvent
 from relational.repositories import audit as audit_log
 
+SECURITY_PREFIX = "security."
+
 
 @dataclass(frozen=True)
 class RequestMeta:
@@ -166,6 +168,11 @@ class UnitOfWork:
             "request_id": self.meta.request_id,
             "reason": self.meta.reason,
         })
+        if operation == "denied" or operation.startswith(SECURITY_PREFIX):
+            # Streamed to auditors (`securityEvents`), committed with the record itself.
+            self.emit("audit.security", operation, {
+                "operation": operation, "actor": self.meta.actor, "targetIds": target_ids,
+                "ip": self.meta.ip, "details": after or {}})
 
     def emit(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         event = OutboxEvent(topic=topic, aggregate_id=aggregate_id, payload=payload)

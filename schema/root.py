@@ -29,6 +29,7 @@ from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.subscriptions import SubscriptionFields
 from schema.writes import Settle
 from settings import Settings
 
@@ -169,6 +170,11 @@ class Mutation:
         description="Answer the step-up challenge; protected fields answer again.")
 
 
+@strawberry.type(description="Live changes (graphql-transport-ws), each resumable by cursor.")
+class Subscription(SubscriptionFields):
+    pass
+
+
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
@@ -199,6 +205,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount],
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
@@ -206,7 +213,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 
 def sdl() -> str:
-    return strawberry.Schema(query=Query, mutation=Mutation,
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              types=[groups.GroupTree, groups.Shareholding,
                                     accounts.RestrictedAccount],
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"
