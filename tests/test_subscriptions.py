@@ -153,7 +153,8 @@ async def test_auditor_streams_security_events(server: str, api: Api) -> None:
     await auditor.subscribe("s", "subscription { securityEvents { kind operation actor } }")
     await wait_subscribed(api.stores, "securityEvents")
     refused = await api.as_user("sales.east").post(
-        'mutation { apiTokenCreate(input: {name: "x", permissions: ["account:read"]}) { apiToken { id } } }')
+        'mutation { apiTokenCreate(input: {name: "x", permissions: ["account:read"]}) '
+        "{ apiToken { id } } }")
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     event = (await auditor.next())["securityEvents"]
     assert event == {"kind": "CREATED", "operation": "denied", "actor": "sales.east"}
