@@ -34,6 +34,7 @@ from schema.errors import error_body, log_outage
 from schema.root import AUDIT_READ, build_schema
 from services import audit, rate_limit
 from services.audit import TrailFilter
+from services.clock import Clock
 from services.errors import (
     BadUserInput,
     DomainError,
@@ -350,7 +351,7 @@ async def _prepare(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, *,
-               stores_down: StoresDown | None = None) -> Starlette:
+               stores_down: StoresDown | None = None, clock: Clock | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
@@ -360,9 +361,10 @@ def create_app(settings: Settings | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_stores(settings, pool_size=settings.db_pool_size) as runtime:
+        async with open_stores(settings, pool_size=settings.db_pool_size,
+                               clock=clock) as runtime:
             await _prepare(runtime)
-            async with running(runtime):
+            async with running(runtime, worker=settings.worker_in_process):
                 yield {"stores": runtime.stores, "projector": runtime.projector,
                        "dispatcher": runtime.dispatcher}
 

@@ -17,12 +17,15 @@ from auth.field_cipher import FieldCipher
 from auth.keys import load_or_create
 from graph.engine import connect
 from graph.projection import Projector
+from jobs import scheduler
+from jobs.runtime import JobRuntime
 from relational.database import make_engine, make_sessionmaker
 from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
 from services import subscriptions
+from services.clock import Clock
 from services.event_stream import Dispatcher
 from services.stores import Stores
 from settings import Settings
@@ -37,13 +40,20 @@ class Runtime:
 
     stores: Stores
     projector: Projector
-    dispatcher: Dispatcher
+    dispatcher: Dispatcher | None = None  # live subscriptions (none for a lone job worker)
+
+    @property
+    def jobs(self) -> JobRuntime:
+        """What the scheduler's tasks run with (`jobs.runtime.current()`)."""
+        return JobRuntime(self.stores)
 
 
 @asynccontextmanager
-async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Runtime]:
-    """Connect to the stores named in `settings`; closed again on exit. The keys come from
-    settings or `$DATA_DIR/keys.env`. Nothing runs in the background: see `running`."""
+async def open_stores(settings: Settings, *, pool_size: int,
+                      clock: Clock | None = None) -> AsyncIterator[Runtime]:
+    """Connect to the stores named in `settings` (and the job scheduler to the ledger);
+    closed again on exit. The keys come from settings or `$DATA_DIR/keys.env`. Nothing runs in
+    the background: see `running`."""
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
     keyring, blind_key = load_or_create(settings)
@@ -63,7 +73,7 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
 
     ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=committed)
     cipher = FieldCipher(keyring, blind_key)
-    stores = Stores(ledger, graph, settings, cipher=cipher)
+    stores = Stores(ledger, graph, settings, cipher=cipher, clock=clock or Clock())
     dispatcher = Dispatcher(
         ledger.read, {topic: found.stream for topic, found in subscriptions.TOPICS.items()},
         subscriptions.loaders(ledger.read, cipher),
@@ -72,30 +82,41 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
         queue_limit=settings.subscription_queue_limit)
     woken.append(dispatcher.wake)
     try:
-        yield Runtime(stores, projector, dispatcher)
+        async with scheduler.opened(settings.database_url,
+                                    pool_size=settings.worker_concurrency + 2):
+            yield Runtime(stores, projector, dispatcher)
     finally:
         await graph.close()
         await engine.dispose()
 
 
 @asynccontextmanager
-async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """The projector loop and the outbox listener, for as long as the block runs."""
+async def running(runtime: Runtime, *, worker: bool = False) -> AsyncIterator[Runtime]:
+    """The projector loop and the outbox listener, for as long as the block runs; with
+    `worker`, a job worker too (stopped cleanly on exit)."""
     settings = runtime.stores.settings
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL must be set")
     projector, dispatcher = runtime.projector, runtime.dispatcher
-    await dispatcher.start()
 
     def wake() -> None:
         projector.wake()
-        dispatcher.wake()
+        if dispatcher is not None:
+            dispatcher.wake()
 
-    tasks = [asyncio.create_task(projector.run()), asyncio.create_task(dispatcher.run()),
+    tasks = [asyncio.create_task(projector.run()),
              asyncio.create_task(listen(settings.database_url, "outbox", wake,
                                         retry_seconds=settings.projector_retry_seconds))]
+    if dispatcher is not None:
+        await dispatcher.start()
+        tasks.append(asyncio.create_task(dispatcher.run()))
     try:
-        yield runtime
+        if worker:
+            async with scheduler.worker(runtime.jobs,
+                                        concurrency=settings.worker_concurrency):
+                yield runtime
+        else:
+            yield runtime
     finally:
         for task in tasks:
             task.cancel()

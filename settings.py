@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     ws_auth_recheck_seconds: float = Field(
         default=30.0, gt=0, description="how often an open socket's token is checked again "
                                         "(expiry and revocation end it with 4403)")
+    worker_in_process: bool = Field(
+        default=True, description="`crm serve` runs a job worker in the app process (`crm "
+                                  "worker` runs one alone)")
+    worker_concurrency: int = Field(default=4, ge=1, le=64,
+                                    description="jobs one worker runs at the same time")
+    worker_shutdown_seconds: float = Field(
+        default=10.0, ge=0, description="how long a stopping worker waits for its running jobs; "
+                                        "one still running is re-queued by the next worker")
     log_level: str = Field(default="INFO")
 
 

@@ -2,7 +2,7 @@
 than EVENT_RETENTION_DAYS is refused; projected events past it are pruned).
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
