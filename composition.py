@@ -7,7 +7,7 @@ client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +24,7 @@ from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
-from services import subscriptions
+from services import subscriptions, webhooks
 from services.clock import Clock
 from services.event_stream import Dispatcher
 from services.stores import Stores
@@ -76,11 +76,16 @@ async def open_stores(settings: Settings, *, pool_size: int,
     stores = Stores(ledger, graph, settings, cipher=cipher, clock=clock or Clock())
     dispatcher = Dispatcher(
         ledger.read, {topic: found.stream for topic, found in subscriptions.TOPICS.items()},
-        subscriptions.loaders(ledger.read, cipher),
-        poll_seconds=settings.subscription_poll_seconds,
+        subscriptions.loaders(ledger.read, cipher), poll_seconds=settings.subscription_poll_seconds,
         retention=timedelta(days=settings.event_retention_days),
         queue_limit=settings.subscription_queue_limit)
     woken.append(dispatcher.wake)
+    loaders = subscriptions.loaders(ledger.read, cipher)
+
+    def hand_on(position: int) -> Awaitable[int]:
+        return webhooks.fan_out(ledger, loaders, position, stores.clock.now())
+
+    dispatcher.after = hand_on
     try:
         async with scheduler.opened(settings.database_url,
                                     pool_size=settings.worker_concurrency + 2):

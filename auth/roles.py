@@ -10,6 +10,7 @@ PERMISSIONS = (
     "account:read", "account:write", "contact:read", "contact:write",
     "contact.phone:read", "contact.email:read", "contact.idNumber:read",
     "group:write", "audit:read", "user:manage", "role:manage", "apiToken:manage",
+    "webhook:manage",
 )
 
 

@@ -19,7 +19,7 @@ from procrastinate import periodic
 from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
-from jobs import maintenance
+from jobs import maintenance, webhooks
 from jobs.runtime import JobRuntime, bound
 from relational.database import libpq_conninfo
 from services import scheduled_jobs
@@ -28,6 +28,7 @@ log = logging.getLogger("crm.jobs")
 
 BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
     "maintenance": maintenance.blueprint,
+    "webhooks": webhooks.blueprint,
 }
 
 # One app per process (procrastinate's tasks point back to the app they were added to); its

@@ -30,6 +30,7 @@ from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.subscriptions import SubscriptionFields
+from schema.webhooks import WebhookMutations, WebhookQueries
 from schema.writes import Settle
 from settings import Settings
 
@@ -40,7 +41,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(WebhookQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -102,7 +103,7 @@ class Query:
 
 
 @strawberry.type(description="Write operations; each runs in its own transaction.")
-class Mutation:
+class Mutation(WebhookMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

@@ -82,6 +82,9 @@ class Dispatcher:
         self.position: int | None = None  # None until started
         self._progress = asyncio.Event()
         self._pruned_at: datetime | None = None
+        # Durable consumers of the same final positions (webhooks): called after progress.
+        self.after: Callable[[int], Awaitable[object]] | None = None
+        self._handed: int | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -202,11 +205,20 @@ class Dispatcher:
                 while await self.dispatch_once() or self._gap is not None:
                     if self._gap is not None:
                         await asyncio.sleep(_GAP_RETRY_SECONDS)
+                await self._hand_on()
                 await self._prune()
             except Exception:
                 log.exception("subscription dispatcher failed; retrying from the outbox")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+
+    async def _hand_on(self) -> None:
+        """Give the final position to the durable consumer until it has caught up."""
+        if self.after is None or self.position is None or self._handed == self.position:
+            return
+        while await self.after(self.position):
+            pass
+        self._handed = self.position
 
     async def _prune(self) -> None:
         """Once an hour: events past the retention that the graph has applied go."""

@@ -48,7 +48,9 @@ ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, users, refresh_tokens, "
           "rate_counters, session_step_ups, step_up_challenges, totp_credentials, "
           "api_tokens, departments, idempotency_keys, "
-          "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers")
+          "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers, "
+          # webhook_position stays: like the outbox ids, the fan-out's position runs on.
+          "webhook_endpoints, webhook_deliveries, webhook_attempts")
 
 
 def free_port() -> int:

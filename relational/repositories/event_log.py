@@ -82,3 +82,11 @@ async def prune(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(
         delete(OutboxEvent).where(OutboxEvent.at < before, OutboxEvent.projected_at.is_not(None)))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def between(session: AsyncSession, after: int, until: int,
+                  limit: int) -> list[LoggedEvent]:
+    """Events with ids in (after, until], oldest first (ids the dispatcher has made final)."""
+    rows = await session.scalars(select(OutboxEvent).where(
+        OutboxEvent.id > after, OutboxEvent.id <= until).order_by(OutboxEvent.id).limit(limit))
+    return [_event(row) for row in rows]
