@@ -125,7 +125,8 @@ async def test_no_retry_on_4xx_and_dead_letter_after_72_hours(
         api: Api, receiver: Receiver, run_jobs: RunJobs, clock: ShiftedClock) -> None:
     hook = await endpoint(api, receiver, ["account:read"], ["account.created"],
                           algorithm="HMAC_SM3")
-    receiver.script = [(400, {})] + [(500, {})] * 40
+    none: dict[str, str] = {}
+    receiver.script = [(400, none)] + [(500, none)] * 40
     await make_account(api, name="拒收公司")
     await make_account(api, name="宕机公司")
     await deliveries(api, hook, 2)
