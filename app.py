@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -120,6 +121,78 @@ class RateLimitMiddleware:
             await error_response(limited, scope["state"]["request_id"])(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def _prefers_graphql_response(accept: str) -> bool:
+    """The client asks for the GraphQL-over-HTTP media type before (or instead of) JSON."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if GRAPHQL_RESPONSE not in kinds:
+        return False
+    return "application/json" not in kinds or (
+        kinds.index(GRAPHQL_RESPONSE) < kinds.index("application/json"))
+
+
+class GraphQLResponseMediaType:
+    """`application/graphql-response+json` (GraphQL over HTTP): for a client that asks for it,
+    the response says so, and a request error (the document does not parse or validate, the
+    variables do not coerce: no data, errors without a path) answers 400 without `data`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+        if (scope["type"] != "http" or scope["path"] != "/graphql"
+                or not _prefers_graphql_response(accept)):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._send(start, b"".join(chunks), send)
+
+        await self.app(scope, receive, buffered)
+
+    @staticmethod
+    async def _send(start: Message, body: bytes, send: Send) -> None:
+        headers = [(key, value) for key, value in start.get("headers", [])
+                   if key.lower() != b"content-length"]
+        status = int(start["status"])
+        kind = dict(headers).get(b"content-type", b"")
+        if kind.startswith(b"application/json"):
+            status, body = _as_graphql_response(status, body)
+            headers = [(key, value) for key, value in headers if key.lower() != b"content-type"]
+            headers.append((b"content-type", f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _as_graphql_response(status: int, body: bytes) -> tuple[int, bytes]:
+    try:
+        result = json.loads(body)
+    except ValueError:
+        return status, body
+    if not isinstance(result, dict) or result.get("data") is not None:
+        return status, body
+    errors = result.get("errors") or []
+    if errors and all(isinstance(one, dict) and "path" not in one for one in errors):
+        result.pop("data", None)
+        return (status if status >= 400 else 400), json.dumps(result).encode()
+    return status, body
 
 
 class ErrorBoundaryMiddleware:
@@ -379,6 +452,7 @@ def create_app(settings: Settings | None = None, *,
         lifespan=lifespan,
     )
     app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(GraphQLResponseMediaType)
     app.add_middleware(ErrorBoundaryMiddleware,
                        retry_after=settings.unavailable_retry_after_seconds)
     app.add_middleware(SecurityHeadersMiddleware)
