@@ -300,6 +300,10 @@ class CrmGraphQL(GraphQL[Context, None]):
             actor = await context.actor()
         except DomainError as error:
             raise ConnectionRejectionError from error
+        except Exception as error:
+            # The token cannot be checked (a store outage): the socket is refused, not let in.
+            log.warning("socket refused, its token could not be checked: %s", error)
+            raise ConnectionRejectionError from error
         if not actor.authenticated:
             raise ConnectionRejectionError
         watch = asyncio.create_task(_watch_token(context, self.settings.ws_auth_recheck_seconds))
@@ -321,9 +325,13 @@ async def _watch_token(context: Context, every: float) -> None:
         try:
             await sessions.authenticate(stores.ledger, stores.settings, context.bearer,
                                         context.ip)
-        except DomainError as error:
-            if error.code is not ErrorCode.UNAUTHENTICATED:
+        except Exception as error:
+            if store_failure(error, 1) is not None:
                 continue  # an outage is not a revocation: check again later
+            if not isinstance(error, DomainError):
+                raise
+            if error.code is not ErrorCode.UNAUTHENTICATED:
+                continue
             with contextlib.suppress(Exception):
                 await context.close_socket(4403, "Forbidden: token expired or revoked")
             return

@@ -42,6 +42,7 @@ class Dispatched:
     stream: str
     subject: Any
     before: Any
+    cursor: str | None = None  # sealed once, shared by every subscriber
 
 
 @dataclass(eq=False)

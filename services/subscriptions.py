@@ -183,21 +183,24 @@ class _View:
 
     def decide(self, secret: bytes, item: Dispatched) -> Change | None:
         event, subject, before = item.event, item.subject, item.before
+        if item.cursor is None:
+            item.cursor = seal(secret, item.stream, event)
+        cursor = item.cursor
         kind = TOPICS[event.topic].kind
         key = event.aggregate_id
         now_visible = subject is not None and self._sees(subject)
         if now_visible and self.matches(kind, subject.record):
             self.shown.add(key)
             self.revoked.discard(key)
-            return Change(seal(secret, item.stream, event), kind, key, event.at, subject.record)
+            return Change(cursor, kind, key, event.at, subject.record)
         was = key in self.shown or (before is not None and self._sees(before))
         if not was or key in self.revoked or now_visible:
             return None
         self.shown.discard(key)
         if kind == "DELETED" and subject is None:
-            return Change(seal(secret, item.stream, event), kind, key, event.at, None)
+            return Change(cursor, kind, key, event.at, None)
         self.revoked.add(key)
-        return Change(seal(secret, item.stream, event), "REVOKED", key, event.at, None)
+        return Change(cursor, "REVOKED", key, event.at, None)
 
     def _sees(self, subject: Subject) -> bool:
         return subject.scope is None or sees(self.actor, subject.scope)
