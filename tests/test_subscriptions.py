@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
 from app import create_app
+from auth import secrets
 from settings import Settings
 from tests.conftest import Api, serving
-from tests.factories import UPDATE_ACCOUNT, make_account
+from tests.factories import UPDATE_ACCOUNT, make_account, make_contact
 from tests.ws_client import Socket, wait_subscribed
 
 ACCOUNTS = """subscription($after: String) {
@@ -174,3 +176,30 @@ async def test_python_gql_client_over_websockets(server: str, api: Api) -> None:
         result = await asyncio.wait_for(first, 5)
         assert result["accountChanged"]["id"] == made
         await stream.aclose()
+
+
+async def test_token_expiry_closes_the_socket(second_instance: str, api: Api) -> None:
+    key = api.stores.settings.jwt_secret.get_secret_value()
+    claims = secrets.read_access_token(key, await api.token("sales.east"))
+    short = secrets.issue_access_token(key, claims, timedelta(seconds=1))
+    socket = await Socket.open(second_instance, short)
+    await socket.acknowledged()
+    await socket.subscribe("1", ACCOUNTS)
+    assert await socket.closed_with(10) == 4403
+
+
+async def test_contact_fields_are_masked_per_subscriber(server: str, api: Api) -> None:
+    query = "subscription { contactChanged { kind contact { name phone } } }"
+    admin = await socket_for(server, api, "admin")
+    finance = await socket_for(server, api, "finance")
+    for socket in (admin, finance):
+        await socket.subscribe("c", query)
+    await wait_subscribed(api.stores, "contactChanged", 2)
+    account = await make_account(api, name="掩码公司")
+    await make_contact(api, account, name="李雷", phone="13812345678")
+    clear = (await admin.next())["contactChanged"]
+    assert clear == {"kind": "CREATED", "contact": {"name": "李雷", "phone": "13812345678"}}
+    masked = (await finance.next())["contactChanged"]
+    assert masked == {"kind": "CREATED", "contact": {"name": "李雷", "phone": "138****5678"}}
+    for socket in (admin, finance):
+        await socket.close()
