@@ -82,7 +82,7 @@ async def open_stores(settings: Settings, *, pool_size: int,
     woken.append(dispatcher.wake)
     loaders = subscriptions.loaders(ledger.read, cipher)
 
-    def hand_on(position: int) -> Awaitable[int]:
+    def hand_on(position: int) -> Awaitable[bool]:
         return webhooks.fan_out(ledger, loaders, position, stores.clock.now())
 
     dispatcher.after = hand_on

@@ -84,7 +84,7 @@ class Dispatcher:
         self._progress = asyncio.Event()
         self._pruned_at: datetime | None = None
         # Durable consumers of the same final positions (webhooks): called after progress.
-        self.after: Callable[[int], Awaitable[object]] | None = None
+        self.after: Callable[[int], Awaitable[bool]] | None = None  # True: call again
         self._handed: int | None = None
 
     def wake(self) -> None:

@@ -166,14 +166,14 @@ def _wants(endpoint: WebhookEndpoint, actor: Actor, topic: str, subject: Subject
 
 
 async def fan_out(ledger: Ledger, prepare: dict[str, Prepare], until: int,
-                  now: datetime) -> int:
+                  now: datetime) -> bool:
     """Deliveries for the final events up to `until` (the dispatcher's position), once across
-    instances: the shared position is locked and moved in the same transaction."""
-    made = 0
+    instances: the shared position is locked and moved in the same transaction. True while
+    events up to `until` remain (one batch at a time)."""
     async with ledger.uow(RequestMeta(actor="system:webhooks")) as uow:
         position = await repo.lock_position(uow.session)
         if position >= until:
-            return 0
+            return False
         events = await event_log.between(uow.session, position, until, _BATCH)
         endpoints = await repo.active_endpoints(uow.session)
         owners = {row.api_token_id: await api_token_owner(uow.session, row.api_token_id)
@@ -190,9 +190,9 @@ async def fan_out(ledger: Ledger, prepare: dict[str, Prepare], until: int,
                             and _wants(endpoint, owner, event.topic, subject)):
                         _deliver_later(uow, endpoint, event, render(
                             owner, event.topic, event.id, event.at, subject), now)
-                        made += 1
-        await repo.set_position(uow.session, events[-1].id if len(events) == _BATCH else until)
-    return made
+        more = len(events) == _BATCH
+        await repo.set_position(uow.session, events[-1].id if more else until)
+    return more
 
 
 def _deliver_later(uow: UnitOfWork, endpoint: WebhookEndpoint, event: event_log.LoggedEvent,
