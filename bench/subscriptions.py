@@ -87,7 +87,7 @@ async def _server(settings: Settings, workdir: Path) -> AsyncIterator[tuple[str,
 async def _subscriber(url: str, token: str) -> ClientConnection:
     socket = await connect(url.replace("http://", "ws://") + "/graphql",
                            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                           max_queue=None, ping_interval=None)
+                           max_queue=None, ping_interval=None, open_timeout=120)
     await socket.send(json.dumps({"type": "connection_init",
                                   "payload": {"authorization": f"Bearer {token}"}}))
     await socket.recv()
@@ -215,6 +215,7 @@ async def measure(sizes: list[int], burst: int) -> list[str]:
                     f"p50 {found.p50_ms:.0f} ms, p99 {found.p99_ms:.0f} ms, lost "
                     f"{found.lost}, server RSS {found.rss_per_1000_mib:.1f} MiB / 1,000 "
                     "subscribers")
+                progress(lines[-1])  # on record even if a later round fails
             progress("webhooks: deliveries to a local receiver")
             rate = await _webhooks(url, client, stores, token, burst)
             lines.append(f"webhooks: {rate:.0f} deliveries/s ({burst:,} events, signed, "
