@@ -14,7 +14,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# The protocol conformance tests run the reference clients (graphql-http, graphql-ws) on Node,
+# installed from the npm registry exactly as locked.
+tests/conformance/node_modules/.installed: tests/conformance/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed tests/conformance/node_modules/.installed
 
 # A developer's server shows GraphiQL; production (docker-compose) keeps both off by default.
 run: install

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,8 +19,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from auth.secrets import configure_password_hashing
 from composition import Runtime, open_stores, running
@@ -119,6 +123,78 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def _prefers_graphql_response(accept: str) -> bool:
+    """The client asks for the GraphQL-over-HTTP media type before (or instead of) JSON."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if GRAPHQL_RESPONSE not in kinds:
+        return False
+    return "application/json" not in kinds or (
+        kinds.index(GRAPHQL_RESPONSE) < kinds.index("application/json"))
+
+
+class GraphQLResponseMediaType:
+    """`application/graphql-response+json` (GraphQL over HTTP): for a client that asks for it,
+    the response says so, and a request error (the document does not parse or validate, the
+    variables do not coerce: no data, errors without a path) answers 400 without `data`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+        if (scope["type"] != "http" or scope["path"] != "/graphql"
+                or not _prefers_graphql_response(accept)):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._send(start, b"".join(chunks), send)
+
+        await self.app(scope, receive, buffered)
+
+    @staticmethod
+    async def _send(start: Message, body: bytes, send: Send) -> None:
+        headers = [(key, value) for key, value in start.get("headers", [])
+                   if key.lower() != b"content-length"]
+        status = int(start["status"])
+        kind = dict(headers).get(b"content-type", b"")
+        if kind.startswith(b"application/json"):
+            status, body = _as_graphql_response(status, body)
+            headers = [(key, value) for key, value in headers if key.lower() != b"content-type"]
+            headers.append((b"content-type", f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _as_graphql_response(status: int, body: bytes) -> tuple[int, bytes]:
+    try:
+        result = json.loads(body)
+    except ValueError:
+        return status, body
+    if not isinstance(result, dict) or result.get("data") is not None:
+        return status, body
+    errors = result.get("errors") or []
+    if errors and all(isinstance(one, dict) and "path" not in one for one in errors):
+        result.pop("data", None)
+        return (status if status >= 400 else 400), json.dumps(result).encode()
+    return status, body
+
+
 class ErrorBoundaryMiddleware:
     """Whatever escapes a route or an inner middleware before the response has started still
     answers through the one error shape: a store outage as UNAVAILABLE (503, Retry-After,
@@ -189,17 +265,76 @@ def _reason(value: str | None) -> str | None:
 
 
 class CrmGraphQL(GraphQL[Context, None]):
+    """GraphQL over HTTP, and over WebSocket with `graphql-transport-ws` only (the legacy
+    `graphql-ws` subprotocol is refused: 4406). The socket's token comes in connection_init
+    (`{"authorization": "Bearer …"}`); a bad one closes it with 4403, so does its expiry or
+    revocation later (checked every WS_AUTH_RECHECK_SECONDS)."""
+
+    def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
+        super().__init__(
+            schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.subscriptions_per_connection,
+            allowed_origins=settings.cors_origins, **options)
+        self.settings = settings
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         client = request.client
         return Context(
             stores=request.state.stores,
             projector=request.state.projector,
+            dispatcher=request.state.dispatcher,
             request_id=request.state.request_id,
             ip=client.host if client else None,
             connection=request,
             bearer=_bearer(request),
             reason=_reason(request.headers.get("x-audit-reason")),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization") or params.get("token")
+        scheme, _, credentials = str(raw or "").partition(" ")
+        context.bearer = credentials.strip() if scheme.lower() == "bearer" else str(raw or "")
+        try:
+            actor = await context.actor()
+        except DomainError as error:
+            raise ConnectionRejectionError from error
+        except Exception as error:
+            # The token cannot be checked (a store outage): the socket is refused, not let in.
+            log.warning("socket refused, its token could not be checked: %s", error)
+            raise ConnectionRejectionError from error
+        if not actor.authenticated:
+            raise ConnectionRejectionError
+        watch = asyncio.create_task(_watch_token(context, self.settings.ws_auth_recheck_seconds))
+        _WATCHERS.add(watch)
+        watch.add_done_callback(_WATCHERS.discard)
+        done: UnsetType = UNSET
+        return done
+
+
+_WATCHERS: set[asyncio.Task[None]] = set()
+
+
+async def _watch_token(context: Context, every: float) -> None:
+    """Close the socket (4403) once its token has expired or been revoked."""
+    socket = context.connection
+    stores = context.stores
+    while isinstance(socket, WebSocket) and socket.application_state is WebSocketState.CONNECTED:
+        await asyncio.sleep(every)
+        try:
+            await sessions.authenticate(stores.ledger, stores.settings, context.bearer,
+                                        context.ip)
+        except Exception as error:
+            if store_failure(error, 1) is not None:
+                continue  # an outage is not a revocation: check again later
+            if not isinstance(error, DomainError):
+                raise
+            if error.code is not ErrorCode.UNAUTHENTICATED:
+                continue
+            with contextlib.suppress(Exception):
+                await context.close_socket(4403, "Forbidden: token expired or revoked")
+            return
 
 
 async def audit_export(request: Request) -> Response:
@@ -311,9 +446,10 @@ def create_app(settings: Settings | None = None, *,
                                clock=clock) as runtime:
             await _prepare(runtime)
             async with running(runtime, worker=settings.worker_in_process):
-                yield {"stores": runtime.stores, "projector": runtime.projector}
+                yield {"stores": runtime.stores, "projector": runtime.projector,
+                       "dispatcher": runtime.dispatcher}
 
-    graphql = CrmGraphQL(build_schema(settings),
+    graphql = CrmGraphQL(build_schema(settings), settings,
                          graphql_ide="graphiql" if settings.graphiql else None)
     app = Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -324,6 +460,7 @@ def create_app(settings: Settings | None = None, *,
         lifespan=lifespan,
     )
     app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(GraphQLResponseMediaType)
     app.add_middleware(ErrorBoundaryMiddleware,
                        retry_after=settings.unavailable_retry_after_seconds)
     app.add_middleware(SecurityHeadersMiddleware)

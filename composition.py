@@ -1,14 +1,16 @@
 """The composition root: the one place that builds the stores (ledger engine, graph driver,
 key ring) from the factories of `relational/`, `graph/` and `auth/`, and starts what runs
-beside requests (the graph projector and its `LISTEN` wake-up). `app.py`, `cli.py`, the tests
-and the bench all come through here; services never build a client."""
+beside requests (the graph projector, the subscription dispatcher and their `LISTEN` wake-up).
+`app.py`, `cli.py`, the tests and the bench all come through here; services never build a
+client."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from auth import audit_chain
 from auth.field_cipher import FieldCipher
@@ -22,7 +24,9 @@ from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
+from services import subscriptions, webhooks
 from services.clock import Clock
+from services.event_stream import Dispatcher
 from services.influence import InfluenceFollower
 from services.stores import Stores
 from settings import Settings
@@ -37,6 +41,7 @@ class Runtime:
 
     stores: Stores
     projector: Projector
+    dispatcher: Dispatcher | None = None  # live subscriptions (none for a lone job worker)
 
     @property
     def jobs(self) -> JobRuntime:
@@ -61,14 +66,32 @@ async def open_stores(settings: Settings, *, pool_size: int,
     sessionmaker = make_sessionmaker(engine)
     projector = Projector(OutboxSource(sessionmaker), graph,
                           retry_seconds=settings.projector_retry_seconds)
-    ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=projector.wake)
+    woken: list[Callable[[], None]] = [projector.wake]
+
+    def committed() -> None:
+        for wake in woken:
+            wake()
+
+    ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=committed)
     projector.add_follower(InfluenceFollower(ledger, graph))
-    stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key),
-                    clock=clock or Clock())
+    cipher = FieldCipher(keyring, blind_key)
+    stores = Stores(ledger, graph, settings, cipher=cipher, clock=clock or Clock())
+    dispatcher = Dispatcher(
+        ledger.read, {topic: found.stream for topic, found in subscriptions.TOPICS.items()},
+        subscriptions.loaders(ledger.read, cipher), poll_seconds=settings.subscription_poll_seconds,
+        retention=timedelta(days=settings.event_retention_days),
+        queue_limit=settings.subscription_queue_limit)
+    woken.append(dispatcher.wake)
+    loaders = subscriptions.loaders(ledger.read, cipher)
+
+    def hand_on(position: int) -> Awaitable[bool]:
+        return webhooks.fan_out(ledger, loaders, position, stores.clock.now())
+
+    dispatcher.after = hand_on
     try:
         async with scheduler.opened(settings.database_url,
                                     pool_size=settings.worker_concurrency + 2):
-            yield Runtime(stores, projector)
+            yield Runtime(stores, projector, dispatcher)
     finally:
         await graph.close()
         await engine.dispose()
@@ -81,9 +104,19 @@ async def running(runtime: Runtime, *, worker: bool = False) -> AsyncIterator[Ru
     settings = runtime.stores.settings
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL must be set")
-    tasks = [asyncio.create_task(runtime.projector.run()),
-             asyncio.create_task(listen(settings.database_url, "outbox", runtime.projector.wake,
+    projector, dispatcher = runtime.projector, runtime.dispatcher
+
+    def wake() -> None:
+        projector.wake()
+        if dispatcher is not None:
+            dispatcher.wake()
+
+    tasks = [asyncio.create_task(projector.run()),
+             asyncio.create_task(listen(settings.database_url, "outbox", wake,
                                         retry_seconds=settings.projector_retry_seconds))]
+    if dispatcher is not None:
+        await dispatcher.start()
+        tasks.append(asyncio.create_task(dispatcher.run()))
     try:
         if worker:
             async with scheduler.worker(runtime.jobs,

@@ -109,6 +109,23 @@ class Settings(BaseSettings):
                                      "OUTCOME_UNKNOWN answer while a store is unreachable")
     idempotency_retention_hours: int = Field(
         default=24, ge=1, description="how long an idempotency key of a create is remembered")
+    event_retention_days: float = Field(
+        default=7, gt=0, description="outbox events are kept (and subscription cursors "
+                                     "resumable) this long")
+    subscription_poll_seconds: float = Field(
+        default=1.0, gt=0, description="the dispatcher reads the outbox at least this often "
+                                       "(NOTIFY wakes it sooner)")
+    subscription_queue_limit: int = Field(
+        default=1000, ge=1, description="events one subscriber may fall behind before the "
+                                        "server closes its socket (1013; it resumes)")
+    subscriptions_per_connection: int = Field(default=20, ge=1)
+    subscriptions_per_identity: int = Field(default=100, ge=1)
+    ws_init_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a WebSocket must send connection_init within this "
+                                        "long (else 4408)")
+    ws_auth_recheck_seconds: float = Field(
+        default=30.0, gt=0, description="how often an open socket's token is checked again "
+                                        "(expiry and revocation end it with 4403)")
     worker_in_process: bool = Field(
         default=True, description="`crm serve` runs a job worker in the app process (`crm "
                                   "worker` runs one alone)")

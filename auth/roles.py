@@ -15,6 +15,7 @@ PERMISSIONS = (
     "contract:write", "contract:sign", "payment:write", "pipeline:manage",
     "ticket:read", "ticket:write", "tagRule:manage", "campaign:read", "campaign:write",
     "lifecycle:write",
+    "webhook:manage",
 )
 
 

@@ -23,6 +23,7 @@ from bench import (
     report,
     scenarios,
     security,
+    subscriptions,
     supply,
     throughput,
 )
@@ -231,6 +232,7 @@ def main() -> int:
         print(report.growth(runs))
     decision.main()  # decision maps: its own synthetic relationship graph
     supply.run_supply(base)
+    print(subscriptions.run())
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

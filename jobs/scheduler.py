@@ -19,7 +19,7 @@ from procrastinate import periodic
 from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
-from jobs import lifecycle, maintenance, notifications, tags, tasks, tickets
+from jobs import lifecycle, maintenance, notifications, tags, tasks, tickets, webhooks
 from jobs.runtime import JobRuntime, bound
 from relational.database import libpq_conninfo
 from services import scheduled_jobs
@@ -33,6 +33,7 @@ BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
     "tags": tags.blueprint,
     "tasks": tasks.blueprint,
     "tickets": tickets.blueprint,
+    "webhooks": webhooks.blueprint,
 }
 
 # One app per process (procrastinate's tasks point back to the app they were added to); its

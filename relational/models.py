@@ -213,6 +213,7 @@ class OutboxEvent(Base):
 
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("projected_at IS NULL")),
+        Index("ix_outbox_at", "at"),
     )
 
 

@@ -15,6 +15,8 @@ from relational.models import OutboxEvent
 from relational.repositories import audit as audit_log
 from relational.repositories import jobs as job_queue
 
+SECURITY_PREFIX = "security."
+
 
 @dataclass(frozen=True)
 class RequestMeta:
@@ -178,6 +180,11 @@ class UnitOfWork:
             "request_id": self.meta.request_id,
             "reason": self.meta.reason,
         })
+        if operation == "denied" or operation.startswith(SECURITY_PREFIX):
+            # Streamed to auditors (`securityEvents`), committed with the record itself.
+            self.emit("audit.security", operation, {
+                "operation": operation, "actor": self.meta.actor, "targetIds": target_ids,
+                "ip": self.meta.ip, "details": after or {}})
 
     def defer(self, task_name: str, args: dict[str, Any], *, schedule_at: datetime | None = None,
               queueing_lock: str | None = None) -> None:

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from auth.actor import Actor
 from resolvers.loaders import Loaders
 from services import idempotency, security_events
+from services.event_stream import Dispatcher
 from services.identity import sessions
 from services.stores import RequestMeta, Stores, UnitOfWork
 
@@ -32,6 +33,8 @@ class Context:
     connection: HTTPConnection | None = None
     bearer: str | None = None
     reason: str | None = None  # the caller's stated purpose (X-Audit-Reason), audited
+    dispatcher: Dispatcher | None = None  # live change streams (None: no subscriptions)
+    connection_params: dict[str, object] | None = None  # a socket's connection_init payload
     loaders: Loaders = field(init=False)
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _known: Actor | None = field(default=None, init=False)  # the actor, once authenticated
@@ -53,6 +56,16 @@ class Context:
                                       self.ip))
         self._known = await asyncio.shield(self._actor)
         return self._known
+
+    def fresh_loaders(self) -> None:
+        """New DataLoaders: a subscription renders each event from the ledger as it is then."""
+        self.loaders = Loaders(self.stores, self.actor)
+
+    async def close_socket(self, code: int, reason: str) -> None:
+        """End the WebSocket this context serves (a no-op over HTTP)."""
+        close = getattr(self.connection, "close", None)
+        if close is not None:
+            await close(code=code, reason=reason)
 
     @property
     def known_actor(self) -> Actor | None:

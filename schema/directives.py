@@ -188,7 +188,7 @@ class Guard(FieldExtension):
             info.context.note_read(_type_name(info), info.field_name, _record(source),
                                    "denied")
         error = self._error(actor, info.field_name, cleared, permission)
-        if _type_name(info) != "Mutation":
+        if _type_name(info) not in {"Mutation", "Subscription"}:
             raise error
         return self._refuse_write(info, error, permission)
 

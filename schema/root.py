@@ -40,8 +40,10 @@ from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.pipeline import PipelineMutations, PipelineQueries
 from schema.pipeline_types import Opportunity
 from schema.relationships import RelationshipMutations
+from schema.subscriptions import SubscriptionFields
 from schema.tag_rules import TagRuleMutations, TagRuleQueries
 from schema.tickets import Ticket, TicketMutations, TicketQueries
+from schema.webhooks import WebhookMutations, WebhookQueries
 from schema.writes import Settle
 from settings import Settings
 
@@ -53,7 +55,7 @@ AUDIT_READ = Guard("audit:read")
 
 @strawberry.type(description="Read operations.")
 class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries,
-            TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries):
+            TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries, WebhookQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -124,7 +126,7 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQ
 @strawberry.type(description="Write operations; each runs in its own transaction.")
 class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
                supply.SupplyMutations, PipelineMutations, TicketMutations, TagRuleMutations,
-               InboxMutations, CampaignMutations, LifecycleMutations):
+               InboxMutations, CampaignMutations, LifecycleMutations, WebhookMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])
@@ -192,6 +194,11 @@ class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
         description="Answer the step-up challenge; protected fields answer again.")
 
 
+@strawberry.type(description="Live changes (graphql-transport-ws), each resumable by cursor.")
+class Subscription(SubscriptionFields):
+    pass
+
+
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 # Types reached only through interfaces.
 TYPES = [groups.GroupTree, groups.Shareholding, accounts.RestrictedAccount,
@@ -226,6 +233,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=TYPES,
         extensions=extensions(settings),
         scalar_overrides=SCALAR_OVERRIDES,
@@ -233,6 +241,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 
 def sdl() -> str:
-    return strawberry.Schema(query=Query, mutation=Mutation,
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              types=TYPES,
                              scalar_overrides=SCALAR_OVERRIDES).as_str() + "\n"

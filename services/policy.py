@@ -98,3 +98,21 @@ def may_approve_quote(actor: Actor, *, author_id: object, owner_id: object,
         return None if above else ("a discount above the threshold needs a manager above the "
                                    "owner in the department tree")
     return None if mine or above else "only the deal's owner or their manager may approve"
+@dataclass(frozen=True)
+class RecordScope:
+    """Who may see one record, as of an event: the columns `visibility` filters on."""
+
+    owner_id: object | None
+    department_id: object | None
+    region: str
+    level: int  # the record's classification (a contact: the higher of it and its account's)
+
+
+def sees(actor: Actor, scope: RecordScope) -> bool:
+    """`visibility(actor)` applied to one record in memory (the streams decide per event and
+    subscriber without a query); tests/test_subscription_scope.py holds it to the SQL."""
+    seen = visibility(actor)
+    if seen.nothing or scope.level > seen.max_level:
+        return False
+    return (seen.everything or (seen.owner_id is not None and scope.owner_id == seen.owner_id)
+            or scope.department_id in seen.department_ids or scope.region in seen.regions)

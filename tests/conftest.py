@@ -45,6 +45,7 @@ FIELD_KEY_V1 = "1:" + "a1" * 16
 BLIND_INDEX_KEY = "b2" * 32
 
 ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
+# webhook_position stays: like the outbox ids, the fan-out's position runs on.
 TABLES = ", ".join((
     "accounts", "contacts", "account_edges", "audit_log", "users", "refresh_tokens",
     "rate_counters", "session_step_ups", "step_up_challenges", "totp_credentials", "api_tokens",
@@ -55,7 +56,8 @@ TABLES = ", ".join((
     "forecast_snapshots", "win_models", "procrastinate_jobs", "procrastinate_periodic_defers",
     "procrastinate_workers", "lifecycle_transitions", "tag_rules", "account_tags",
     "outbox_positions", "service_engineers", "calendar_days", "tickets", "ticket_history",
-    "user_tasks", "notifications", "campaigns", "campaign_members",
+    "user_tasks", "notifications", "campaigns", "campaign_members", "webhook_endpoints",
+    "webhook_deliveries", "webhook_attempts",
 ))
 
 

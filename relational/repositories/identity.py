@@ -216,3 +216,9 @@ async def envelope_versions(session: AsyncSession) -> dict[str, dict[str, int]]:
             select(version, func.count()).where(column.is_not(None)).group_by(version))
         result[name] = {str(key): int(number) for key, number in rows}
     return result
+
+
+async def api_token_by_id(session: AsyncSession, token_id: uuid.UUID) -> ApiToken | None:
+    """An unrevoked API token by id (the owner of a webhook endpoint)."""
+    statement = select(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+    return (await session.scalars(statement)).one_or_none()

@@ -170,3 +170,14 @@ async def _api_token_actor(ledger: Ledger, bearer: str, ip: str | None) -> Actor
     # A token is scoped: it never carries more than its own permissions.
     return replace(actor, kind="api_token", username=token.name,
                    permissions=actor.permissions & frozenset(token.permissions))
+
+
+async def api_token_owner(session: AsyncSession, token_id: uuid.UUID) -> Actor | None:
+    """Whom an API token acts for, scoped to its permissions (None: revoked or disabled)."""
+    token = await repo.api_token_by_id(session, token_id)
+    user = None if token is None else await repo.user_by_id(session, token.user_id)
+    if token is None or user is None or not user.active:
+        return None
+    actor = await actor_for_user(session, user, None, None)
+    return replace(actor, kind="api_token", username=token.name,
+                   permissions=actor.permissions & frozenset(token.permissions))
