@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
 from resolvers.loaders import Loaders
-from services import idempotency, security_events
+from services import idempotency, metrics, security_events
 from services.identity import sessions
 from services.stores import RequestMeta, Stores, UnitOfWork
 
@@ -113,6 +113,7 @@ class Context:
                     self.stores.settings.sensitive_reads_per_minute,
                     user_id=actor.user_id, session_id=actor.session_id)
                 uow.audit("read.sensitive", targets, after={"reads": grouped_reads(reads)})
+        metrics.sensitive_reads(actor.roles, len(reads))
 
 
 def grouped_reads(reads: list[tuple[str, str, str, str]]) -> list[dict[str, object]]:

@@ -29,6 +29,7 @@ from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.observe import Observe
 from schema.writes import Settle
 from settings import Settings
 
@@ -176,6 +177,7 @@ def extensions(settings: Settings) -> list[Extension]:
     """Limits run during validation, before anything executes. Factories, not instances: an
     extension instance holds per-operation state."""
     rules: list[Extension] = [
+        Observe,
         ErrorCodes,
         ReadAudit,
         # Clients send the same few operations again and again: parse and validate each once
