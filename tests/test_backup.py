@@ -152,7 +152,7 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
         "database_url": server.start(), "graph_name": "backup_full", "data_dir": restored})
     try:
         async with open_stores(settings, pool_size=2) as runtime:
-            restored = await backups.high_water(runtime.stores.read)
+            marks = await backups.high_water(runtime.stores.read)
             async with runtime.stores.uow(RequestMeta(actor="test")) as uow:
                 await accounts.create(uow, drill.DRILL_ACTOR, accounts.AccountDraft(
                     name="恢复后新客户", uscc=make_uscc(random.Random(99),
@@ -162,8 +162,8 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
             after = await backups.high_water(runtime.stores.read)
             # Sequences resume past every restored id (PostgreSQL may skip a few values after
             # recovery): a new event never reuses the id of one already projected.
-            assert after["max_outbox_id"] > restored["max_outbox_id"]
-            assert after["outbox"] == restored["outbox"] + 1
+            assert after["max_outbox_id"] > marks["max_outbox_id"]
+            assert after["outbox"] == marks["outbox"] + 1
             report = await graph_sync.verify(runtime.stores.read,
                                                             runtime.stores.graph)
             assert report.differences == []
