@@ -222,6 +222,11 @@ async def audit_export(request: Request) -> Response:
                            until=_instant(params.get("until"), "until"))
         rows = audit.export_csv(stores.read, actor, query)
         first = await anext(rows)
+        async with stores.uow(RequestMeta(actor=actor.label, ip=client,
+                                          request_id=request.state.request_id,
+                                          reason=_reason(request.headers.get(
+                                              "x-audit-reason")))) as uow:
+            audit.record_export(uow, query)
     except DomainError as error:
         return error_response(error, request.state.request_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -25,10 +26,12 @@ from graph.projection import Projector
 from observability import configure_logging, progress
 from relational import backup as pg_backup
 from relational.migrate import upgrade
-from services import key_rotation
+from relational.uow import RequestMeta
+from services import audit_report, audit_report_render, key_rotation
 from services.audit import verify as verify_audit
 from services.backups import Manifest
 from services.demo import seed_demo
+from services.errors import BadUserInput
 from services.graph_sync import rebuild, verify
 from services.stores import Stores
 from settings import Settings, get_settings
@@ -140,6 +143,39 @@ async def _audit_verify(stores: Stores, projector: Projector) -> int:
         return 1
     print(f"audit chain intact: {report.records} records")
     return 0
+
+
+async def _audit_report(stores: Stores, projector: Projector, *, period: str | None,
+                        department: str | None, out: Path) -> int:
+    if not period:
+        print("crm audit report needs --period YYYY-MM", file=sys.stderr)
+        return 2
+    try:
+        report = await audit_report.build(stores.read, period, department,
+                                          timezone=stores.settings.report_timezone)
+    except BadUserInput as error:
+        print(f"crm audit report: {error}", file=sys.stderr)
+        return 2
+    async with stores.uow(RequestMeta(actor=f"cli:{getpass.getuser()}")) as uow:
+        audit_report.record(uow, period, department, "html+csv")
+    stem = f"audit-report-{period}" + (f"-{department}" if department else "")
+    html_path, csv_path = _write_report(out, stem, report)
+    totals = report.totals
+    print(f"{html_path}\n{csv_path}\n{totals['sensitive_reads']} sensitive reads by "
+          f"{totals['readers']} readers (previous period {totals['previous_sensitive_reads']}), "
+          f"{totals['refusals']} refusals, {totals['security_events']} security events, "
+          f"{len(report.anomalies)} anomalies; audit chain "
+          f"{'intact' if report.chain.intact else 'BROKEN'} ({report.chain.records} records)")
+    return 0 if report.chain.intact else 1
+
+
+def _write_report(out: Path, stem: str, report: audit_report.Report) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, csv_path = out / f"{stem}.html", out / f"{stem}.csv"
+    html_path.write_text(audit_report_render.html(report), encoding="utf-8")
+    # With a byte-order mark, spreadsheet programs read the Chinese text as UTF-8.
+    csv_path.write_text(audit_report_render.csv_text(report), encoding="utf-8-sig")
+    return html_path, csv_path
 
 
 async def _encrypt_pending(stores: Stores, projector: Projector) -> int:
@@ -314,8 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="seed the demo dataset (once)")
     graph = commands.add_parser("graph", help="graph projection maintenance")
     graph.add_argument("action", choices=["rebuild", "verify"])
-    audit = commands.add_parser("audit", help="audit log: check its SM3 hash chain")
-    audit.add_argument("action", choices=["verify"])
+    audit = commands.add_parser("audit", help="audit log: `verify` its SM3 hash chain; "
+                                              "`report` the data-use audit report of a month")
+    audit.add_argument("action", choices=["verify", "report"])
+    audit.add_argument("--period", help="report: the month, YYYY-MM")
+    audit.add_argument("--department", help="report: only readers of this department")
+    audit.add_argument("--out", type=Path, default=Path("."),
+                       help="report: directory for audit-report-<period>.html and .csv")
     backup = commands.add_parser(
         "backup", help="`crm backup DIR`: a backup of the ledger (and the sealed keys); "
                        "`crm backup verify DIR`: restore it into a scratch instance and check it")
@@ -377,14 +418,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _migrate(ready)
         works: dict[str, Work] = {
             "seed": _seed, "rebuild": _rebuild, "verify": _verify, "status": _keys_status,
-            "audit": _audit_verify,  # its only action
+            "audit": _audit_verify if getattr(args, "action", "") == "verify" else partial(
+                _audit_report, period=getattr(args, "period", None),
+                department=getattr(args, "department", None),
+                out=getattr(args, "out", Path("."))),
             "backup": partial(_backup, directory=Path(getattr(args, "target", ["."])[-1])),
             "rotate": partial(_keys_rotate, batch=getattr(args, "batch", 0))}
         if args.command == "backup" and len(args.target) != 1:
             print("usage: crm backup DIR | crm backup verify DIR", file=sys.stderr)
             return 2
-        work = works[
-            args.action if args.command in {"graph", "keys"} else args.command]
+        work = works[args.action if args.command in {"graph", "keys"} else args.command]
         return asyncio.run(_with_stores(ready, work))
 
 

@@ -71,7 +71,10 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
     # One line per request comes from the GraphQL layer; uvicorn's access line would repeat
     # it with the full URL.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Library chatter at INFO (pool check-ins, migration steps) is not the operator's news;
+    # the pool's logger is named after its class, which lives in our relational package.
+    for name in ("alembic", "sqlalchemy", "relational.repositories.health.CountingPool"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 Update = Callable[[int, int], None]  # (done, total)

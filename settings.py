@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="bearer token for /metrics from other hosts (loopback needs "
                                   "none); unset → loopback only")
+    report_timezone: str = Field(default="Asia/Shanghai",
+                                 description="months of the data-use audit report begin here")
     ready_max_projector_lag_seconds: float = Field(
         default=30.0, gt=0, description="/readyz is not ready while the graph is further behind "
                                         "the newest commit than this")

@@ -30,6 +30,7 @@ from schema.directives import Guard, ReadAudit, guard
 from schema.errors import ErrorCodes
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
 from schema.observe import Observe
+from schema.operations import OperationsQueries
 from schema.writes import Settle
 from settings import Settings
 
@@ -40,7 +41,7 @@ AUDIT_READ = Guard("audit:read")
 
 
 @strawberry.type(description="Read operations.")
-class Query:
+class Query(OperationsQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,

@@ -25,6 +25,7 @@ from sqlalchemy import RowMapping
 
 from relational.ledger import Reader
 from relational.repositories import audit_report as repo
+from relational.uow import UnitOfWork
 from services import audit
 from services.errors import BadUserInput
 
@@ -275,6 +276,12 @@ async def build(read: Reader, period: str, department: str | None, *,
         "step_ups": sum(now.step_ups.values()),
         "exports": len(now.exports)})
     return report
+
+
+def record(uow: UnitOfWork, period: str, department: str | None, output: str) -> None:
+    """Producing the report is itself a read of audit data: on record, like an export."""
+    uow.audit("audit.report", [], after={"period": period, "department": department,
+                                         "format": output})
 
 
 def purposes_text(purposes: Sequence[tuple[str, int]]) -> str:
