@@ -35,6 +35,7 @@ from schema.root import AUDIT_READ, build_schema
 from services import audit, metrics, rate_limit
 from services import health as health_state
 from services.audit import TrailFilter
+from services.clock import Clock
 from services.errors import (
     BadUserInput,
     DomainError,
@@ -351,7 +352,7 @@ async def _prepare(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, *,
-               stores_down: StoresDown | None = None) -> Starlette:
+               stores_down: StoresDown | None = None, clock: Clock | None = None) -> Starlette:
     settings = settings or get_settings()
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set (`crm serve` sets them)")
@@ -361,9 +362,10 @@ def create_app(settings: Settings | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_stores(settings, pool_size=settings.db_pool_size) as runtime:
+        async with open_stores(settings, pool_size=settings.db_pool_size,
+                               clock=clock) as runtime:
             await _prepare(runtime)
-            async with running(runtime):
+            async with running(runtime, worker=settings.worker_in_process):
                 yield {"stores": runtime.stores, "projector": runtime.projector}
 
     graphql = CrmGraphQL(build_schema(settings),

@@ -1,4 +1,4 @@
-"""The `crm` command: serve, migrate, seed, graph rebuild/verify."""
+"""The `crm` command: serve, worker, jobs, migrate, seed, graph rebuild/verify."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,13 +22,14 @@ from pathlib import Path
 import psutil
 
 import recovery
-from composition import open_stores
+from composition import Runtime, open_stores, running
 from graph.projection import Projector
+from jobs import scheduler
 from observability import configure_logging, progress
 from relational import backup as pg_backup
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
-from services import audit_report, audit_report_render, key_rotation
+from services import audit_report, audit_report_render, key_rotation, scheduled_jobs
 from services.audit import verify as verify_audit
 from services.backups import Manifest
 from services.demo import seed_demo
@@ -291,6 +293,38 @@ async def _finish_restore(stores: Stores, projector: Projector, *, manifest: Man
     return 1 if problems else 0
 
 
+async def _jobs(stores: Stores, projector: Projector) -> int:
+    """Pending (running first, then by due time) and failed jobs."""
+    found = await scheduled_jobs.overview(stores.read)
+    print("jobs: " + (", ".join(f"{count} {status}" for status, count in
+                                sorted(found.counts.items())) or "none"))
+    for title, rows in (("pending", found.pending), ("failed", found.failed)):
+        print(f"{title}:" + ("" if rows else " none"))
+        for row in rows:
+            due = row.scheduled_at.isoformat(timespec="seconds") if row.scheduled_at else "now"
+            print(f"  #{row.id} {row.task_name} {row.status} due {due} "
+                  f"attempts {row.attempts} args {json.dumps(row.args, ensure_ascii=False)}")
+    return 0
+
+
+async def _work(stores: Stores, projector: Projector) -> int:
+    """A job worker alone (and the graph projector, so the jobs' writes reach the graph
+    without a server), until SIGINT or SIGTERM."""
+    runtime = Runtime(stores, projector)
+    async with running(runtime):
+        job = asyncio.create_task(scheduler.serve(
+            runtime.jobs, concurrency=stores.settings.worker_concurrency, name="crm-worker"))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, job.cancel)
+        print(f"job worker running ({stores.settings.worker_concurrency} at a time); "
+              "Ctrl-C stops it", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+    print("job worker stopped", flush=True)
+    return 0
+
+
 def _migrate(settings: Settings) -> None:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set")
@@ -346,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crm", description="Graph CRM")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="start stores as needed, migrate, seed once, serve")
+    commands.add_parser("worker", help="run a job worker alone (stores as for serve)")
+    commands.add_parser("jobs", help="list pending and failed jobs")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("seed", help="seed the demo dataset (once)")
     graph = commands.add_parser("graph", help="graph projection maintenance")
@@ -417,7 +453,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         _migrate(ready)
         works: dict[str, Work] = {
-            "seed": _seed, "rebuild": _rebuild, "verify": _verify, "status": _keys_status,
+            "seed": _seed, "rebuild": _rebuild, "worker": _work, "jobs": _jobs,
+            "verify": _verify, "status": _keys_status,
             "audit": _audit_verify if getattr(args, "action", "") == "verify" else partial(
                 _audit_report, period=getattr(args, "period", None),
                 department=getattr(args, "department", None),

@@ -15,11 +15,14 @@ from auth.field_cipher import FieldCipher
 from auth.keys import load_or_create
 from graph.engine import connect
 from graph.projection import Projector
+from jobs import scheduler
+from jobs.runtime import JobRuntime
 from relational.database import make_engine, make_sessionmaker
 from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
+from services.clock import Clock
 from services.stores import Stores
 from settings import Settings
 
@@ -34,11 +37,20 @@ class Runtime:
     stores: Stores
     projector: Projector
 
+    @property
+    def jobs(self) -> JobRuntime:
+        """What the scheduler's tasks run with (`jobs.runtime.current()`)."""
+        return JobRuntime(self.stores)
+
 
 @asynccontextmanager
-async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Runtime]:
-    """Connect to the stores named in `settings`; closed again on exit. The keys come from
-    settings or `$DATA_DIR/keys.env`. Nothing runs in the background: see `running`."""
+async def open_stores(settings: Settings, *, pool_size: int, clock: Clock | None = None,
+                      jobs: bool = True) -> AsyncIterator[Runtime]:
+    """Connect to the stores named in `settings` (and, unless `jobs` is False, the job
+    scheduler to the ledger: one ledger per process may have it, so a second ledger opened
+    beside it — a restored copy being checked — goes without); closed again on exit. The keys
+    come from settings or `$DATA_DIR/keys.env`. Nothing runs in the background: see
+    `running`."""
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
     keyring, blind_key = load_or_create(settings)
@@ -51,17 +63,24 @@ async def open_stores(settings: Settings, *, pool_size: int) -> AsyncIterator[Ru
     projector = Projector(OutboxSource(sessionmaker), graph,
                           retry_seconds=settings.projector_retry_seconds)
     ledger = Ledger(sessionmaker, AUDIT_CHAIN, on_commit=projector.wake)
-    stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key))
+    stores = Stores(ledger, graph, settings, cipher=FieldCipher(keyring, blind_key),
+                    clock=clock or Clock())
     try:
-        yield Runtime(stores, projector)
+        if not jobs:
+            yield Runtime(stores, projector)
+            return
+        async with scheduler.opened(settings.database_url,
+                                    pool_size=settings.worker_concurrency + 2):
+            yield Runtime(stores, projector)
     finally:
         await graph.close()
         await engine.dispose()
 
 
 @asynccontextmanager
-async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """The projector loop and the outbox listener, for as long as the block runs."""
+async def running(runtime: Runtime, *, worker: bool = False) -> AsyncIterator[Runtime]:
+    """The projector loop and the outbox listener, for as long as the block runs; with
+    `worker`, a job worker too (stopped cleanly on exit)."""
     settings = runtime.stores.settings
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL must be set")
@@ -69,7 +88,12 @@ async def running(runtime: Runtime) -> AsyncIterator[Runtime]:
              asyncio.create_task(listen(settings.database_url, "outbox", runtime.projector.wake,
                                         retry_seconds=settings.projector_retry_seconds))]
     try:
-        yield runtime
+        if worker:
+            async with scheduler.worker(runtime.jobs,
+                                        concurrency=settings.worker_concurrency):
+                yield runtime
+        else:
+            yield runtime
     finally:
         for task in tasks:
             task.cancel()

@@ -13,12 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import version
+from datetime import datetime
 from pathlib import Path
 
 from auth import key_backup
@@ -34,66 +31,11 @@ from settings import Settings
 
 log = logging.getLogger("crm.backup")
 
-# A progress display for one phase: called with (done, total).
-Phase = Callable[[str, str], Callable[[int, int], None]]
+Phase = backups.Phase
 
 
-class RestoreRefused(RuntimeError):
-    """A restore that would overwrite data or cannot read the backup; nothing was changed."""
-
-
-def _warn(text: str) -> None:
-    log.warning(text)
-    print(f"\n*** WARNING: {text} ***\n", file=sys.stderr, flush=True)
-
-
-def _seal_keys(settings: Settings, directory: Path, passphrase: str | None) -> str:
-    text = key_backup.key_file_text(settings)
-    if text is None:
-        _warn("no field-encryption keys found: encrypted fields of this backup cannot be read")
-        return "absent"
-    if not passphrase:
-        _warn("BACKUP_PASSPHRASE is not set: the field-encryption keys are NOT in this backup. "
-              "Keep a copy of the keys (keys.env or FIELD_KEYS/BLIND_INDEX_KEY) elsewhere, or "
-              "the encrypted contact fields of this backup are lost")
-        return "absent"
-    descriptor = os.open(directory / SEALED_KEYS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key_backup.seal(text, passphrase))
-    return "sealed"
-
-
-def _empty_dir(directory: Path) -> None:
-    if directory.exists() and any(directory.iterdir()):
-        raise RestoreRefused(f"{directory} is not empty")
-    directory.mkdir(parents=True, exist_ok=True)
-
-
-async def take(stores: Stores, directory: Path, *, passphrase: str | None,
-               phase: Phase) -> Manifest:
-    """A consistent backup of the ledger the stores are connected to, into `directory`.
-    Cancelled (Ctrl-C), the copy stops at once and nothing of it is left."""
-    settings = stores.settings
-    url = settings.database_url or ""
-    _empty_dir(directory)
-    started = datetime.now(UTC)
-    facts = pg.server_facts(url)
-    keys = _seal_keys(settings, directory, passphrase)
-    before = await backups.high_water(stores.read)
-    await pg.base_backup(url, directory / "pg", phase("backup", "B"))
-    after = await backups.high_water(stores.read)
-    archiving = facts["archive_mode"] == "on"
-    manifest = Manifest(
-        created_at=started, finished_at=datetime.now(UTC),
-        server_version=str(facts["server_version"]),
-        tool_version=pg.tool_version("pg_basebackup"), app_version=version("graph-crm"),
-        migration=str(facts["migration"]) if facts["migration"] else None,
-        database=pg.database_name(url),
-        wal_archive=str(settings.wal_archive_dir) if archiving else None,
-        archive_timeout=str(facts["archive_timeout"]) if archiving else None,
-        keys=keys, before=before, after=after, files=backups.checksums(directory))
-    manifest.write(directory)
-    return manifest
+RestoreRefused = backups.Refused
+take = backups.take
 
 
 def check_files(directory: Path) -> Manifest:
@@ -111,6 +53,10 @@ def check_files(directory: Path) -> Manifest:
     except pg.BackupError as error:
         raise RestoreRefused(str(error)) from None
     return manifest
+
+
+def _warn(text: str) -> None:
+    backups.warn(text)
 
 
 def _restore_keys(settings: Settings, directory: Path, manifest: Manifest,

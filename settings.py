@@ -103,6 +103,14 @@ class Settings(BaseSettings):
                                      "OUTCOME_UNKNOWN answer while a store is unreachable")
     idempotency_retention_hours: int = Field(
         default=24, ge=1, description="how long an idempotency key of a create is remembered")
+    worker_in_process: bool = Field(
+        default=True, description="`crm serve` runs a job worker in the app process (`crm "
+                                  "worker` runs one alone)")
+    worker_concurrency: int = Field(default=4, ge=1, le=64,
+                                    description="jobs one worker runs at the same time")
+    worker_shutdown_seconds: float = Field(
+        default=10.0, ge=0, description="how long a stopping worker waits for its running jobs; "
+                                        "one still running is re-queued by the next worker")
     log_level: str = Field(default="INFO")
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="one line per event: JSON lines, or readable `console` "

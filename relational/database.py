@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,3 +27,9 @@ def make_engine(
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def libpq_conninfo(url: str) -> str:
+    """The libpq form (`postgresql://…`) of a SQLAlchemy URL, for clients that are not
+    SQLAlchemy (the job scheduler, the outbox listener)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

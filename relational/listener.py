@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import make_url
+
+from relational.database import libpq_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,7 @@ log = logging.getLogger(__name__)
 async def listen(database_url: str, channel: str, on_notify: Callable[[], None], *,
                  retry_seconds: float) -> None:
     """Call `on_notify` for each notification on `channel`, reconnecting forever."""
-    conninfo = make_url(database_url).set(drivername="postgresql")
-    dsn = conninfo.render_as_string(hide_password=False)
+    dsn = libpq_conninfo(database_url)
     while True:
         try:
             async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:

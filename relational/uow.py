@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from relational.errors import unreachable_errors
 from relational.models import OutboxEvent
 from relational.repositories import audit as audit_log
+from relational.repositories import jobs as job_queue
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class UnitOfWork:
         self.events: list[OutboxEvent] = []
         self.committed_event_ids: list[int] = []  # what a reader must wait for to see the write
         self._audits: list[dict[str, Any]] = []
+        self._jobs: list[job_queue.PendingJob] = []
+        self.deferred_job_ids: list[int] = []  # ids of the jobs this unit wrote
         self.idempotency_key: str | None = None  # set by a write made under a client's key
 
     @property
@@ -117,7 +121,7 @@ class UnitOfWork:
 
     async def _record(self, notes: Sequence[AuditNote]) -> None:
         """After a rollback: only the refusal's own records, in a transaction of their own."""
-        self._audits, self.events = [], []
+        self._audits, self.events, self._jobs = [], [], []
         for note in notes:
             self.audit(note.operation, list(note.target_ids), after=note.after)
         await self._commit()
@@ -129,6 +133,7 @@ class UnitOfWork:
             await self.session.flush()
             records, self._audits = self._audits, []
             await audit_log.append(self.session, self._chain, records)
+        await self._write_jobs()
         # Everything is flushed first: a failure up to here happened before COMMIT was sent
         # (nothing written); one inside `_send_commit` leaves the outcome unknown.
         await self.session.flush()  # also the events' ids, known before the commit returns
@@ -141,6 +146,13 @@ class UnitOfWork:
         if self.events and self._on_commit is not None:
             self._on_commit()
         self.events = []
+
+    async def _write_jobs(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            job_id = await job_queue.defer(self.session, job)
+            if job_id is not None:
+                self.deferred_job_ids.append(job_id)
 
     async def _send_commit(self) -> None:
         await self.session.commit()
@@ -166,6 +178,20 @@ class UnitOfWork:
             "request_id": self.meta.request_id,
             "reason": self.meta.reason,
         })
+
+    def defer(self, task_name: str, args: dict[str, Any], *, schedule_at: datetime | None = None,
+              queueing_lock: str | None = None) -> None:
+        """A durable job (`jobs/`: task names are `<domain>:<task>`, e.g. `tickets:sla_check`),
+        written in this unit's transaction when it commits: the job exists exactly when the
+        write does. `args` must be JSON (ids as strings); `schedule_at` (aware) delays it;
+        under a `queueing_lock` a job already waiting with the same lock is kept and this one
+        is dropped."""
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside `async with`")
+        if schedule_at is not None and schedule_at.tzinfo is None:
+            raise ValueError("schedule_at must be timezone-aware")
+        self._jobs.append(job_queue.PendingJob(task_name, dict(args), schedule_at,
+                                               queueing_lock))
 
     def emit(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         event = OutboxEvent(topic=topic, aggregate_id=aggregate_id, payload=payload)

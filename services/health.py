@@ -8,6 +8,7 @@ from relational.ledger import Ledger
 from relational.migrate import head
 from relational.repositories import health as repo
 from relational.repositories import outbox
+from relational.repositories.jobs import counts as job_counts
 from services import metrics
 
 EXPECTED_REVISION = head()
@@ -40,4 +41,8 @@ async def sample(ledger: Ledger) -> LedgerState:
     metrics.POOL_WAITING.set(waiting)
     metrics.OUTBOX_BACKLOG.set(state.backlog)
     metrics.PROJECTOR_LAG.set(state.lag_seconds)
+    async with ledger.read() as session:
+        jobs = await job_counts(session)
+    metrics.JOB_QUEUE.set(jobs.get("todo", 0) + jobs.get("doing", 0))
+    metrics.JOB_FAILURES.set(jobs.get("failed", 0))
     return state

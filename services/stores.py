@@ -10,6 +10,7 @@ from auth.field_cipher import FieldCipher
 from graph.engine import GraphEngine
 from relational.ledger import Ledger, Reader
 from relational.uow import RequestMeta, UnitOfWork
+from services.clock import Clock
 from settings import Settings
 
 __all__ = ["Ledger", "Reader", "RequestMeta", "Stores", "UnitOfWork"]
@@ -22,6 +23,8 @@ class Stores:
     settings: Settings
     # Encryption of protected fields; services use it, repositories see only its output.
     cipher: FieldCipher = field(kw_only=True, repr=False)
+    # What "now" is for use cases and jobs (tests shift it: services/clock.py).
+    clock: Clock = field(kw_only=True, default_factory=Clock)
 
     @property
     def read(self) -> Reader:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,12 @@ from relational.embedded import EmbeddedPostgres, create_database
 from relational.identity_models import RefreshToken
 from relational.migrate import upgrade
 from relational.uow import RequestMeta
+from services.clock import ShiftedClock
 from services.identity.sessions import REFRESH_PREFIX
 from services.identity.users import DEMO_PASSWORD, seed_demo_users
 from services.stores import Stores
 from settings import Settings
+from tests.jobs_helpers import RunJobs, run_jobs_until_idle
 
 # Fixed test keys (never used outside tests): key version 1 of the session, and the blind-index
 # key that rotation tests keep when they add version 2.
@@ -44,7 +47,8 @@ BLIND_INDEX_KEY = "b2" * 32
 ENGINES = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URL") else [])
 TABLES = ("accounts, contacts, account_edges, audit_log, users, refresh_tokens, "
           "rate_counters, session_step_ups, step_up_challenges, totp_credentials, "
-          "api_tokens, departments, idempotency_keys")
+          "api_tokens, departments, idempotency_keys, "
+          "procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers")
 
 
 def free_port() -> int:
@@ -92,6 +96,8 @@ def graph_url(request: pytest.FixtureRequest, falkor: EmbeddedFalkorDB) -> str:
 def settings(pg_url: str, graph_url: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         database_url=pg_url, graph_url=graph_url, projector_retry_seconds=0.2, seed_demo=False,
+        # Jobs run when a test says so (`run_jobs_until_idle`), never behind its back.
+        worker_in_process=False,
         login_backoff_seconds=0.01, data_dir=Path(".data-test"), _env_file=None,
         # Cheap password hashes: the suite logs in thousands of times.
         password_hash_memory_kib=1024, password_hash_time_cost=1,
@@ -117,14 +123,21 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def server(settings: Settings) -> AsyncIterator[str]:
-    async with serving(create_app(settings)) as url:
+def clock() -> ShiftedClock:
+    """The clock of the test app and of the jobs the tests run: `clock.advance(...)` moves
+    time on; every test starts at wall-clock time (`api` resets it)."""
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, clock: ShiftedClock) -> AsyncIterator[str]:
+    async with serving(create_app(settings, clock=clock)) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    async with open_stores(settings, pool_size=4) as opened:
+async def runtime(settings: Settings, clock: ShiftedClock) -> AsyncIterator[Runtime]:
+    async with open_stores(settings, pool_size=4, clock=clock) as opened:
         await opened.stores.graph.ensure_schema()
         yield opened
 
@@ -265,7 +278,16 @@ class Api:
 
 
 @pytest.fixture
-async def api(server: str, stores: Stores, projector: Projector, seed: Seed) -> AsyncIterator[Api]:
+async def api(server: str, stores: Stores, projector: Projector, seed: Seed,
+              clock: ShiftedClock) -> AsyncIterator[Api]:
+    clock.reset()
     tokens = await restore(stores, projector, seed)
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         yield Api(client, stores, projector, tokens)
+
+
+@pytest.fixture
+def run_jobs(runtime: Runtime) -> RunJobs:
+    """`await run_jobs()` runs the queued jobs to completion (`await run_jobs(now=...)`: also
+    those due by then); see tests/jobs_helpers.py."""
+    return partial(run_jobs_until_idle, runtime)

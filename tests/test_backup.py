@@ -12,8 +12,10 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ import drill
 import recovery
 from composition import Runtime, open_stores
 from graph.embedded import EmbeddedFalkorDB
+from jobs import scheduler
 from relational.embedded import EmbeddedPostgres
-from relational.migrate import upgrade
+from relational.migrate import head, upgrade
 from relational.uow import RequestMeta
 from services import accounts, backups, graph_sync
 from services.backups import Manifest
@@ -43,26 +46,31 @@ class Source:
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory,
-           falkor: EmbeddedFalkorDB) -> Iterator[Source]:
-    """A ledger of its own, archiving its WAL, as `crm serve` runs the embedded server."""
-    root = tmp_path_factory.mktemp("backup")
+def source(falkor: EmbeddedFalkorDB) -> Iterator[Source]:
+    """A ledger of its own, archiving its WAL, as `crm serve` runs the embedded server.
+    Not under pytest's base temp: a pytest session starting elsewhere on the machine makes that
+    0700 again, and the server's user (when we are root) could no longer reach its files."""
+    root = Path(tempfile.mkdtemp(prefix="crm-backup-test-"))
     archive = root / "wal-archive"
     server = EmbeddedPostgres(root / "data" / "pg", port=free_port(), wal_archive=archive,
                               archive_timeout=60)
     url = server.start()
     upgrade(url)
-    yield Source(Settings(  # type: ignore[call-arg]
-        database_url=url, graph_url=falkor.start(), graph_name="backup_source",
-        data_dir=root / "data", wal_archive=archive, seed_demo=False, _env_file=None,
-        field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY),
-        projector_retry_seconds=0.2), root)
-    server.stop()
+    try:
+        yield Source(Settings(  # type: ignore[call-arg]
+            database_url=url, graph_url=falkor.start(), graph_name="backup_source",
+            data_dir=root / "data", wal_archive=archive, backup_root=root / "backups",
+            seed_demo=False, _env_file=None, projector_retry_seconds=0.2,
+            field_keys=SecretStr(FIELD_KEY_V1), blind_index_key=SecretStr(BLIND_INDEX_KEY)),
+            root)
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 async def source_runtime(source: Source) -> AsyncIterator[Runtime]:
-    async with open_stores(source.settings, pool_size=3) as runtime:
+    async with open_stores(source.settings, pool_size=3, jobs=False) as runtime:
         yield runtime
 
 
@@ -94,7 +102,7 @@ async def test_point_in_time_restore_of_a_backup_taken_under_load(
     manifest = Manifest.read(source.root / "pitr" / "backup")
     assert manifest.keys == "sealed"
     assert manifest.server_version.startswith("18")
-    assert manifest.migration == "0009"
+    assert manifest.migration == head()
     assert manifest.before["max_audit_seq"] >= 15
     assert set(manifest.files) == {"keys.env.sealed", "pg/backup_manifest", "pg/base.tar.gz",
                                    "pg/pg_wal.tar.gz"}
@@ -151,7 +159,7 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
     settings = stores.settings.model_copy(update={
         "database_url": server.start(), "graph_name": "backup_full", "data_dir": restored})
     try:
-        async with open_stores(settings, pool_size=2) as runtime:
+        async with open_stores(settings, pool_size=2, jobs=False) as runtime:
             marks = await backups.high_water(runtime.stores.read)
             async with runtime.stores.uow(RequestMeta(actor="test")) as uow:
                 await accounts.create(uow, drill.DRILL_ACTOR, accounts.AccountDraft(
@@ -200,3 +208,29 @@ def test_retention_keeps_seven_daily_and_four_weekly() -> None:
         *(f"202611{day:02d}T030001Z" for day in range(24, 31)),
         # the newest of each of the last four ISO weeks (Sundays 29, 22, 15; 30 is a Monday)
         "20261122T030001Z", "20261115T030001Z"}
+
+
+async def test_the_daily_job_keeps_seven_daily_and_four_weekly_and_trims_the_archive(
+        source: Source, source_runtime: Runtime) -> None:
+    """Last in this module: it trims the WAL archive the restores above replayed."""
+    assert "operations:backup_daily" in scheduler.app.tasks
+    assert any(task.task.name == "operations:backup_daily"
+               for task in scheduler.app.periodic_registry.periodic_tasks.values())
+    stores = source_runtime.stores
+    root = stores.settings.backup_dir
+    for day in range(1, 9):  # eight old daily backups (ISO weeks 1 and 2 of 2020)
+        (root / f"202001{day:02d}T023000Z").mkdir(parents=True)
+    archive = stores.settings.wal_archive_dir
+    segments_before = sorted(path.name for path in archive.iterdir() if len(path.name) == 24)
+    manifest, removed = await backups.scheduled(stores, datetime(2026, 12, 1, 2, 30,
+                                                                 tzinfo=UTC))
+    # The seven newest days (the new one and Jan 3..8) stay; so do the newest of the last four
+    # weeks that have one (Dec 1, Jan 8, Jan 5: all among them already).
+    assert removed == ["20200101T023000Z", "20200102T023000Z"]
+    assert sorted(path.name for path in root.iterdir()) == [
+        *(f"202001{day:02d}T023000Z" for day in range(3, 9)), "20261201T023000Z"]
+    assert manifest.first_wal is not None
+    left = sorted(path.name for path in archive.iterdir() if len(path.name) == 24)
+    assert left and left[0] == manifest.first_wal
+    assert set(segments_before) - set(left) == {name for name in segments_before
+                                                if name < manifest.first_wal}

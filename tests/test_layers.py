@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("schema", "resolvers", "services", "relational", "graph", "analytics", "auth")
+PACKAGES = ("schema", "resolvers", "jobs", "services", "relational", "graph", "analytics", "auth")
 # What each root module may import from the project.
 ALLOWED = {
     "cli": {"app", "composition", "observability", "recovery", "settings", "supervision",
@@ -16,7 +16,7 @@ ALLOWED = {
     "recovery": {"composition", "settings", *PACKAGES},
     "observability": {"settings"},
     "app": {"composition", "settings", *PACKAGES},
-    "composition": {"settings", "services", "relational", "graph", "auth", "analytics"},
+    "composition": {"settings", "jobs", "services", "relational", "graph", "auth", "analytics"},
     "settings": set(),
     "supervision": set(),
 }
