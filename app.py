@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
+import ipaddress
 import json
 import logging
 import uuid
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
@@ -33,13 +36,15 @@ from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.errors import error_body, log_outage
 from schema.root import AUDIT_READ, build_schema
-from services import audit, rate_limit
+from services import audit, metrics, rate_limit
+from services import health as health_state
 from services.audit import TrailFilter
 from services.clock import Clock
 from services.errors import (
     BadUserInput,
     DomainError,
     ErrorCode,
+    Forbidden,
     Internal,
     OutcomeUnknown,
     RateLimited,
@@ -118,6 +123,7 @@ class RateLimitMiddleware:
         try:
             await rate_limit.check(stores.ledger, stores.settings, bearer, client)
         except RateLimited as limited:
+            metrics.RATE_LIMITED.inc()
             await error_response(limited, scope["state"]["request_id"])(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -352,6 +358,11 @@ async def audit_export(request: Request) -> Response:
                            until=_instant(params.get("until"), "until"))
         rows = audit.export_csv(stores.read, actor, query)
         first = await anext(rows)
+        async with stores.uow(RequestMeta(actor=actor.label, ip=client,
+                                          request_id=request.state.request_id,
+                                          reason=_reason(request.headers.get(
+                                              "x-audit-reason")))) as uow:
+            audit.record_export(uow, query)
     except DomainError as error:
         return error_response(error, request.state.request_id)
 
@@ -399,22 +410,66 @@ StoresDown = Callable[[], frozenset[str]]
 
 
 def readiness(stores_down: StoresDown | None) -> Callable[[Request], Awaitable[Response]]:
-    """`/readyz`: 200 when both stores answer and the graph projection is current, else 503.
-    `stores_down` names the embedded stores the supervisor is restarting (`crm serve`)."""
+    """`/readyz`: 200 when both stores answer, the ledger's migrations are current and the
+    graph is no further behind the newest commit than READY_MAX_PROJECTOR_LAG_SECONDS; else
+    503 with the reasons. `stores_down` names the embedded stores the supervisor is
+    restarting (`crm serve`)."""
 
     async def ready(request: Request) -> Response:
         stores: Stores = request.state.stores
         projector: Projector = request.state.projector
         down = stores_down() if stores_down else frozenset()
-        ledger_up = "ledger" not in down and await _answers(stores.ledger.ping())
+        state = None
+        if "ledger" not in down:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                    state = await health_state.sample(stores.ledger)
         graph_up = "graph" not in down and await _answers(stores.graph.read("RETURN 1"))
         graph = "down" if not graph_up else "up" if projector.healthy else "catching up"
-        is_ready = ledger_up and graph == "up"
-        return JSONResponse({"status": "ready" if is_ready else "not ready",
-                             "ledger": "up" if ledger_up else "down", "graph": graph},
-                            status_code=200 if is_ready else 503)
+        limit = stores.settings.ready_max_projector_lag_seconds
+        reasons = [*(["the ledger does not answer"] if state is None else []),
+                   *(["the graph does not answer"] if not graph_up else []),
+                   *(["the graph projector is retrying"] if graph == "catching up" else [])]
+        if state is not None and not state.migrations_current:
+            reasons.append(f"the ledger is at migration {state.revision}, the code needs "
+                           f"{health_state.EXPECTED_REVISION}: run `crm migrate`")
+        if state is not None and state.lag_seconds > limit:
+            reasons.append(f"the graph is {state.lag_seconds:.0f} s behind the ledger "
+                           f"({state.backlog} events; limit {limit:.0f} s)")
+        body = {"status": "not ready" if reasons else "ready",
+                "ledger": "up" if state is not None else "down", "graph": graph,
+                "migrations": None if state is None else
+                "current" if state.migrations_current else "behind",
+                "projectorLagSeconds": None if state is None else round(state.lag_seconds, 3),
+                "reasons": reasons}
+        return JSONResponse(body, status_code=503 if reasons else 200)
 
     return ready
+
+
+def _loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format. From loopback without credentials (a local agent); from
+    anywhere else only with `Authorization: Bearer $METRICS_TOKEN`, and never without one."""
+    stores: Stores = request.state.stores
+    if not _loopback(request.client.host if request.client else None):
+        token = stores.settings.metrics_token
+        given = _bearer(request) or ""
+        if token is None or not hmac.compare_digest(given.encode(),
+                                                    token.get_secret_value().encode()):
+            return error_response(Forbidden("metrics are served to loopback, or with the "
+                                            "METRICS_TOKEN bearer token"),
+                                  request.state.request_id)
+    with contextlib.suppress(Exception):  # a ledger outage must not hide the other metrics
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            await health_state.sample(stores.ledger)
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _prepare(runtime: Runtime) -> None:
@@ -456,6 +511,7 @@ def create_app(settings: Settings | None = None, *,
                 WebSocketRoute("/graphql", graphql),
                 Route("/healthz", health),
                 Route("/readyz", readiness(stores_down)),
+                Route("/metrics", metrics_endpoint),
                 Route("/audit/export.csv", audit_export)],
         lifespan=lifespan,
     )

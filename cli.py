@@ -5,25 +5,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 import psutil
 
+import recovery
 from composition import Runtime, open_stores, running
 from graph.projection import Projector
 from jobs import scheduler
+from observability import configure_logging, progress
+from relational import backup as pg_backup
 from relational.migrate import upgrade
-from services import key_rotation, scheduled_jobs
+from relational.uow import RequestMeta
+from services import audit_report, audit_report_render, key_rotation, scheduled_jobs
 from services.audit import verify as verify_audit
+from services.backups import Manifest
 from services.demo import seed_demo
+from services.errors import BadUserInput
 from services.graph_sync import rebuild, verify
 from services.stores import Stores
 from settings import Settings, get_settings
@@ -69,7 +79,9 @@ def stores_up(settings: Settings) -> Iterator[Urls]:
         if database is None:
             from relational.embedded import EmbeddedPostgres
 
-            postgres = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pg"))
+            postgres = stack.enter_context(EmbeddedPostgres(
+                settings.data_dir / "pg", wal_archive=settings.wal_archive_dir,
+                archive_timeout=settings.archive_timeout_seconds))
             database = postgres.start()
             embedded.append(("ledger", postgres))
         if graph is None:
@@ -101,8 +113,8 @@ async def _seed(stores: Stores, projector: Projector) -> int:
 
 
 async def _rebuild(stores: Stores, projector: Projector) -> int:
-
-    counts = await rebuild(stores.ledger, stores.graph)
+    with progress() as phase:
+        counts = await rebuild(stores.ledger, stores.graph, progress=phase("graph rebuild", ""))
     print("graph rebuilt: " + ", ".join(f"{value} {key}" for key, value in counts.items()))
     return 0
 
@@ -135,6 +147,39 @@ async def _audit_verify(stores: Stores, projector: Projector) -> int:
     return 0
 
 
+async def _audit_report(stores: Stores, projector: Projector, *, period: str | None,
+                        department: str | None, out: Path) -> int:
+    if not period:
+        print("crm audit report needs --period YYYY-MM", file=sys.stderr)
+        return 2
+    try:
+        report = await audit_report.build(stores.read, period, department,
+                                          timezone=stores.settings.report_timezone)
+    except BadUserInput as error:
+        print(f"crm audit report: {error}", file=sys.stderr)
+        return 2
+    async with stores.uow(RequestMeta(actor=f"cli:{getpass.getuser()}")) as uow:
+        audit_report.record(uow, period, department, "html+csv")
+    stem = f"audit-report-{period}" + (f"-{department}" if department else "")
+    html_path, csv_path = _write_report(out, stem, report)
+    totals = report.totals
+    print(f"{html_path}\n{csv_path}\n{totals['sensitive_reads']} sensitive reads by "
+          f"{totals['readers']} readers (previous period {totals['previous_sensitive_reads']}), "
+          f"{totals['refusals']} refusals, {totals['security_events']} security events, "
+          f"{len(report.anomalies)} anomalies; audit chain "
+          f"{'intact' if report.chain.intact else 'BROKEN'} ({report.chain.records} records)")
+    return 0 if report.chain.intact else 1
+
+
+def _write_report(out: Path, stem: str, report: audit_report.Report) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, csv_path = out / f"{stem}.html", out / f"{stem}.csv"
+    html_path.write_text(audit_report_render.html(report), encoding="utf-8")
+    # With a byte-order mark, spreadsheet programs read the Chinese text as UTF-8.
+    csv_path.write_text(audit_report_render.csv_text(report), encoding="utf-8-sig")
+    return html_path, csv_path
+
+
 async def _encrypt_pending(stores: Stores, projector: Projector) -> int:
     """Plaintext left from before migration 0003 is encrypted before anything is served."""
     report = await key_rotation.rotate(stores.ledger, stores.cipher, plaintext_only=True)
@@ -149,7 +194,9 @@ async def _keys_rotate(stores: Stores, projector: Projector, *, batch: int) -> i
         return 2
     ring = stores.cipher.keyring
     print(key_rotation.describe_ring(ring.versions, ring.current), flush=True)
-    report = await key_rotation.rotate(stores.ledger, stores.cipher, batch=batch)
+    with progress() as phase:
+        report = await key_rotation.rotate(stores.ledger, stores.cipher, batch=batch,
+                                           progress=phase("re-encrypt", ""))
     print("\n".join(report.summary()))
     return 0 if report.complete else 1
 
@@ -157,6 +204,93 @@ async def _keys_rotate(stores: Stores, projector: Projector, *, batch: int) -> i
 async def _keys_status(stores: Stores, projector: Projector) -> int:
     print("\n".join((await key_rotation.status(stores.read, stores.cipher)).summary()))
     return 0
+
+
+def _passphrase(settings: Settings) -> str | None:
+    return settings.backup_passphrase.get_secret_value() if settings.backup_passphrase else None
+
+
+async def _backup(stores: Stores, projector: Projector, *, directory: Path) -> int:
+    started = time.monotonic()
+    with progress() as phase:
+        manifest = await recovery.take(stores, directory, passphrase=_passphrase(stores.settings),
+                                       phase=phase)
+    print(f"backup written to {directory} in {time.monotonic() - started:.1f} s "
+          f"(PostgreSQL {manifest.server_version}, migration {manifest.migration}, "
+          f"{manifest.after['accounts']} accounts, keys {manifest.keys}; WAL archive "
+          f"{manifest.wal_archive or 'OFF: no point-in-time restore'})")
+    return 0
+
+
+def _backup_verify(settings: Settings, directory: Path) -> int:
+    started = time.monotonic()
+    with progress() as phase:
+        checked = asyncio.run(recovery.verify(settings, directory,
+                                              passphrase=_passphrase(settings), phase=phase))
+    print("restored into a scratch instance: " + ", ".join(
+        f"{name} {value}" for name, value in checked.counts.items()))
+    print(f"audit chain: {checked.audit_records} records checked")
+    for problem in checked.problems:
+        print(problem)
+    verdict = "FAILED" if checked.problems else "OK"
+    print(f"backup verify {verdict} in {time.monotonic() - started:.1f} s")
+    return 1 if checked.problems else 0
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is this machine's local time."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _restore(settings: Settings, directory: Path, to: datetime | None,
+             wal_archive: Path | None) -> int:
+    if settings.database_url:
+        print("a backup restores into an empty DATA_DIR (its own PostgreSQL): unset "
+              "DATABASE_URL, or restore on the database host and point DATABASE_URL at it",
+              file=sys.stderr)
+        return 2
+    if _running_server(settings):
+        print("`crm serve` is running on this DATA_DIR: stop it first", file=sys.stderr)
+        return 2
+    data_dir = settings.data_dir.resolve() / "pg"
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    with progress() as phase:
+        manifest = recovery.unpack(settings, directory, data_dir=data_dir, to=to,
+                                   wal_archive=wal_archive, passphrase=_passphrase(settings),
+                                   phase=phase)
+        try:
+            with stores_up(settings) as urls:
+                pg_backup.wait_promoted(urls.database, timeout=4 * 3600)
+                ready = _with_urls(settings, urls)
+                _migrate(ready)
+                timings["restore"] = time.monotonic() - started
+                code = asyncio.run(_with_stores(ready, partial(
+                    _finish_restore, manifest=manifest, phase=phase, timings=timings)))
+        except BaseException:
+            # A restore cut short leaves no half-recovered cluster to be mistaken for data.
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise
+    print(f"restore {timings['restore']:.1f} s, graph rebuild {timings['rebuild']:.1f} s, "
+          f"total (RTO) {time.monotonic() - started:.1f} s")
+    return code
+
+
+async def _finish_restore(stores: Stores, projector: Projector, *, manifest: Manifest,
+                          phase: recovery.Phase, timings: dict[str, float]) -> int:
+    started = time.monotonic()
+    graph = await recovery.rebuild_graph(stores, phase)
+    timings["rebuild"] = time.monotonic() - started
+    checked = await recovery.check_ledger(stores.ledger, manifest)
+    problems = checked.problems + graph.differences
+    print("restored: " + ", ".join(f"{name} {value}" for name, value in checked.counts.items()))
+    print(f"audit chain: {checked.audit_records} records, "
+          f"{'intact' if not checked.problems else 'PROBLEMS'}; graph and ledger "
+          f"{'agree' if not graph.differences else 'DISAGREE'}")
+    for problem in problems[:50]:
+        print(problem)
+    return 1 if problems else 0
 
 
 async def _jobs(stores: Stores, projector: Projector) -> int:
@@ -218,7 +352,8 @@ def _serve(settings: Settings) -> int:
                 app = create_app(ready, stores_down=supervisor.down if supervisor else None)
                 print(f"Graph CRM on http://{settings.host}:{settings.port}/graphql", flush=True)
                 uvicorn.run(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level.lower())
+                            log_level=settings.log_level.lower(), log_config=None,
+                            access_log=False)
         finally:
             runfile.unlink(missing_ok=True)
     return 0
@@ -251,8 +386,23 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="seed the demo dataset (once)")
     graph = commands.add_parser("graph", help="graph projection maintenance")
     graph.add_argument("action", choices=["rebuild", "verify"])
-    audit = commands.add_parser("audit", help="audit log: check its SM3 hash chain")
-    audit.add_argument("action", choices=["verify"])
+    audit = commands.add_parser("audit", help="audit log: `verify` its SM3 hash chain; "
+                                              "`report` the data-use audit report of a month")
+    audit.add_argument("action", choices=["verify", "report"])
+    audit.add_argument("--period", help="report: the month, YYYY-MM")
+    audit.add_argument("--department", help="report: only readers of this department")
+    audit.add_argument("--out", type=Path, default=Path("."),
+                       help="report: directory for audit-report-<period>.html and .csv")
+    backup = commands.add_parser(
+        "backup", help="`crm backup DIR`: a backup of the ledger (and the sealed keys); "
+                       "`crm backup verify DIR`: restore it into a scratch instance and check it")
+    backup.add_argument("target", nargs="+", metavar="[verify] DIR")
+    restore = commands.add_parser("restore", help="restore a backup into the empty DATA_DIR")
+    restore.add_argument("directory", type=Path)
+    restore.add_argument("--to", type=_moment, default=None,
+                         help="point in time (ISO 8601) to recover to; default: all archived WAL")
+    restore.add_argument("--wal-archive", type=Path, default=None,
+                         help="WAL archive to replay (default: the one named in the manifest)")
     keys = commands.add_parser("keys", help="field-encryption keys").add_subparsers(
         dest="action", required=True)
     keys.add_parser("status", help="envelopes per key version, plaintext left")
@@ -265,11 +415,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sdl":
         return _sdl(check=args.check, write=args.write)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings)
+    try:
+        return _run(args, settings)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {INTERRUPTED.get(args.command, 'stopped')}", file=sys.stderr)
+        return 130
+    except (recovery.RestoreRefused, pg_backup.BackupError) as error:
+        print(f"crm {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+# What is left after a Ctrl-C, per command.
+INTERRUPTED = {
+    "graph": "nothing in the ledger changed; the graph is incomplete until "
+             "`crm graph rebuild` runs again",
+    "keys": "the batches committed so far are done; `crm keys rotate` continues with the rest",
+    "backup": "the partial backup was removed",
+    "restore": "the partial restore was removed; DATA_DIR is as before",
+}
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "backup" and args.target[0] == "verify":
+        if len(args.target) != 2:
+            print("usage: crm backup verify DIR", file=sys.stderr)
+            return 2
+        return _backup_verify(settings, Path(args.target[1]))
+    if args.command == "restore":
+        return _restore(settings, args.directory, args.to, args.wal_archive)
     with stores_up(settings) as urls:
         ready = _with_urls(settings, urls)
         if args.command == "migrate":
@@ -279,10 +455,16 @@ def main(argv: list[str] | None = None) -> int:
         works: dict[str, Work] = {
             "seed": _seed, "rebuild": _rebuild, "worker": _work, "jobs": _jobs,
             "verify": _verify, "status": _keys_status,
-            "audit": _audit_verify,  # its only action
+            "audit": _audit_verify if getattr(args, "action", "") == "verify" else partial(
+                _audit_report, period=getattr(args, "period", None),
+                department=getattr(args, "department", None),
+                out=getattr(args, "out", Path("."))),
+            "backup": partial(_backup, directory=Path(getattr(args, "target", ["."])[-1])),
             "rotate": partial(_keys_rotate, batch=getattr(args, "batch", 0))}
-        work = works[
-            args.action if args.command in {"graph", "keys"} else args.command]
+        if args.command == "backup" and len(args.target) != 1:
+            print("usage: crm backup DIR | crm backup verify DIR", file=sys.stderr)
+            return 2
+        work = works[args.action if args.command in {"graph", "keys"} else args.command]
         return asyncio.run(_with_stores(ready, work))
 
 

@@ -50,11 +50,13 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_stores(settings: Settings, *, pool_size: int,
-                      clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Connect to the stores named in `settings` (and the job scheduler to the ledger);
-    closed again on exit. The keys come from settings or `$DATA_DIR/keys.env`. Nothing runs in
-    the background: see `running`."""
+async def open_stores(settings: Settings, *, pool_size: int, clock: Clock | None = None,
+                      jobs: bool = True) -> AsyncIterator[Runtime]:
+    """Connect to the stores named in `settings` (and, unless `jobs` is False, the job
+    scheduler to the ledger: one ledger per process may have it, so a second ledger opened
+    beside it — a restored copy being checked — goes without); closed again on exit. The keys
+    come from settings or `$DATA_DIR/keys.env`. Nothing runs in the background: see
+    `running`."""
     if not settings.database_url or not settings.graph_url:
         raise RuntimeError("DATABASE_URL and GRAPH_URL must be set")
     keyring, blind_key = load_or_create(settings)
@@ -89,6 +91,9 @@ async def open_stores(settings: Settings, *, pool_size: int,
 
     dispatcher.after = hand_on
     try:
+        if not jobs:
+            yield Runtime(stores, projector)
+            return
         async with scheduler.opened(settings.database_url,
                                     pool_size=settings.worker_concurrency + 2):
             yield Runtime(stores, projector, dispatcher)

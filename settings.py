@@ -144,6 +144,38 @@ class Settings(BaseSettings):
     value_tier_thresholds: str = Field(
         default="5000000,1000000,100000", description="score needed for tiers A,B,C (else D)")
     log_level: str = Field(default="INFO")
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="one line per event: JSON lines, or readable `console` "
+                                    "lines; `auto` → console in a terminal, JSON otherwise")
+
+    wal_archive: Path | None = Field(
+        default=None, description="continuous WAL archive of the embedded PostgreSQL; unset → "
+                                  "$DATA_DIR/wal-archive (put it on another disk or host)")
+    archive_timeout_seconds: int = Field(
+        default=300, ge=1, le=900, description="a WAL segment is archived at least this often "
+                                               "while there are writes: the RPO bound")
+    backup_passphrase: SecretStr | None = Field(
+        default=None, description="seals the key file inside backups; unset → backups hold no "
+                                  "keys (with a loud warning)")
+    backup_root: Path | None = Field(
+        default=None, description="scheduled daily backups go here (7 daily, 4 weekly kept); "
+                                  "unset → $DATA_DIR/backups")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token for /metrics from other hosts (loopback needs "
+                                  "none); unset → loopback only")
+    report_timezone: str = Field(default="Asia/Shanghai",
+                                 description="months of the data-use audit report begin here")
+    ready_max_projector_lag_seconds: float = Field(
+        default=30.0, gt=0, description="/readyz is not ready while the graph is further behind "
+                                        "the newest commit than this")
+
+    @property
+    def wal_archive_dir(self) -> Path:
+        return (self.wal_archive or self.data_dir / "wal-archive").expanduser().resolve()
+
+    @property
+    def backup_dir(self) -> Path:
+        return (self.backup_root or self.data_dir / "backups").expanduser().resolve()
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from bench import (
     decision,
     fixed,
     operations,
+    operations_drill,
     pipeline,
     report,
     scenarios,
@@ -233,6 +234,8 @@ def main() -> int:
     decision.main()  # decision maps: its own synthetic relationship graph
     supply.run_supply(base)
     print(subscriptions.run())
+    if os.environ.get("BENCH_DRILL") == "1":
+        operations_drill.run(base)  # the recovery drill (RTO, RPO) at BENCH_ACCOUNTS
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

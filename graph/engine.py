@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 Row = dict[str, Any]
 
 
 class RoundTrips:
-    """Process-wide count of graph round trips, for query-count tests and benchmarks."""
+    """Process-wide count of graph round trips, for query-count tests, benchmarks and the
+    metrics; and the count of the current request (its log line), when one is being kept."""
 
     total = 0
+    current: ContextVar[list[int] | None] = ContextVar("graph_round_trips", default=None)
+
+    @classmethod
+    def count(cls) -> None:
+        cls.total += 1
+        mine = cls.current.get()
+        if mine is not None:
+            mine[0] += 1
 
 
 class GraphUnavailable(Exception):

@@ -50,7 +50,7 @@ class FalkorEngine:
     async def _run(
         self, cypher: str, params: Mapping[str, Any] | None, *, read_only: bool
     ) -> list[Row]:
-        RoundTrips.total += 1
+        RoundTrips.count()
         arguments = dict(params or {})
         db, graph = await self._connected()
         query = graph.ro_query if read_only else graph.query

@@ -45,7 +45,7 @@ class Neo4jEngine:
     async def _run(
         self, cypher: str, params: Mapping[str, Any] | None, routing: RoutingControl
     ) -> list[Row]:
-        RoundTrips.total += 1
+        RoundTrips.count()
         try:
             result = await self._driver.execute_query(
                 cypher, dict(params or {}), database_=self._database, routing_=routing

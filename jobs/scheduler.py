@@ -19,7 +19,7 @@ from procrastinate import periodic
 from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
-from jobs import lifecycle, maintenance, notifications, tags, tasks, tickets, webhooks
+from jobs import lifecycle, maintenance, notifications, operations, tags, tasks, tickets, webhooks
 from jobs.runtime import JobRuntime, bound
 from relational.database import libpq_conninfo
 from services import scheduled_jobs
@@ -34,6 +34,7 @@ BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
     "tasks": tasks.blueprint,
     "tickets": tickets.blueprint,
     "webhooks": webhooks.blueprint,
+    "operations": operations.blueprint,
 }
 
 # One app per process (procrastinate's tasks point back to the app they were added to); its

@@ -16,8 +16,11 @@ def make_engine(
 ) -> AsyncEngine:
     """Waits on a PostgreSQL that is down are bounded: connecting gives up after
     `connect_timeout` s, waiting for a pooled connection after `pool_timeout` s."""
+    from relational.repositories.health import CountingPool
+
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        poolclass=CountingPool,
         pool_timeout=pool_timeout, connect_args={"connect_timeout": connect_timeout},
     )
 

@@ -98,9 +98,14 @@ def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
 class EmbeddedPostgres:
     """One PostgreSQL server owning `data_dir`; `start()` returns its SQLAlchemy URL."""
 
-    def __init__(self, data_dir: Path, *, port: int = DEFAULT_PORT) -> None:
+    def __init__(self, data_dir: Path, *, port: int = DEFAULT_PORT,
+                 wal_archive: Path | None = None, archive_timeout: int = 300) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.port = port
+        # Continuous archiving: every completed WAL segment is copied here, and a segment is
+        # closed at least every `archive_timeout` s while there are writes (the RPO).
+        self.wal_archive = Path(wal_archive).expanduser().resolve() if wal_archive else None
+        self.archive_timeout = archive_timeout
         self.log_file = self.data_dir / "server.log"
         self._url: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -178,7 +183,8 @@ class EmbeddedPostgres:
         if user is not None:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         args = [str(_bin_dir() / "postgres"), "-D", str(self.data_dir),
-                "-c", "listen_addresses=", "-k", str(socket_dir), "-p", str(self.port)]
+                "-c", "listen_addresses=", "-k", str(socket_dir), "-p", str(self.port),
+                *self._archiving(user)]
         with self.log_file.open("ab") as log:
             if user is not None:
                 os.chown(self.log_file, user.pw_uid, user.pw_gid)
@@ -190,6 +196,21 @@ class EmbeddedPostgres:
                 start_new_session=True, preexec_fn=_die_with_parent(signal.SIGINT),
                 **kwargs,
             )
+
+    def _archiving(self, user: pwd.struct_passwd | None) -> list[str]:
+        """Server options of continuous WAL archiving (none without an archive dir)."""
+        if self.wal_archive is None:
+            return []
+        self.wal_archive.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            _allow_traversal(self.wal_archive)
+            os.chown(self.wal_archive, user.pw_uid, user.pw_gid)
+        into = f"{self.wal_archive}/%f"
+        # Copy under a temporary name, then rename: the archive never holds half a segment,
+        # and an existing segment is never overwritten (the command fails, the server retries).
+        command = f"test ! -f '{into}' && cp '%p' '{into}.part' && mv '{into}.part' '{into}'"
+        return ["-c", "archive_mode=on", "-c", f"archive_command={command}",
+                "-c", f"archive_timeout={self.archive_timeout}"]
 
     def _wait_accepting(self, proc: subprocess.Popen[bytes], socket_dir: Path) -> None:
         deadline = time.monotonic() + _START_TIMEOUT_S

@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from auth.actor import Actor
 from resolvers.loaders import Loaders
-from services import idempotency, security_events
+from services import idempotency, metrics, security_events
 from services.event_stream import Dispatcher
 from services.identity import sessions
 from services.stores import RequestMeta, Stores, UnitOfWork
@@ -126,6 +126,7 @@ class Context:
                     self.stores.settings.sensitive_reads_per_minute,
                     user_id=actor.user_id, session_id=actor.session_id)
                 uow.audit("read.sensitive", targets, after={"reads": grouped_reads(reads)})
+        metrics.sensitive_reads(actor.roles, len(reads))
 
 
 def grouped_reads(reads: list[tuple[str, str, str, str]]) -> list[dict[str, object]]:

@@ -37,6 +37,8 @@ from schema.interactions import InteractionMutations, InteractionQueries
 from schema.introductions import DecisionQueries
 from schema.lifecycle import LifecycleMutations
 from schema.limits import HideSuggestions, ParseOnce, cost_rule
+from schema.observe import Observe
+from schema.operations import OperationsQueries
 from schema.pipeline import PipelineMutations, PipelineQueries
 from schema.pipeline_types import Opportunity
 from schema.relationships import RelationshipMutations
@@ -55,7 +57,8 @@ AUDIT_READ = Guard("audit:read")
 
 @strawberry.type(description="Read operations.")
 class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries,
-            TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries, WebhookQueries):
+            TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries, WebhookQueries,
+            OperationsQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -210,6 +213,7 @@ def extensions(settings: Settings) -> list[Extension]:
     """Limits run during validation, before anything executes. Factories, not instances: an
     extension instance holds per-operation state."""
     rules: list[Extension] = [
+        Observe,
         ErrorCodes,
         ReadAudit,
         # Clients send the same few operations again and again: parse and validate each once

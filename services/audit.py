@@ -28,6 +28,7 @@ from relational.ledger import Reader
 from relational.models import AuditRecord
 from relational.repositories import audit as repo
 from relational.repositories.audit import TrailQuery
+from relational.uow import UnitOfWork
 from services.errors import BadUserInput
 from services.pagination import Page, check_first, make_page, open_cursor, seal_cursor
 
@@ -173,6 +174,13 @@ def _csv_row(entry: TrailEntry) -> list[str]:
         json.dumps(entry.after, ensure_ascii=False) if entry.after else "",
         "true" if entry.redacted else ""]
     return [neutralised(cell) for cell in cells]
+
+
+def record_export(uow: UnitOfWork, wanted: TrailFilter) -> None:
+    """An export of the trail is on record (the data-use report lists exports)."""
+    uow.audit("audit.export", [], after={
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in vars(wanted).items() if value is not None})
 
 
 async def export_csv(read: Reader, actor: Actor, wanted: TrailFilter) -> AsyncIterator[str]:

@@ -34,34 +34,57 @@ class Report:
     pending_events: int = 0
 
 
-async def rebuild(ledger: Ledger, graph: GraphEngine) -> dict[str, int]:
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
+
+
+def _ignore(done: int, total: int) -> None:
+    return None
+
+
+async def rebuild(ledger: Ledger, graph: GraphEngine, *,
+                  progress: Progress = _ignore) -> dict[str, int]:
     """Recreate the graph from the ledger in one REPEATABLE READ snapshot; events committed after
-    the snapshot stay pending and the projector applies them afterwards."""
+    the snapshot stay pending and the projector applies them afterwards.
+
+    Cancelled (Ctrl-C) midway, the snapshot's transaction rolls back: no event is marked
+    projected, so the graph is incomplete until the next rebuild, which starts over (every
+    write is a MERGE by our ids)."""
     async with outbox.rebuild_snapshot(ledger.sessionmaker) as session:
+        total = sum((await outbox.table_counts(session)).values())
         await graph.clear()
         await graph.ensure_schema()
+        done = [0]
+
+        def step(rows: int) -> None:
+            done[0] += rows
+            progress(done[0], total)
+
+        progress(0, total)
         counts = {
             "accounts": await _project_all(
-                graph, session, Account, "account.created", accounts.graph_row),
+                graph, session, Account, "account.created", accounts.graph_row, step),
             "contacts": await _project_all(
-                graph, session, Contact, "contact.created", contacts.graph_row),
+                graph, session, Contact, "contact.created", contacts.graph_row, step),
             "ownerships": await _project_all(
-                graph, session, AccountEdge, "ownership.linked", groups.graph_row),
+                graph, session, AccountEdge, "ownership.linked", groups.graph_row, step),
             "relationships": await _project_all(
                 graph, session, Relationship, "relationship.created",
-                relationship_rows.graph_row),
+                relationship_rows.graph_row, step),
         }
+        progress(total, total)
     return counts
 
 
 async def _project_all(graph: GraphEngine, session: AsyncSession, model: type[M], topic: str,
-                       to_row: Callable[[M], dict[str, Any]]) -> int:
+                       to_row: Callable[[M], dict[str, Any]],
+                       step: Callable[[int], None]) -> int:
     done = 0
     async for batch in outbox.stream(session, model, _BATCH):
         rows = [to_row(item) for item in batch
                 if not isinstance(item, AccountEdge) or item.kind == OWNS]
         await graph_projector.apply(graph, [GraphEvent(topic, row) for row in rows])
         done += len(rows)
+        step(len(batch))
     return done
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from auth.field_cipher import CryptoError, FieldCipher
@@ -86,19 +87,33 @@ def describe_ring(versions: tuple[int, ...], current: int) -> str:
     return f"key ring: versions {', '.join(map(str, versions))}; current {current}"
 
 
+Progress = Callable[[int, int], None]  # (rows done, rows to do)
+
+
+def _ignore(done: int, total: int) -> None:
+    return None
+
+
 async def rotate(
-    ledger: Ledger, cipher: FieldCipher, *, batch: int = DEFAULT_BATCH, plaintext_only: bool = False
+    ledger: Ledger, cipher: FieldCipher, *, batch: int = DEFAULT_BATCH,
+    plaintext_only: bool = False, progress: Progress = _ignore,
 ) -> RotationReport:
     """Encrypt legacy plaintext and (unless `plaintext_only`) re-encrypt envelopes of older
     key versions under the current one. A few passes at most: rows locked during one pass are
     picked up by the next, and an instance still writing under an old key cannot keep this
-    running forever (it shows up as `pending`)."""
+    running forever (it shows up as `pending`). Interrupted (Ctrl-C), the batches committed so
+    far stay done and the batch in flight rolls back: the next run continues with the rest."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     prefix = None if plaintext_only else cipher.current_prefix
     report = RotationReport(current=cipher.keyring.current, plaintext_only=plaintext_only)
+    async with ledger.read() as session:
+        total = await repo.count_needing_keys(session, prefix=prefix)
+    progress(0, total)
     for _ in range(_MAX_PASSES):
-        progressed = await _pass(ledger, cipher, prefix, batch, report)
+        progressed = await _pass(ledger, cipher, prefix, batch, report,
+                                 lambda: progress(report.encrypted + report.reencrypted
+                                                  + len(report.failed), total))
         async with ledger.read() as session:
             report.pending = await repo.count_needing_keys(session, prefix=prefix)
         if report.pending <= len(report.failed) or not progressed:
@@ -133,7 +148,7 @@ async def _rekey_identity(ledger: Ledger, cipher: FieldCipher, prefix: str) -> i
 
 
 async def _pass(ledger: Ledger, cipher: FieldCipher, prefix: str | None, batch: int,
-                report: RotationReport) -> int:
+                report: RotationReport, step: Callable[[], None]) -> int:
     """One walk over the table by id, a transaction per batch; returns the rows changed."""
     after: uuid.UUID | None = None
     progressed = 0
@@ -157,6 +172,7 @@ async def _pass(ledger: Ledger, cipher: FieldCipher, prefix: str | None, batch: 
         report.encrypted += len(done["encrypted"])
         report.reencrypted += len(done["reencrypted"])
         progressed += len(changed)
+        step()
 
 
 def _rekey_all(cipher: FieldCipher, rows: list[Contact], *, reencrypt: bool,

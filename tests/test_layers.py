@@ -1,5 +1,6 @@
 """The root modules keep the layer order import-linter checks for the packages (it cannot check
-single-file modules): cli → app → composition → the packages → settings; cli → supervision."""
+single-file modules): cli → app → composition → the packages → settings; cli → supervision;
+cli → recovery → composition; cli → observability → settings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("schema", "resolvers", "jobs", "services", "relational", "graph", "analytics", "auth")
 # What each root module may import from the project.
 ALLOWED = {
-    "cli": {"app", "composition", "settings", "supervision", *PACKAGES},
+    "cli": {"app", "composition", "observability", "recovery", "settings", "supervision",
+            *PACKAGES},
+    "recovery": {"composition", "settings", *PACKAGES},
+    "observability": {"settings"},
     "app": {"composition", "settings", *PACKAGES},
     "composition": {"settings", "jobs", "services", "relational", "graph", "auth", "analytics"},
     "settings": set(),

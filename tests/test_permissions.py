@@ -29,6 +29,7 @@ TICKET_ID = global_id("Ticket", "00000000-0000-4000-8000-000000000004")
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "departments": ("{ departments { name } }", {}),
     "auditTrail": ("{ auditTrail { totalCount } }", {}),
+    "auditReport": ('{ auditReport(period: "2026-11") { sensitiveReads } }', {}),
     "apiTokens": ("{ apiTokens { name } }", {}),
     "account": ("query($id: ID!) { account(id: $id) { name } }", {"id": ANY_ID}),
     "contact": ("query($id: ID!) { contact(id: $id) { name } }", {"id": CONTACT_ID}),

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from relational.models import Base, OutboxEvent
+from relational.models import Account, AccountEdge, Base, Contact, OutboxEvent, Relationship
 
 PROJECTOR_LOCK = 0x70726F6A  # "proj"
 M = TypeVar("M", bound=Base)
@@ -60,6 +60,24 @@ async def stream(session: AsyncSession, model: type[M], batch: int) -> AsyncIter
     )
     async for partition in result.partitions(batch):
         yield list(partition)
+
+async def table_counts(session: AsyncSession) -> dict[str, int]:
+    """Rows a rebuild reads, per table (for its progress display)."""
+    counts: dict[str, int] = {}
+    for model in (Account, Contact, AccountEdge, Relationship):
+        counts[model.__tablename__] = int(
+            await session.scalar(select(func.count()).select_from(model)) or 0)
+    return counts
+
+
+async def lag_seconds(session: AsyncSession) -> tuple[int, float]:
+    """Events waiting for the graph, and how long the oldest has waited (0 when none)."""
+    row = (await session.execute(
+        select(func.count(), func.coalesce(
+            func.extract("epoch", func.now() - func.min(OutboxEvent.at)), 0))
+        .where(OutboxEvent.projected_at.is_(None)))).one()
+    return int(row[0]), float(row[1])
+
 
 async def projected_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     """Which of these events the graph has applied (by whichever instance)."""

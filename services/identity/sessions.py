@@ -17,7 +17,7 @@ from relational.identity_models import RefreshToken, User
 from relational.ledger import Ledger
 from relational.repositories import identity as repo
 from relational.uow import RequestMeta, UnitOfWork
-from services import security_events
+from services import metrics, security_events
 from services.errors import Unauthenticated
 from services.identity.roles import applies_from
 from settings import Settings
@@ -76,6 +76,7 @@ async def login(uow: UnitOfWork, settings: Settings, username: str, password: st
             uow.audit("auth.loginLocked", [str(user.id)], after={"username": username})
         else:
             await _failed_login(uow, settings, user, username)
+        metrics.LOGIN_FAILURES.inc()
         raise _rejected("invalid username or password, or the account is locked")
     user.failed_logins, user.locked_until = 0, None
     family = uuid.uuid4()
