@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= .data
 export PORT DATA_DIR
 
-.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench clean
+.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,20 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+# The explorer page's script (web/package-lock.json pins it), copied where the app serves it.
+WEB_VENDOR := web/static/vendor
+$(WEB_VENDOR)/.installed: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB_VENDOR)
+	cp web/node_modules/cytoscape/dist/cytoscape.esm.min.mjs $(WEB_VENDOR)/
+	cp web/node_modules/cytoscape/LICENSE $(WEB_VENDOR)/cytoscape.LICENSE
+	touch $@
+
+# Debian's headless Chromium and a CJK font, for the browser tests and bench/explore.py.
+browser:
+	.ci/ensure-browser
+
+install: $(BIN)/.installed $(WEB_VENDOR)/.installed browser
 
 # A developer's server shows GraphiQL; production (docker-compose) keeps both off by default.
 run: install
@@ -47,4 +60,5 @@ bench: install
 	BENCH_SCALE="$(SCALE)" $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache web/node_modules \
+		$(WEB_VENDOR) test-artifacts
