@@ -123,12 +123,14 @@ async function loadMap() {
   } catch (error) {
     if (!(error instanceof ApiError && error.missingField)) throw error;
     mapView.clear();
+    $("map").hidden = true;
     $("map-notice").textContent = "此服务器尚未提供决策图（decisionMap），仅显示联系人名单。";
     drawPeople($("people"), contactsAsNodes(account), null, guarded(select));
     return;
   }
   if (load !== state.loads || state.account !== account) return;
   state.map = data.account.decisionMap;
+  $("map").hidden = false;
   $("map-notice").textContent = state.map.nodes.length ? ""
     : `${state.map.asOf} 时该客户还没有采购决策图。`;
   await mapView.draw(state.map);
@@ -172,11 +174,13 @@ async function loadSupply() {
   } catch (error) {
     if (!(error instanceof ApiError && error.missingField)) throw error;
     supplyView.clear();
+    $("supply").hidden = true;
     $("supply-notice").textContent = "此服务器尚未提供供应链（supplyChain）。";
     replace($("exposure"));
     return;
   }
   if (state.account !== account) return;
+  $("supply").hidden = false;
   const drawn = supplyView.draw(data.account);
   $("supply-notice").textContent = drawn.length > 1 ? "" : "该客户没有已登记的供应关系。";
   const disrupted = drawn.filter((item) => !item.restricted && item.disruption);
@@ -242,6 +246,7 @@ window.explorer = {
   drawn: () => ({
     tree: [...document.querySelectorAll("#tree .member")].map((item) => ({
       id: item.dataset.id, restricted: item.dataset.restricted === "true",
+      ownership: item.dataset.ownership ?? null,
       name: item.querySelector("button, strong")?.textContent ?? null })),
     map: mapView ? mapView.nodeIds() : [],
     supply: supplyView ? supplyView.nodeIds() : [],

@@ -13,14 +13,14 @@ function size(node) {
   return Math.round(22 + 48 * Math.max(0, Math.min(1, node.influence)));
 }
 
-// Concentric rings: decision makers in the middle, the committee around them by influence,
-// everyone else outside, our own staff on the rim.
+// Starting rings (decision makers in the middle, the committee around them by influence,
+// everyone else outside, our own staff on the rim), then a force layout from there: the same
+// map is always drawn the same way.
 function ring(node) {
   if (node.kind === "STAFF") return 0;
-  if (node.kind === "RESTRICTED") return 1;
-  if ((node.roles || []).includes(DECIDES)) return 10;
-  if (node.role) return 3 + 5 * (node.influence || 0);
-  return 2;
+  if (node.kind === "RESTRICTED" || !node.role) return 1;
+  if ((node.roles || []).includes(DECIDES)) return 4;
+  return (node.influence || 0) >= 0.5 ? 3 : 2;
 }
 
 function nodeElement(node, brokers, gaps) {
@@ -63,13 +63,16 @@ export class DecisionMapView {
     const gaps = new Set(map.gaps.map((gap) => gap.id));
     const known = new Set(map.nodes.map((node) => node.id));
     const edges = map.edges.filter((edge) => known.has(edge.fromId) && known.has(edge.toId));
+    this.cy.resize(); // the container may have been hidden until now
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add(map.nodes.map((node) => nodeElement(node, brokers, gaps)));
       this.cy.add(edges.map(edgeElement));
     });
     this.cy.layout({ name: "concentric", concentric: (node) => node.data("ring"),
-      levelWidth: () => 1, minNodeSpacing: 28, animate: false, fit: true, padding: 24 }).run();
+      levelWidth: () => 1, minNodeSpacing: 40, animate: false, fit: false }).run();
+    this.cy.layout({ name: "cose", randomize: false, animate: false, fit: true, padding: 30,
+      nodeRepulsion: () => 9000, idealEdgeLength: () => 90, numIter: 600 }).run();
     return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
   }
 
@@ -117,8 +120,10 @@ export class DecisionMapView {
     this.cy.add(extra.map((node) => ({ group: "nodes", classes: ["extra"],
       data: { id: node.id, label: node.name || NODE_KIND.RESTRICTED, size: 24, ring: 0,
         shape: "round-tag", colour: "#34495e" } })));
+    // Off-map people sit beside the map, left of its leftmost node.
+    const box = this.cy.nodes().not(".extra").boundingBox();
     extra.forEach((node, index) => {
-      this.cy.getElementById(node.id).position({ x: -160, y: -60 + 60 * index });
+      this.cy.getElementById(node.id).position({ x: box.x1 - 90, y: box.y1 + 70 * index });
     });
     this.cy.elements().addClass("faded");
     path.edges.forEach((edge, index) => {

@@ -38,6 +38,7 @@ export class SupplyView {
     for (const link of links) {
       if (accounts.has(link.fromId) && accounts.has(link.toId)) edges.set(`${link.fromId}>${link.toId}`, link);
     }
+    this.cy.resize(); // the container may have been hidden until now
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add([...accounts.values()].map((item) => accountNode(item, account.id)));

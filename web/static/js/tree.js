@@ -14,7 +14,8 @@ function member(item, direction, open) {
   const region = account.restricted ? null : el("span", { class: "tag" }, account.region);
   return el("li", {
     class: account.restricted ? "member restricted" : "member",
-    dataset: { id: account.id, restricted: String(account.restricted), depth: item.depth },
+    dataset: { id: account.id, restricted: String(account.restricted), depth: item.depth,
+      ownership: item.effectiveOwnership },
   }, label, " ", region, el("span", { class: "share" }, share));
 }
 
