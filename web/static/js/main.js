@@ -249,6 +249,7 @@ window.explorer = {
       ownership: item.dataset.ownership ?? null,
       name: item.querySelector("button, strong")?.textContent ?? null })),
     map: mapView ? mapView.nodeIds() : [],
+    details: mapView ? mapView.describe() : null,
     supply: supplyView ? supplyView.nodeIds() : [],
   }),
 };

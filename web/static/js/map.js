@@ -85,6 +85,19 @@ export class DecisionMapView {
     return this.cy.nodes().not(".extra").map((node) => node.id()).sort();
   }
 
+  // What is drawn, for tests: nodes with their drawing attributes, edges, the path shown.
+  describe() {
+    return {
+      nodes: this.cy.nodes().not(".extra").map((node) => ({ id: node.id(),
+        shape: node.data("shape"), colour: node.data("colour"), size: node.data("size"),
+        restricted: node.hasClass("restricted"), broker: node.hasClass("broker"),
+        gap: node.hasClass("gap") })),
+      edges: this.cy.edges().not(".added").map((edge) => ({ fromId: edge.data("source"),
+        toId: edge.data("target"), kind: edge.data("kind") })),
+      path: this.cy.nodes(".path").map((node) => node.id()).sort(),
+    };
+  }
+
   resetHighlights() {
     this.cy.remove(".extra, edge.added");
     this.cy.elements().removeClass("faded explain path");
