@@ -6,7 +6,7 @@ PORT ?= 8000
 DATA_DIR ?= .data
 export PORT DATA_DIR
 
-.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench browser clean
+.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench bench-explore browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ pytest: install
 SCALE ?=
 bench: install
 	BENCH_SCALE="$(SCALE)" $(BIN)/python -m bench
+
+# Only the /explore page's load to first drawn map (also the last part of `make bench`).
+bench-explore: install
+	$(BIN)/python -m bench.explore
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache web/node_modules \

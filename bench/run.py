@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import fixed, report, scenarios, security, throughput
+from bench import explore, fixed, report, scenarios, security, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -217,6 +217,7 @@ def main() -> int:
     if len(runs) > 1:
         print()
         print(report.growth(runs))
+    explore.main()  # the /explore page on the demo data, in headless Chromium
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

@@ -99,6 +99,7 @@ async function openAccount(id) {
   drawDetail($("detail"), null);
   replace($("paths"));
   await Promise.all([guarded(loadMap)(), guarded(loadSupply)()]);
+  performance.mark("explore:settled");
 }
 
 function contactsAsNodes(account) {
