@@ -168,8 +168,13 @@ async def test_refused_login_and_expired_session_are_shown_on_the_page(
     message = await tab.until("document.getElementById('status').textContent")
     assert await tab.page.is_visible("#login-view") and message
     await tab.login("sales.east")
-    # A token the server no longer accepts sends the user back to the login form.
+    # An access token the server no longer accepts is exchanged once for a new pair…
     await tab.page.evaluate("sessionStorage.setItem('crm.explore.token', 'not-a-token')")
+    assert await tab.search("精工") == []
+    assert await tab.page.evaluate("sessionStorage.getItem('crm.explore.token')") != "not-a-token"
+    # …and when the refresh token is no good either, the user is back at the login form.
+    await tab.page.evaluate("sessionStorage.setItem('crm.explore.token', 'not-a-token');"
+                            "sessionStorage.setItem('crm.explore.refresh', 'not-a-token')")
     await tab.page.fill("#search", "精工")
     await tab.page.press("#search", "Enter")
     await tab.until("!document.getElementById('login-view').hidden")

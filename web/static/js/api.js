@@ -1,6 +1,8 @@
-// GraphQL over HTTP to the same origin, with the session's bearer token. The token lives in
-// sessionStorage (gone when the tab closes), never in a cookie or localStorage.
+// GraphQL over HTTP to the same origin, with the session's bearer token. The tokens live in
+// sessionStorage (gone when the tab closes), never in a cookie or localStorage. An access token
+// lasts minutes: when the server refuses it, the single-use refresh token buys one new pair.
 const TOKEN_KEY = "crm.explore.token";
+const REFRESH_KEY = "crm.explore.refresh";
 
 export class ApiError extends Error {
   constructor(message, code, field) {
@@ -22,11 +24,45 @@ export function token() {
 
 export function forget() {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
+}
+
+function keep(pair) {
+  sessionStorage.setItem(TOKEN_KEY, pair.accessToken);
+  sessionStorage.setItem(REFRESH_KEY, pair.refreshToken);
+}
+
+const REFRESH = `mutation Refresh($t: String!) {
+  tokenRefresh(input: {refreshToken: $t}) { accessToken refreshToken } }`;
+let refreshing = null;
+
+// One refresh at a time: concurrent views that all met an expired token share it.
+async function refreshed() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  if (!refresh) return false;
+  refreshing = refreshing || send(REFRESH, { t: refresh }, null)
+    .then((data) => { keep(data.tokenRefresh); return true; })
+    .catch(() => false)
+    .finally(() => { refreshing = null; });
+  return refreshing;
 }
 
 export async function graphql(query, variables = {}) {
-  const headers = { "content-type": "application/json", accept: "application/json" };
   const bearer = token();
+  try {
+    return await send(query, variables, bearer);
+  } catch (error) {
+    if (error.code !== "UNAUTHENTICATED" || !bearer) throw error;
+    if (token() === bearer && !(await refreshed())) {
+      forget();
+      throw error;
+    }
+    return send(query, variables, token());
+  }
+}
+
+async function send(query, variables, bearer) {
+  const headers = { "content-type": "application/json", accept: "application/json" };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   let response;
   try {
@@ -45,19 +81,17 @@ export async function graphql(query, variables = {}) {
   if (body.errors && body.errors.length) {
     const first = body.errors[0];
     const ext = first.extensions || {};
-    if (ext.code === "UNAUTHENTICATED") forget();
     throw new ApiError(first.message, ext.code || "INTERNAL", ext.field);
   }
   return body.data;
 }
 
 const LOGIN = `mutation Login($u: String!, $p: String!) {
-  login(input: {username: $u, password: $p}) { accessToken expiresAt } }`;
+  login(input: {username: $u, password: $p}) { accessToken refreshToken } }`;
 
 export async function login(username, password) {
   forget();
-  const data = await graphql(LOGIN, { u: username, p: password });
-  sessionStorage.setItem(TOKEN_KEY, data.login.accessToken);
+  keep((await send(LOGIN, { u: username, p: password }, null)).login);
 }
 
 export async function logout() {
