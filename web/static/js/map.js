@@ -41,7 +41,7 @@ function nodeElement(node, brokers, gaps) {
 function edgeElement(edge, index) {
   return {
     group: "edges", classes: [edge.kind],
-    data: { id: edge.id || `e${index}`, source: edge.fromId, target: edge.toId, kind: edge.kind,
+    data: { id: edge.id ? `edge:${edge.id}` : `e${index}`, source: edge.fromId, target: edge.toId, kind: edge.kind,
       width: 1 + 5 * Math.max(0, Math.min(1, edge.weight ?? 0.2)),
       colour: EDGE_COLOUR[edge.kind] || "#888888", label: KIND[edge.kind] || "" },
   };
@@ -61,12 +61,15 @@ export class DecisionMapView {
     this.map = map;
     const brokers = new Set(map.brokers.map((broker) => broker.id));
     const gaps = new Set(map.gaps.map((gap) => gap.id));
-    const known = new Set(map.nodes.map((node) => node.id));
-    const edges = map.edges.filter((edge) => known.has(edge.fromId) && known.has(edge.toId));
+    // Cytoscape refuses a second element with the same id: draw each node and edge once.
+    const nodes = [...new Map(map.nodes.map((node) => [node.id, node])).values()];
+    const known = new Set(nodes.map((node) => node.id));
+    const edges = [...new Map(map.edges.map((edge, index) => [edge.id || `e${index}`, edge]))
+      .values()].filter((edge) => known.has(edge.fromId) && known.has(edge.toId));
     this.cy.resize(); // the container may have been hidden until now
     this.cy.batch(() => {
       this.cy.elements().remove();
-      this.cy.add(map.nodes.map((node) => nodeElement(node, brokers, gaps)));
+      this.cy.add(nodes.map((node) => nodeElement(node, brokers, gaps)));
       this.cy.add(edges.map(edgeElement));
     });
     this.cy.layout({ name: "concentric", concentric: (node) => node.data("ring"),
