@@ -17,6 +17,8 @@ $(BIN)/.installed: pyproject.toml
 # The explorer page's script (web/package-lock.json pins it), copied where the app serves it.
 WEB_VENDOR := web/static/vendor
 $(WEB_VENDOR)/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the explorer page needs Node.js and npm" \
+		"(Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci --prefix web --no-audit --no-fund --loglevel=error
 	mkdir -p $(WEB_VENDOR)
 	cp web/node_modules/cytoscape/dist/cytoscape.esm.min.mjs $(WEB_VENDOR)/

@@ -22,11 +22,13 @@ from playwright.async_api import (
 )
 
 from services.identity.users import DEMO_PASSWORD
+from tests.conftest import Api
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "explore"
 LAPTOP = ViewportSize(width=1440, height=900)
-TABLET = ViewportSize(width=820, height=1180)  # portrait; landscape is wider than the breakpoint
+TABLET = ViewportSize(width=820, height=1180)
+TABLET_LANDSCAPE = ViewportSize(width=1180, height=820)
 WAIT_SECONDS = 15.0
 SCHEMA = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
 
@@ -43,6 +45,14 @@ async def _chromium() -> AsyncIterator[Browser]:
         browser = await driver.chromium.launch(executable_path=str(CHROMIUM))
         yield browser
         await browser.close()
+
+
+@pytest.fixture(name="tab")
+async def _tab(chromium: Browser, server: str, api: Api) -> AsyncIterator[Explorer]:
+    """A fresh tab (its own browser context) on the app of the test's `api`."""
+    explorer = await Explorer.open(chromium, server)
+    yield explorer
+    await explorer.close()
 
 
 @dataclass
@@ -110,6 +120,25 @@ class Explorer:
         await self.until(f"document.querySelector('#tree .member.current')?.dataset.id "
                          f"=== {json.dumps(account_id)}")
 
+    async def unnamed_controls(self) -> list[str]:
+        """Visible buttons and inputs without an accessible name (label, text or aria-label)."""
+        names: list[str] = await self.page.evaluate(
+            "[...document.querySelectorAll('button, input, select')]"
+            ".filter((e) => e.offsetParent !== null)"
+            ".filter((e) => !(e.labels?.length || e.textContent.trim()"
+            " || e.getAttribute('aria-label')))"
+            ".map((e) => e.outerHTML)")
+        return names
+
+    async def tab_to(self, element_id: str, presses: int = 8) -> None:
+        """Reaches the element with Tab from the top of the page."""
+        await self.page.evaluate("document.activeElement?.blur()")
+        for _ in range(presses):
+            await self.page.keyboard.press("Tab")
+            if await self.page.evaluate(f"document.activeElement?.id === '{element_id}'"):
+                return
+        raise AssertionError(f"#{element_id} not reached with {presses} presses of Tab")
+
     async def drawn(self) -> dict[str, Any]:
         drawn: dict[str, Any] = await self.page.evaluate("window.explorer.drawn()")
         return drawn
@@ -123,6 +152,12 @@ class Explorer:
         path = ARTIFACTS / f"{name}.png"
         await self.page.screenshot(path=str(path), full_page=True)
         return path
+
+    async def finish(self, screenshot: str) -> None:
+        """Saves the screenshot; the page logged no error or warning and sent nothing to
+        another origin."""
+        await self.screenshot(screenshot)
+        assert self.errors == [] and self.foreign == []
 
     async def marks(self) -> list[str]:
         names: list[str] = await self.page.evaluate(

@@ -6,17 +6,18 @@ test-artifacts/explore/."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser
 
 from tests.browser import (
     TABLET,
+    TABLET_LANDSCAPE,
     Explorer,
     _chromium,  # noqa: F401  (the `chromium` fixture)
+    _tab,  # noqa: F401  (the `tab` fixture)
     tree_of,
 )
 from tests.conftest import Api
@@ -67,11 +68,15 @@ async def group(api: Api) -> Group:
     return Group(**ids, names=NAMES)
 
 
-@pytest.fixture
-async def tab(chromium: Browser, server: str, api: Api) -> AsyncIterator[Explorer]:
-    explorer = await Explorer.open(chromium, server)
-    yield explorer
-    await explorer.close()
+async def _open(tab: Explorer, user: Api, account: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Opens the account from the search results by keyboard; the group tree drawn is the one
+    the API answers the same user. Returns the answer and what the page drew."""
+    await tab.open_with_keyboard(account)
+    answer: dict[str, Any] = (await user.data(ACCOUNT, {"id": account}))["account"]
+    drawn = await tab.drawn()
+    assert [{key: row[key] for key in ("id", "restricted", "name")}
+            for row in drawn["tree"]] == tree_of(answer)
+    return answer, drawn
 
 
 async def test_page_and_its_script_are_served_by_the_app(server: str) -> None:
@@ -97,16 +102,13 @@ async def test_page_and_its_script_are_served_by_the_app(server: str) -> None:
 async def test_salesperson_explores_a_group(tab: Explorer, api: Api, group: Group) -> None:
     east = api.as_user("sales.east")
     await tab.login("sales.east")
+    await tab.tab_to("search")
     found = await tab.search("精工")
     expected = (await east.data(SEARCH, {"q": "精工"}))["accounts"]["edges"]
     assert [item["id"] for item in found] == [edge["node"]["id"] for edge in expected]
     assert {item["id"] for item in found} == {group.holding, group.east}
 
-    await tab.open_with_keyboard(group.holding)
-    answer = (await east.data(ACCOUNT, {"id": group.holding}))["account"]
-    drawn = await tab.drawn()
-    assert [{key: row[key] for key in ("id", "restricted", "name")}
-            for row in drawn["tree"]] == tree_of(answer)
+    answer, drawn = await _open(tab, east, group.holding)
     assert [row["ownership"] for row in drawn["tree"][1:]] == [
         item["effectiveOwnership"] for item in answer["groupTree"]["descendants"]]
     assert {row["id"]: (row["restricted"], row["ownership"]) for row in drawn["tree"]} == {
@@ -120,6 +122,7 @@ async def test_salesperson_explores_a_group(tab: Explorer, api: Api, group: Grou
     assert sorted(people) == sorted(edge["node"]["id"]
                                     for edge in answer["contacts"]["edges"])
     assert "explore:tree-drawn" in await tab.marks()
+    assert await tab.unnamed_controls() == []
     await tab.screenshot("sales-east-laptop")
 
     # The asOf slider, by keyboard: a week back, and the choice is kept in the address.
@@ -130,11 +133,13 @@ async def test_salesperson_explores_a_group(tab: Explorer, api: Api, group: Grou
     assert await tab.page.inner_text("#asof-value") == as_of
     await tab.until(f"location.hash.includes('asOf={as_of}')")
 
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
     await tab.page.set_viewport_size(TABLET)
-    assert await tab.page.evaluate(
-        "document.documentElement.scrollWidth <= window.innerWidth")
+    assert await tab.page.evaluate(fits)
     await tab.screenshot("sales-east-tablet")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.page.set_viewport_size(TABLET_LANDSCAPE)
+    assert await tab.page.evaluate(fits)
+    await tab.finish("sales-east-tablet-landscape")
 
 
 async def test_other_regions_salesperson_sees_no_foreign_nodes(
@@ -143,11 +148,7 @@ async def test_other_regions_salesperson_sees_no_foreign_nodes(
     await tab.login("sales.north")
     found = await tab.search("精工")
     assert {item["id"] for item in found} == {group.north, group.north_sub}
-    await tab.open_with_keyboard(group.north)
-    answer = (await north.data(ACCOUNT, {"id": group.north}))["account"]
-    drawn = await tab.drawn()
-    assert [{key: row[key] for key in ("id", "restricted", "name")}
-            for row in drawn["tree"]] == tree_of(answer)
+    _, drawn = await _open(tab, north, group.north)
     assert [(row["id"], row["restricted"]) for row in drawn["tree"]] == [
         (group.holding, True), (group.north, False), (group.north_sub, False)]
     text = await tab.text()
@@ -156,8 +157,7 @@ async def test_other_regions_salesperson_sees_no_foreign_nodes(
     stub = tab.page.locator("#tree .member.restricted")
     assert await stub.locator(".locked").inner_text() == "受限（无权查看）"
     assert await stub.locator(".share").inner_text() == "持有本公司 51%"
-    await tab.screenshot("sales-north-laptop")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("sales-north-laptop")
 
 
 async def test_refused_login_and_expired_session_are_shown_on_the_page(
@@ -179,5 +179,5 @@ async def test_refused_login_and_expired_session_are_shown_on_the_page(
     await tab.page.press("#search", "Enter")
     await tab.until("!document.getElementById('login-view').hidden")
     assert await tab.page.inner_text("#status") == "登录已失效，请重新登录。"
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("session-ended")
 

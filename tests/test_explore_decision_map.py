@@ -6,17 +6,16 @@ what the API answers the same user. Runs once the schema has `decisionMap`."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser
 
 from tests.browser import (
     Explorer,
     _chromium,  # noqa: F401  (the `chromium` fixture)
+    _tab,  # noqa: F401  (the `tab` fixture)
     has_decision_maps,
 )
 from tests.conftest import Api
@@ -93,13 +92,6 @@ async def committee(api: Api) -> Committee:
     return Committee(account, supplier, north_account, people)
 
 
-@pytest.fixture
-async def tab(chromium: Browser, server: str, api: Api) -> AsyncIterator[Explorer]:
-    explorer = await Explorer.open(chromium, server)
-    yield explorer
-    await explorer.close()
-
-
 async def _open(tab: Explorer, username: str, name: str, account: str) -> None:
     await tab.login(username)
     await tab.search(name)
@@ -165,8 +157,7 @@ async def test_committee_drawn_as_the_api_answers(tab: Explorer, api: Api,
     assert await tab.page.locator("#paths li").count() == len(paths)
     assert (await tab.drawn())["details"]["path"] == sorted(
         node["id"] for node in paths[0]["nodes"])
-    await tab.screenshot("decision-map-path")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("decision-map-path")
 
 
 async def test_as_of_redraws_the_map_as_it_was(tab: Explorer, api: Api,
@@ -182,8 +173,7 @@ async def test_as_of_redraws_the_map_as_it_was(tab: Explorer, api: Api,
     answer = await _map_as_drawn(tab, east, committee.account, as_of)
     recent = (committee.people["李书文"], committee.people["王振国"], "INFLUENCES")
     assert recent not in _edges(answer["edges"])
-    await tab.screenshot("decision-map-60-days-ago")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("decision-map-60-days-ago")
 
 
 async def test_supply_chain_and_exposure_of_a_disrupted_supplier(
@@ -199,8 +189,7 @@ async def test_supply_chain_and_exposure_of_a_disrupted_supplier(
     assert rows == [item["account"]["id"] for item in exposure]
     assert committee.account in rows
     assert "工厂火灾" in await tab.text()
-    await tab.screenshot("supply-chain-exposure")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("supply-chain-exposure")
 
 
 async def test_other_region_sees_only_its_own_map(tab: Explorer, api: Api,
@@ -215,5 +204,4 @@ async def test_other_region_sees_only_its_own_map(tab: Explorer, api: Api,
     drawn = {node["id"]: node for node in (await tab.drawn())["details"]["nodes"]}
     assert {node_id for node_id, node in drawn.items() if node["restricted"]} == {
         node["id"] for node in answer["nodes"] if node["restricted"]}
-    await tab.screenshot("decision-map-sales-north")
-    assert tab.errors == [] and tab.foreign == []
+    await tab.finish("decision-map-sales-north")

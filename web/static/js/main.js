@@ -115,20 +115,27 @@ function names() {
   return found;
 }
 
+// An operation on fields an older server lacks: null, after `missing()` said so on the page.
+async function unlessMissing(query, variables, missing) {
+  try {
+    return await graphql(query, variables);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.missingField)) throw error;
+    missing();
+    return null;
+  }
+}
+
 async function loadMap() {
   const load = ++state.loads;
   const account = state.account;
-  let data;
-  try {
-    data = await graphql(Q.DECISION_MAP, { id: account.id, asOf: state.asOf });
-  } catch (error) {
-    if (!(error instanceof ApiError && error.missingField)) throw error;
+  const data = await unlessMissing(Q.DECISION_MAP, { id: account.id, asOf: state.asOf }, () => {
     mapView.clear();
     $("map").hidden = true;
     $("map-notice").textContent = "此服务器尚未提供决策图（decisionMap），仅显示联系人名单。";
     drawPeople($("people"), contactsAsNodes(account), null, guarded(select));
-    return;
-  }
+  });
+  if (!data) return;
   if (load !== state.loads || state.account !== account) return;
   state.map = data.account.decisionMap;
   $("map").hidden = false;
@@ -169,17 +176,13 @@ async function findPaths(node) {
 
 async function loadSupply() {
   const account = state.account;
-  let data;
-  try {
-    data = await graphql(Q.SUPPLY_CHAIN, { id: account.id, asOf: state.asOf });
-  } catch (error) {
-    if (!(error instanceof ApiError && error.missingField)) throw error;
+  const data = await unlessMissing(Q.SUPPLY_CHAIN, { id: account.id, asOf: state.asOf }, () => {
     supplyView.clear();
     $("supply").hidden = true;
     $("supply-notice").textContent = "此服务器尚未提供供应链（supplyChain）。";
     replace($("exposure"));
-    return;
-  }
+  });
+  if (!data) return;
   if (state.account !== account) return;
   $("supply").hidden = false;
   const drawn = supplyView.draw(data.account);
