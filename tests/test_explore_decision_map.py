@@ -35,6 +35,8 @@ MAP = """query($id: ID!, $asOf: Date) { account(id: $id) { decisionMap(asOf: $as
   edges { fromId toId kind } brokers { id } gaps { id } } } }"""
 PATHS = """query($to: ID!) { introductionPaths(to: $to, maxHops: 3, first: 5) {
   strength nodes { id } } }"""
+LOG = """mutation($input: InteractionLogInput!) {
+  interactionLog(input: $input) { interaction { id } } }"""
 EXPOSURE = """query($id: ID!) { exposure(accountId: $id, maxTier: 3) { account { id } } }"""
 SHAPES = {"DECISION_MAKER": "star", "TECHNICAL_EVALUATOR": "hexagon", "PROCUREMENT": "rectangle",
           "CHAMPION": "diamond"}
@@ -87,6 +89,11 @@ async def committee(api: Api) -> Committee:
     await api.data(RELATE, {"input": {"kind": "SUPPLIES", "fromId": supplier, "toId": account,
                                       "criticality": "SOLE_SOURCE", "share": "60",
                                       "products": ["惯导芯片"], "validFrom": "2020-01-01"}})
+    await east.data(LOG, {"input": {
+        "accountId": account, "contactIds": [people["王振国"], people["李书文"]],
+        "channel": "VISIT", "direction": "OUTBOUND", "subject": "惯导方案技术交流",
+        "occurredAt": f"{(date.today() - timedelta(days=3)).isoformat()}T09:30:00+08:00",
+        "notes": "客户关注交付周期"}})
     await api.data(DISRUPT, {"input": {"accountId": supplier, "reason": "工厂火灾",
                                         "since": date.today().isoformat()}})
     return Committee(account, supplier, north_account, people)
@@ -143,6 +150,8 @@ async def test_committee_drawn_as_the_api_answers(tab: Explorer, api: Api,
             assert drawn[node["id"]]["size"] == math.floor(
                 22 + 48 * min(1.0, max(0.0, node["influence"])) + 0.5)
     decider = committee.people["王振国"]
+    await tab.until("document.querySelectorAll('#interactions li').length")
+    assert "拜访 惯导方案技术交流" in await tab.page.inner_text("#interactions")
     await tab.screenshot("decision-map-laptop")
 
     # The decision maker's score explained, then the ways to reach them.

@@ -8,6 +8,9 @@ export const STANCE = { SUPPORTER: "支持", NEUTRAL: "中立", OPPONENT: "反�
 export const KIND = { INFLUENCES: "影响", REPORTS_TO: "汇报", KNOWS: "认识", SUPPLIES: "供货" };
 export const NODE_KIND = { CONTACT: "联系人", STAFF: "我方员工", RESTRICTED: "受限" };
 export const CRITICALITY = { LOW: "低", MEDIUM: "中", HIGH: "高", SOLE_SOURCE: "独家" };
+export const CHANNEL = { VISIT: "拜访", CALL: "电话", EMAIL: "邮件", EXHIBITION: "展会",
+  MEETING: "会议", TENDER_QA: "投标答疑", CONSULTATION: "咨询" };
+export const DIRECTION = { INBOUND: "客户发起", OUTBOUND: "我方发起" };
 export const RESTRICTED = "受限（无权查看）";
 
 export const SHAPE = {

@@ -4,7 +4,9 @@ import { ApiError, graphql, login, logout, token } from "./api.js";
 import { el, muted, replace } from "./dom.js";
 import { isoDate } from "./labels.js";
 import { DecisionMapView } from "./map.js";
-import { drawCoverage, drawDetail, drawPaths, drawPeople } from "./panels.js";
+import {
+  drawCoverage, drawDetail, drawInteractions, drawPaths, drawPeople,
+} from "./panels.js";
 import * as Q from "./queries.js";
 import { SupplyView, drawExposure } from "./supply.js";
 import { drawTree } from "./tree.js";
@@ -98,7 +100,7 @@ async function openAccount(id) {
   performance.mark("explore:tree-drawn");
   drawDetail($("detail"), null);
   replace($("paths"));
-  await Promise.all([guarded(loadMap)(), guarded(loadSupply)()]);
+  await Promise.all([guarded(loadMap)(), guarded(loadSupply)(), guarded(loadInteractions)()]);
   performance.mark("explore:settled");
 }
 
@@ -196,6 +198,15 @@ async function loadSupply() {
   drawExposure($("exposure"), account.id, exposures);
 }
 
+async function loadInteractions() {
+  const account = state.account;
+  const data = await unlessMissing(Q.INTERACTIONS, { id: account.id, until: state.asOf },
+    () => replace($("interactions"), muted("此服务器尚未提供互动记录（interactions）。")));
+  if (data && state.account === account) {
+    drawInteractions($("interactions"), data.account.interactions);
+  }
+}
+
 const DAY = 24 * 3600 * 1000;
 
 function setAsOf(iso) {
@@ -218,7 +229,8 @@ function asOfChanged() {
   redraw = setTimeout(guarded(async () => {
     if (!state.account) return;
     remember();
-    await Promise.all([guarded(loadMap)(), guarded(loadSupply)()]);
+    await Promise.all([guarded(loadMap)(), guarded(loadSupply)(),
+      guarded(loadInteractions)()]);
   }), 250);
 }
 

@@ -1,7 +1,9 @@
 // The side panels of the decision map: coverage, the people list (the keyboard way into the
 // graph), a selected person's score explained, and introduction paths.
 import { el, lockIcon, muted, replace } from "./dom.js";
-import { KIND, NODE_KIND, RESTRICTED, ROLE, STANCE, percent } from "./labels.js";
+import {
+  CHANNEL, DIRECTION, KIND, NODE_KIND, RESTRICTED, ROLE, STANCE, percent,
+} from "./labels.js";
 
 function roleList(roles) {
   return roles.length ? roles.map((role) => ROLE[role] || role).join("、") : "—";
@@ -87,4 +89,17 @@ export function drawPaths(container, target, paths, onShow) {
     `强度 ${path.strength.toFixed(3)}：`,
     path.nodes.map((node) => node.name || NODE_KIND.RESTRICTED).join(" → "))));
   replace(container, el("h3", {}, `到 ${target.name} 的引荐路径`), el("ol", {}, items));
+}
+
+export function drawInteractions(container, connection) {
+  if (!connection.edges.length) {
+    replace(container, muted("这一时点之前没有互动记录。"));
+    return;
+  }
+  replace(container, el("ul", { class: "interactions" }, connection.edges.map(({ node }) => el(
+    "li", { dataset: { id: node.id } },
+    el("span", { class: "tag" }, CHANNEL[node.channel] || node.channel), " ",
+    node.subject || "（无主题）",
+    el("span", { class: "muted" }, ` ${node.occurredAt.slice(0, 10)} · `
+      + `${DIRECTION[node.direction] || node.direction}`)))));
 }

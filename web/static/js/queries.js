@@ -48,3 +48,10 @@ export const EXPOSURE = `query Exposure($id: ID!, $asOf: Date) {
 export const INTRODUCTION_PATHS = `query IntroductionPaths($to: ID!, $asOf: Date) {
   introductionPaths(to: $to, maxHops: 3, first: 5, asOf: $asOf) {
     strength nodes { id kind name } edges { fromId toId kind strength } } }`;
+
+// The account's latest interactions up to the asOf date (contract B's columns).
+export const INTERACTIONS = `query Interactions($id: ID!, $until: Date) {
+  account(id: $id) {
+    id
+    interactions(first: 10, until: $until) {
+      edges { node { id channel direction occurredAt subject } } } } }`;
