@@ -14,7 +14,15 @@ import { drawTree } from "./tree.js";
 performance.mark("explore:boot");
 const $ = (id) => document.getElementById(id);
 const state = { me: null, account: null, map: null, selected: null, asOf: null, firstMap: true,
-  loads: 0 };
+  requests: {} };
+
+// A view's answer counts only if no later request of the same view was sent meanwhile (a new
+// account or asOf): `current()` says whether this one is still the latest.
+function ticket(view) {
+  const mine = (state.requests[view] || 0) + 1;
+  state.requests[view] = mine;
+  return () => state.requests[view] === mine;
+}
 let mapView = null;
 let supplyView = null;
 
@@ -86,7 +94,9 @@ function remember() {
 async function openAccount(id) {
   performance.mark("explore:open");
   status("");
+  const current = ticket("account");
   const { account } = await graphql(Q.ACCOUNT, { id });
+  if (!current()) return;
   if (!account) throw new ApiError("NOT_FOUND", "NOT_FOUND");
   state.account = account;
   state.map = null;
@@ -129,7 +139,7 @@ async function unlessMissing(query, variables, missing) {
 }
 
 async function loadMap() {
-  const load = ++state.loads;
+  const current = ticket("map");
   const account = state.account;
   const data = await unlessMissing(Q.DECISION_MAP, { id: account.id, asOf: state.asOf }, () => {
     mapView.clear();
@@ -138,7 +148,7 @@ async function loadMap() {
     drawPeople($("people"), contactsAsNodes(account), null, guarded(select));
   });
   if (!data) return;
-  if (load !== state.loads || state.account !== account) return;
+  if (!current()) return;
   state.map = data.account.decisionMap;
   $("map").hidden = false;
   $("map-notice").textContent = state.map.nodes.length ? ""
@@ -177,6 +187,7 @@ async function findPaths(node) {
 }
 
 async function loadSupply() {
+  const current = ticket("supply");
   const account = state.account;
   const data = await unlessMissing(Q.SUPPLY_CHAIN, { id: account.id, asOf: state.asOf }, () => {
     supplyView.clear();
@@ -185,7 +196,7 @@ async function loadSupply() {
     replace($("exposure"));
   });
   if (!data) return;
-  if (state.account !== account) return;
+  if (!current()) return;
   $("supply").hidden = false;
   const drawn = supplyView.draw(data.account);
   $("supply-notice").textContent = drawn.length > 1 ? "" : "该客户没有已登记的供应关系。";
@@ -193,16 +204,17 @@ async function loadSupply() {
   const exposures = await Promise.all(disrupted.slice(0, 3).map(async (supplier) => ({
     supplier, exposure: (await graphql(Q.EXPOSURE, { id: supplier.id, asOf: state.asOf }))
       .exposure })));
-  if (state.account !== account) return;
+  if (!current()) return;
   supplyView.markExposed(exposures.flatMap((item) => item.exposure.map((hit) => hit.account.id)));
   drawExposure($("exposure"), account.id, exposures);
 }
 
 async function loadInteractions() {
+  const current = ticket("interactions");
   const account = state.account;
   const data = await unlessMissing(Q.INTERACTIONS, { id: account.id, until: state.asOf },
     () => replace($("interactions"), muted("此服务器尚未提供互动记录（interactions）。")));
-  if (data && state.account === account) {
+  if (data && current()) {
     drawInteractions($("interactions"), data.account.interactions);
   }
 }
