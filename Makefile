@@ -6,7 +6,8 @@ PORT ?= 8000
 DATA_DIR ?= .data
 export PORT DATA_DIR
 
-.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench drill clean
+.PHONY: install run test lint typecheck layers sdl sdl-check pytest bench drill bench-explore \
+	browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,23 @@ tests/conformance/node_modules/.installed: tests/conformance/package-lock.json
 	cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/.installed tests/conformance/node_modules/.installed
+# The explorer page's script (web/package-lock.json pins it), copied where the app serves it.
+WEB_VENDOR := web/static/vendor
+$(WEB_VENDOR)/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "the explorer page needs Node.js and npm" \
+		"(Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB_VENDOR)
+	cp web/node_modules/cytoscape/dist/cytoscape.esm.min.mjs $(WEB_VENDOR)/
+	cp web/node_modules/cytoscape/LICENSE $(WEB_VENDOR)/cytoscape.LICENSE
+	touch $@
+
+# Debian's headless Chromium and a CJK font, for the browser tests and bench/explore.py.
+browser:
+	.ci/ensure-browser
+
+install: $(BIN)/.installed tests/conformance/node_modules/.installed $(WEB_VENDOR)/.installed \
+	browser
 
 # A developer's server shows GraphiQL; production (docker-compose) keeps both off by default.
 run: install
@@ -57,6 +74,10 @@ bench: install
 # restore, graph rebuild; prints the RTO and the RPO figures.
 drill: install
 	$(BIN)/python -m bench.operations_drill
+# Only the /explore page's load to first drawn map (also the last part of `make bench`).
+bench-explore: install
+	$(BIN)/python -m bench.explore
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache web/node_modules \
+		$(WEB_VENDOR) test-artifacts

@@ -9,9 +9,11 @@ import hmac
 import ipaddress
 import json
 import logging
+import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,7 +22,8 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -57,6 +60,8 @@ from services.stores import Stores
 from settings import Settings, get_settings
 
 log = logging.getLogger("crm")
+# Module scripts must be served as JavaScript; not every system's MIME table knows `.mjs`.
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 class RequestIdMiddleware:
@@ -385,6 +390,30 @@ def _instant(value: str | None, field: str) -> datetime | None:
     return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
+class ExplorerFiles(StaticFiles):
+    """The /explore page (web/static): plain files under a policy that lets the page load and
+    reach nothing but this origin, so no script, style or request ever leaves it."""
+
+    POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+              "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
+              "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    # The one third-party script, copied there from web/node_modules by `make install`.
+    VENDORED = Path("vendor") / "cytoscape.esm.min.mjs"
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["content-security-policy"] = self.POLICY
+        return response
+
+
+def explorer(settings: Settings) -> Mount:
+    if not (settings.explorer_dir / ExplorerFiles.VENDORED).is_file():
+        log.warning("/explore lacks %s under %s: run `make install`", ExplorerFiles.VENDORED,
+                    settings.explorer_dir)
+    return Mount("/explore", ExplorerFiles(directory=settings.explorer_dir, html=True,
+                                           check_dir=False), name="explore")
+
+
 async def health(request: Request) -> Response:
     """Up while the ledger answers (else UNAVAILABLE, 503); the graph may be catching up."""
     stores: Stores = request.state.stores
@@ -512,7 +541,8 @@ def create_app(settings: Settings | None = None, *,
                 Route("/healthz", health),
                 Route("/readyz", readiness(stores_down)),
                 Route("/metrics", metrics_endpoint),
-                Route("/audit/export.csv", audit_export)],
+                Route("/audit/export.csv", audit_export),
+                explorer(settings)],
         lifespan=lifespan,
     )
     app.add_middleware(RateLimitMiddleware)

@@ -350,7 +350,8 @@ def _serve(settings: Settings) -> int:
             # Embedded stores that die are restarted in place while the app serves.
             with supervise(urls.embedded) as supervisor:
                 app = create_app(ready, stores_down=supervisor.down if supervisor else None)
-                print(f"Graph CRM on http://{settings.host}:{settings.port}/graphql", flush=True)
+                base = f"http://{settings.host}:{settings.port}"
+                print(f"Graph CRM on {base}/graphql (explorer: {base}/explore)", flush=True)
                 uvicorn.run(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level.lower(), log_config=None,
                             access_log=False)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     seed_demo: bool = Field(default=True, description="`crm serve` seeds the demo dataset once")
 
     graphiql: bool = Field(default=False, description="serve GraphiQL at /graphql")
+    explorer_dir: Path = Field(
+        default=Path(__file__).resolve().parent / "web" / "static",
+        description="files of the /explore page (`make install` copies its script there)")
     introspection: bool = Field(default=False, description="allow schema introspection")
     rate_limit_per_minute: int = Field(default=600, ge=1,
                                        description="GraphQL requests per user or API token")

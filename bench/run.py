@@ -17,6 +17,7 @@ import httpx
 
 from bench import (
     decision,
+    explore,
     fixed,
     operations,
     operations_drill,
@@ -236,6 +237,7 @@ def main() -> int:
     print(subscriptions.run())
     if os.environ.get("BENCH_DRILL") == "1":
         operations_drill.run(base)  # the recovery drill (RTO, RPO) at BENCH_ACCOUNTS
+    explore.main()  # the /explore page on the demo data, in headless Chromium
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\ntotal run time {elapsed():.0f} s; load average now {load} (2 cores)")
     return 0

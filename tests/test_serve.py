@@ -91,10 +91,14 @@ def test_serve_from_nothing_then_restart_keeps_data(tmp_path: Path) -> None:
     try:
         wait_ready(server, port)
         first = query(port)
+        explorer = httpx.get(f"http://127.0.0.1:{port}/explore/", timeout=30)
         running = set(store_processes(data_dir))
     finally:
         output = stop(server)
     assert "demo data: seeded (225 accounts, 826 contacts, 197 shareholdings)" in output
+    # `make run` serves the explorer page too, and says where.
+    assert f"(explorer: http://127.0.0.1:{port}/explore)" in output
+    assert explorer.status_code == 200 and "关系图谱浏览器" in explorer.text
     assert first["all"]["totalCount"] == 225
     holdings = first["accounts"]["edges"]
     assert first["accounts"]["totalCount"] == len(holdings) == 10
