@@ -66,7 +66,7 @@ class Account(TimestampedMixin, Base):
     department_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     classification: Mapped[int] = mapped_column(SmallInteger, nullable=False,
                                                 server_default=text("1"))
-    # A supplier that cannot deliver (migration 0016): why and since when, both or neither.
+    # A supplier that cannot deliver (migration 0015): why and since when, both or neither.
     disrupted_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disrupted_since: Mapped[date | None] = mapped_column(Date, nullable=True)
 

@@ -3,7 +3,7 @@ SUPPLIES) with validity periods, interactions with our staff, buying committees,
 influence scores, and where a contact works (title, department, since/until).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ approvals, SM2-signed contracts, orders, deliveries, payments, returns, tenders,
 snapshots (immutable) and the versioned win models.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ account tags, the service desk (tickets, their history, SLA policies on a workin
 calendar, engineers), user tasks, in-app notifications, campaigns and their members.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

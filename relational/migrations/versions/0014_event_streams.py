@@ -4,7 +4,7 @@ webhook endpoints (secret sealed), one delivery per endpoint and event, each att
 webhook fan-out's position in the outbox (one row, shared by every instance).
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """An account can be marked disrupted (a supplier that cannot deliver): why and since when.
 Both columns are set together or both empty.
 
-Revision ID: 0016
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0011"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
