@@ -56,6 +56,3 @@ async def of_user(ctx: Context, user_id: str | None, wanted: InteractionList,
 async def count(ctx: Context, wanted: InteractionList) -> int:
     return await ctx.loaders.interaction_count.load(wanted)
 
-
-async def staff_name(ctx: Context, user_id: uuid.UUID) -> str | None:
-    return await ctx.loaders.staff_name.load(user_id)

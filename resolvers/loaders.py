@@ -31,9 +31,10 @@ from services.accounts import AccountRecord
 from services.contact_fields import ContactRecord
 from services.contracts import ContractRecord
 from services.groups import OwnershipEdge
-from services.opportunities import OpportunityRecord, StaffRecord, StageChangeRecord
+from services.opportunities import OpportunityRecord, StageChangeRecord
 from services.pagination import Page
 from services.quotes import QuoteRecord
+from services.staff import StaffRecord
 from services.stores import Stores
 from services.supply import ChainKey, Link, SupplyEdge
 from services.tenders import TenderRecord
@@ -72,7 +73,6 @@ class Loaders:
         self.contracts = DataLoader[OpportunityRecord, list[ContractRecord]](
             self._contracts, cache_key_fn=lambda deal: deal.id)
         self.ticket_history = DataLoader[uuid.UUID, list[HistoryRecord]](self._ticket_history)
-        self.staff_name = DataLoader[uuid.UUID, str | None](self._staff_names)
         self.account_tags = DataLoader[uuid.UUID, list[TagRecord]](self._account_tags)
 
     async def _ticket_history(self, ids: Sequence[uuid.UUID]) -> list[list[HistoryRecord]]:
@@ -141,10 +141,6 @@ class Loaders:
                 pages[(account_id, wanted, first, after)] = page
         return [pages[key] for key in keys]
 
-    async def _staff_names(self, ids: Sequence[uuid.UUID]) -> list[str | None]:
-        found = await interactions.staff_names(self._stores.read, ids)
-        return [found.get(key) for key in ids]
-
     async def _interaction_counts(self, keys: Sequence[interactions.InteractionList]
                                   ) -> list[int]:
         """Counts of account lists, one statement per set of filters."""
@@ -183,7 +179,7 @@ class Loaders:
         return [found.get(deal.id, []) for deal in deals]
 
     async def _staff(self, ids: Sequence[uuid.UUID]) -> list[StaffRecord | None]:
-        found = await opportunities.staff(self._stores.read, ids)
+        found = await staff.records(self._stores.read, ids)
         return [found.get(key) for key in ids]
 
     async def _wins(self, deals: Sequence[OpportunityRecord]) -> list[Score | None]:

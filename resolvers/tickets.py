@@ -57,6 +57,3 @@ async def ticket(ctx: Context, global_id: str) -> TicketRecord | None:
 async def history(ctx: Context, ticket_id: uuid.UUID) -> list[HistoryRecord]:
     return await ctx.loaders.ticket_history.load(ticket_id)
 
-
-async def staff_name(ctx: Context, user_id: uuid.UUID) -> str | None:
-    return await ctx.loaders.staff_name.load(user_id)

@@ -15,6 +15,7 @@ from schema.accounts import AccountRef, Info, account_ref
 from schema.common import AfterArg, FirstArg, page_info
 from schema.contacts import ContactRef, contact_ref
 from schema.directives import guard
+from schema.staff import Staff
 from schema.writes import GraphWrite, Settle
 from services.interactions import InteractionDraft, InteractionList, InteractionRecord
 from services.pagination import Page
@@ -31,16 +32,6 @@ ChannelArg = Annotated[InteractionChannel | None, strawberry.argument(
 SinceArg = Annotated[date | None, strawberry.argument(description="From this day (UTC).")]
 UntilArg = Annotated[date | None, strawberry.argument(
     description="Up to this day (UTC), inclusive.")]
-
-
-@strawberry.type(description="One of our staff users, as interactions and maps show them.")
-class Staff:
-    id: strawberry.ID = strawberry.field(description="Global id of the User.")
-    user_id: strawberry.Private[uuid.UUID]
-
-    @strawberry.field(description="Display name; null for a user no longer active.")
-    async def name(self, info: Info) -> str | None:
-        return await resolve.staff_name(info.context, self.user_id)
 
 
 @strawberry.type(description="A meeting, call, e-mail … between our staff and contacts.")
@@ -70,8 +61,7 @@ class Interaction:
 
     @strawberry.field(description="Our staff member.")
     def staff(self) -> Staff:
-        return Staff(id=strawberry.ID(to_global_id("User", self.record.user_id)),
-                     user_id=self.record.user_id)
+        return Staff.of(self.record.user_id)
 
     @strawberry.field(description="The contacts met; stubs for those outside your scope.")
     async def contacts(self, info: Info) -> list[ContactRef]:

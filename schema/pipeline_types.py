@@ -18,6 +18,7 @@ from resolvers.context import Context
 from resolvers.ids import to_global_id
 from schema.accounts import AccountRef, account_ref
 from schema.directives import guard
+from schema.staff import Staff
 from services import policy
 from services.opportunities import OpportunityRecord, OpportunitySearch, StageChangeRecord
 from services.pipelines import PipelineRecord, Stage
@@ -53,13 +54,6 @@ class ForecastCategoryEnum(Enum):
     BEST_CASE = "BEST_CASE"
     COMMIT = "COMMIT"
     OMITTED = "OMITTED"
-
-
-@strawberry.type(description="A colleague (staff member).")
-class Staff:
-    id: strawberry.ID = strawberry.field(description="Global id of the user.")
-    username: str = strawberry.field(description="Login name.")
-    display_name: str = strawberry.field(description="Shown name.")
 
 
 @strawberry.type(description="A stage of a pipeline.")
@@ -155,9 +149,7 @@ class Opportunity(relay.Node):
     @strawberry.field(description="The deal's owner.")
     async def owner(self, info: Info) -> Staff | None:
         found = await info.context.loaders.staff.load(self.row.owner_id)
-        return None if found is None else Staff(
-            id=strawberry.ID(to_global_id("User", found.id)), username=found.username,
-            display_name=found.display_name)
+        return None if found is None else Staff.of(found.id)
 
     @strawberry.field(description="Every stage change, oldest first.")
     async def stage_history(self, info: Info) -> list[StageChange]:

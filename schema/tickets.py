@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
@@ -15,6 +14,7 @@ from resolvers.ids import to_global_id
 from schema.accounts import AccountRef, Info, account_ref
 from schema.common import AfterArg, FirstArg, edges, page_info
 from schema.directives import guard
+from schema.staff import Staff
 from schema.writes import Settle
 from services.tickets import HistoryRecord, TicketDraft, TicketRecord, TicketSearch
 from services.vocabulary import TicketPriority, TicketState
@@ -23,21 +23,6 @@ strawberry.enum(TicketState, name="TicketState",
                 description="NEW → ASSIGNED → IN_PROGRESS ⇄ WAITING_CUSTOMER → RESOLVED → "
                             "CLOSED; RESOLVED and CLOSED reopen to IN_PROGRESS.")
 strawberry.enum(TicketPriority, name="TicketPriority", description="Ticket priority.")
-
-
-@strawberry.type(description="One of our staff, as a record names them.")
-class StaffMember:
-    id: strawberry.ID = strawberry.field(description="Global id of the user.")
-    user_id: strawberry.Private[uuid.UUID]
-
-    @strawberry.field(description="Display name.")
-    async def display_name(self, info: Info) -> str | None:
-        return await resolve.staff_name(info.context, self.user_id)
-
-    @classmethod
-    def maybe(cls, user_id: uuid.UUID | None) -> StaffMember | None:
-        return None if user_id is None else cls(id=strawberry.ID(to_global_id("User", user_id)),
-                                                user_id=user_id)
 
 
 @strawberry.type(description="One change of a ticket.")
@@ -101,12 +86,12 @@ class Ticket(relay.Node):
         return [None if row is None else cls.from_row(row) for row in rows]
 
     @strawberry.field(description="The engineer it is assigned to.")
-    def assignee(self) -> StaffMember | None:
-        return StaffMember.maybe(self.row.assignee_id)
+    def assignee(self) -> Staff | None:
+        return Staff.maybe(self.row.assignee_id)
 
     @strawberry.field(description="Whom the last escalation went to.")
-    def escalated_to(self) -> StaffMember | None:
-        return StaffMember.maybe(self.row.escalated_to)
+    def escalated_to(self) -> Staff | None:
+        return Staff.maybe(self.row.escalated_to)
 
     @strawberry.field(description="The customer.")
     async def account(self, info: Info) -> AccountRef:

@@ -18,7 +18,6 @@ from relational.models import Interaction, InteractionContact
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as contact_repo
 from relational.repositories import interactions as repo
-from relational.repositories import relationships as relationship_repo
 from relational.repositories.interactions import InteractionQuery
 from relational.uow import UnitOfWork
 from services import accounts, knows, policy
@@ -233,7 +232,3 @@ async def counts_by_account(read: Reader, actor: Actor, account_ids: Sequence[uu
         return await repo.counts_by_account(session, account_ids, _query(actor, wanted))
 
 
-async def staff_names(read: Reader, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Display names of our staff users (active ones) by id."""
-    async with read() as session:
-        return await relationship_repo.active_users(session, ids)

@@ -345,15 +345,3 @@ async def count(read: Reader, actor: Actor, wanted: OpportunitySearch) -> int:
         return await repo.count(session, _query(actor, wanted))
 
 
-@dataclass(frozen=True)
-class StaffRecord:
-    id: uuid.UUID
-    username: str
-    display_name: str
-
-
-async def staff(read: Reader, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StaffRecord]:
-    """Who owns a deal: names every signed-in colleague may see."""
-    async with read() as session:
-        found = await repo.staff(session, ids)
-    return {key: StaffRecord(key, *names) for key, names in found.items()}

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -21,13 +22,16 @@ from relational.repositories import accounts as accounts_repo
 from relational.repositories import inbox as users_repo
 from relational.repositories import tag_rules as repo
 from relational.uow import UnitOfWork
+from services import accounts as account_records  # services.accounts imports this module
 from services import policy, tag_language
 from services import validation as check
-from services.accounts import AccountRecord
 from services.errors import BadUserInput, Conflict
 from services.identity.sessions import actor_for_user
 from services.tag_language import Node, RuleError
 from services.vocabulary import TagLayer
+
+if TYPE_CHECKING:
+    from services.accounts import AccountRecord
 
 PREVIEW_SAMPLE = 10
 
@@ -99,7 +103,8 @@ async def preview(read: Reader, actor: Actor, expression: str,
         total, ids = await repo.preview(session, repo.compile_rule(tree, now),
                                         policy.visibility(actor), PREVIEW_SAMPLE)
         rows = await accounts_repo.get_many(session, ids, policy.visibility(actor))
-    return Preview(total, [AccountRecord.of(rows[key]) for key in ids if key in rows])
+    return Preview(total, [account_records.AccountRecord.of(rows[key])
+                           for key in ids if key in rows])
 
 
 async def _author(uow: UnitOfWork, rule: TagRule) -> Actor | None:

@@ -185,14 +185,6 @@ async def bulk_insert(session: AsyncSession, model: type[Any],
         await session.execute(insert(model), list(rows[start:start + 5000]))
 
 
-async def staff(session: AsyncSession, ids: Sequence[uuid.UUID]
-                ) -> dict[uuid.UUID, tuple[str, str]]:
-    """(username, display name) of staff members."""
-    rows = await session.execute(select(User.id, User.username, User.display_name).where(
-        User.id.in_(list(ids))))
-    return {key: (username, display) for key, username, display in rows.all()}
-
-
 DealFact = tuple[uuid.UUID, uuid.UUID, str, Decimal, datetime]
 MoveFact = tuple[uuid.UUID, str, datetime]
 
