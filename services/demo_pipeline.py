@@ -265,7 +265,7 @@ async def insert(uow: UnitOfWork, rows: Rows) -> dict[str, int]:
 
 
 async def seed(uow: UnitOfWork, cipher: FieldCipher, signer: Actor,
-               accounts: Sequence[tuple[uuid.UUID, Actor]], *, deals: int = 480,
+               accounts: Sequence[tuple[uuid.UUID, Actor]], *, deals: int = 300,
                now: datetime | None = None) -> dict[str, int]:
     """The demo pipeline; contracts signed by `signer` (a manager), whose key is made here."""
     moment = now or datetime.now(UTC)

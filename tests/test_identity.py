@@ -65,7 +65,9 @@ async def test_login_and_me(api: Api, users: None) -> None:
         "username": "sales.east", "kind": "user", "roles": ["sales"],
         "permissions": sorted(["account:read", "account:write", "contact:read", "contact:write",
                                "group:write", "contact.phone:read", "contact.email:read",
-                               "contact.idNumber:read"]),
+                               "contact.idNumber:read", "opportunity:read",
+                               "opportunity:write", "amount:read", "quote:write",
+                               "contract:write"]),
         "dataScope": "OWN", "clearance": "INTERNAL", "regions": ["华东"]}
     assert (await api.anonymous.data(ME)) == {"me": None}
     assert (await audit_ops(api))[-1] == "auth.login"

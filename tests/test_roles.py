@@ -7,8 +7,9 @@ from tests.conftest import Api
 UPSERT = """mutation($input: RoleUpsertInput!) { roleUpsert(input: $input) {
   role { name permissions dataScope ipAllowlist builtin } } }"""
 ME = "{ me { permissions } }"
-FINANCE = {"name": "finance", "permissions": ["account:read", "contact:read"],
-           "dataScope": "ALL"}
+FINANCE_PERMISSIONS = ["account:read", "amount:read", "contact:read", "opportunity:read",
+                       "payment:write"]
+FINANCE = {"name": "finance", "permissions": FINANCE_PERMISSIONS, "dataScope": "ALL"}
 
 
 async def test_admins_define_roles(api: Api) -> None:
@@ -39,7 +40,7 @@ async def test_role_rules(api: Api) -> None:
 
 async def test_an_allowlisted_role_applies_only_from_its_networks(api: Api) -> None:
     finance = api.as_user("finance")
-    assert (await finance.data(ME))["me"]["permissions"] == ["account:read", "contact:read"]
+    assert (await finance.data(ME))["me"]["permissions"] == FINANCE_PERMISSIONS
     assert "errors" not in await api.post(UPSERT, {"input": {**FINANCE,
                                                              "ipAllowlist": ["10.0.0.0/8"]}})
     assert (await finance.data(ME))["me"]["permissions"] == []
