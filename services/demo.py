@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from auth.actor import Clearance
 from auth.field_cipher import FieldCipher
 from relational.ledger import Ledger
 from relational.repositories import accounts as account_repo
 from relational.uow import RequestMeta
-from services import accounts, contacts, groups
+from services import accounts, contacts, demo_operations, groups
 from services.accounts import AccountDraft
 from services.contacts import ContactDraft
 from services.demo_data import DemoDataset, build_demo_dataset
@@ -57,4 +58,5 @@ async def seed_demo(ledger: Ledger, cipher: FieldCipher,
         for link in data.ownerships:
             await groups.link_parent(uow, people["admin"], ids[link.child_key],
                                      ids[link.parent_key], link.share_pct)
+        await demo_operations.seed_operations(uow, people, list(ids.values()), datetime.now(UTC))
     return SeedResult(True, len(data.accounts), len(data.contacts), len(data.ownerships))

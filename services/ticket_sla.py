@@ -118,7 +118,8 @@ async def check(uow: UnitOfWork, ticket_id: uuid.UUID, kind: str, now: datetime)
     if not late:
         return False
     ticket.breached = True
-    await escalate(uow, ticket, 1, now, reason=f"{kind} deadline missed")
+    deadline = ticket.assign_due_at if kind == "assign" else ticket.resolve_due_at
+    await escalate(uow, ticket, 1, now, reason=f"{kind} deadline missed", since=deadline)
     return True
 
 
@@ -132,9 +133,10 @@ async def _target(uow: UnitOfWork, ticket: Ticket, level: int) -> uuid.UUID | No
 
 
 async def escalate(uow: UnitOfWork, ticket: Ticket, level: int, now: datetime, *,
-                   reason: str) -> uuid.UUID | None:
+                   reason: str, since: datetime | None = None) -> uuid.UUID | None:
     """Level 1: the assignee's team lead; level 2: the department head. Each gets an in-app
-    and SMS notification and a task; level 1 arms level 2."""
+    and SMS notification and a task; level 1 arms level 2, ESCALATION_STEP of business time
+    after the breach (`since`, the missed deadline)."""
     target = await _target(uow, ticket, level)
     ticket.escalation_level, ticket.escalated_to = level, target
     ticket.version += 1
@@ -152,8 +154,8 @@ async def escalate(uow: UnitOfWork, ticket: Ticket, level: int, now: datetime, *
                      due_at=now + timedelta(hours=1), ref_type="Ticket", ref_id=ticket.id)
     if level == 1:
         uow.defer("tickets:escalate", {"ticketId": str(ticket.id), "level": 2},
-                  schedule_at=calendar.add_business_time(now, ESCALATION_STEP,
-                                                         await _days(uow, now)))
+                  schedule_at=calendar.add_business_time(since or now, ESCALATION_STEP,
+                                                         await _days(uow, since or now)))
     return target
 
 
