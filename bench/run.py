@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import fixed, report, scenarios, security, throughput
+from bench import fixed, operations, report, scenarios, security, throughput
 from bench.config import BenchConfig, elapsed, progress
 from bench.counters import SqlCounter
 from bench.cpu import CpuMeter
@@ -137,6 +137,7 @@ async def _measure(config: BenchConfig, workdir: Path, urls: Urls, seeded: Seede
                         costs += await sql_costs(client, counter, result.scenario, urls.database)
                     sample = random.Random(config.seed).sample(seeded.grouped, 20)
                     costs += await graph_costs(stores, "b", sample)
+                    print("\n".join(await operations.measure(stores, client)), flush=True)
         finally:
             counter.remove()
     sweep = sorted(results[2:], key=lambda result: int(result.scenario.key[1:]))
