@@ -18,8 +18,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-import anyio
-
 from auth.actor import Actor
 from auth.field_cipher import FieldCipher
 from relational.identity_models import User
@@ -89,18 +87,12 @@ class MailFile:
     """E-mail while no SMTP relay is configured: a readable mbox-like file."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.outbox = sms.FileGateway(path)
 
     async def send(self, user: User, cipher: FieldCipher, note: Notification) -> None:
-        letter = (f"From: graph-crm\nTo: {user.username} <{user.display_name}>\n"
-                  f"Date: {datetime.now(UTC).isoformat()}\nSubject: {note.title}\n\n"
-                  f"{note.body}\n\n")
-        await anyio.to_thread.run_sync(self._append, letter)
-
-    def _append(self, letter: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as outbox:
-            outbox.write(letter)
+        await self.outbox.append(
+            f"From: graph-crm\nTo: {user.username} <{user.display_name}>\n"
+            f"Date: {datetime.now(UTC).isoformat()}\nSubject: {note.title}\n\n{note.body}\n\n")
 
 
 class SmsFile:

@@ -35,8 +35,11 @@ class FileGateway:
 
     async def send_text(self, recipient: str, text: str) -> None:
         """Any text message (notifications): one line, newlines folded."""
-        line = f"{datetime.now(UTC).isoformat()} {recipient} {' '.join(text.split())}\n"
-        await anyio.to_thread.run_sync(self._append, line)
+        await self.append(f"{datetime.now(UTC).isoformat()} {recipient} {' '.join(text.split())}\n")
+
+    async def append(self, text: str) -> None:
+        """Add `text` to the file as it is (off the event loop)."""
+        await anyio.to_thread.run_sync(self._append, text)
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
