@@ -205,7 +205,7 @@ async def update(
         await _ensure_uscc_free(uow, valid.uscc, account.id)
     if valid.lifecycle_stage != account.lifecycle_stage:
         await lifecycle.record(uow, account, valid.lifecycle_stage, "set by hand (accountUpdate)",
-                               datetime.now(UTC))
+                               datetime.now(UTC), within_update=True)
     account.name, account.uscc, account.region = valid.name, valid.uscc, valid.region
     account.industry, account.lifecycle_stage = valid.industry, valid.lifecycle_stage
     account.tags, account.annual_revenue = list(valid.tags), valid.annual_revenue

@@ -54,17 +54,21 @@ ACTIONS: dict[str, Action] = {
 
 
 async def record(uow: UnitOfWork, account: Account, to: str, reason: str, now: datetime, *,
-                 rule: str | None = None, winback_campaign: str | None = None) -> None:
-    """Move the account to `to` (it has already been validated) and run its actions."""
+                 rule: str | None = None, winback_campaign: str | None = None,
+                 within_update: bool = False) -> None:
+    """Move the account to `to` (it has already been validated) and run its actions.
+    `within_update`: an accountUpdate changed the stage, whose own audit record and
+    `account.updated` event already carry the change."""
     before = account.lifecycle_stage
     uow.session.add(LifecycleTransition(id=uuid.uuid4(), account_id=account.id,
                                         from_stage=before, to_stage=to, reason=reason,
                                         rule=rule, actor=uow.meta.actor or "system", at=now))
     account.lifecycle_stage, account.lifecycle_changed_at = to, now
-    uow.audit("account.lifecycle", [str(account.id)], before={"lifecycleStage": before},
-              after={"lifecycleStage": to, "reason": reason, "rule": rule})
-    uow.emit("lifecycle.changed", str(account.id), {"account_id": str(account.id),
-                                                    "from": before, "to": to, "rule": rule})
+    if not within_update:
+        uow.audit("account.lifecycle", [str(account.id)], before={"lifecycleStage": before},
+                  after={"lifecycleStage": to, "reason": reason, "rule": rule})
+        uow.emit("lifecycle.changed", str(account.id), {"account_id": str(account.id),
+                                                        "from": before, "to": to, "rule": rule})
     action = ACTIONS.get(to)
     if action is None or account.owner_id is None:
         return
