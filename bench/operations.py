@@ -164,7 +164,7 @@ async def _standalone(config: BenchConfig, workdir: Path) -> list[str]:
             await _sql(stores, """
                 INSERT INTO accounts (id, name, uscc, region, industry, lifecycle_stage,
                                       annual_revenue, tags, value_tier)
-                SELECT gen_random_uuid(), '基准客户' || n, lpad(n::text, 18, '9'),
+                SELECT gen_random_uuid(), '基准客户' || n, lpad(n::text, 18, '0'),
                        (ARRAY['华东','华北','华南','华中','西南','西北','东北'])[1 + n % 7],
                        '制造', (ARRAY['POTENTIAL','INTENT','CUSTOMER','LOYAL','CHURNED'])
                        [1 + n % 5], (n % 1000) * 1500000, ARRAY['军工资质'],
