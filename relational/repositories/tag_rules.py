@@ -32,7 +32,8 @@ from relational.models import Account, OutboxEvent
 from relational.operations_models import AccountTag, TagRule, Ticket
 from relational.repositories.visibility import Visibility, accounts_readable
 
-STATEMENT_TIMEOUT_MS = 5000
+STATEMENT_TIMEOUT_MS = 5000  # previews and per-account evaluations
+FULL_TIMEOUT_MS = 60000  # a statement of a full evaluation (every account)
 
 # Tables of other domains (contracts B and C), named here by their contracted columns.
 interactions = table("interactions", column("account_id"), column("channel"),
@@ -91,8 +92,8 @@ def compile_rule(node: Any, now: datetime) -> ColumnElement[bool]:
     return result
 
 
-async def _bounded(session: AsyncSession) -> None:
-    await session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
+async def _bounded(session: AsyncSession, milliseconds: int = STATEMENT_TIMEOUT_MS) -> None:
+    await session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
 
 
 async def missing_tables(session: AsyncSession, names: Sequence[str]) -> list[str]:
@@ -119,7 +120,7 @@ async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[b
                 account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
     """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
     those it no longer matches; (added, removed). A tag set by hand is left alone."""
-    await _bounded(session)
+    await _bounded(session, STATEMENT_TIMEOUT_MS if account_ids is not None else FULL_TIMEOUT_MS)
     scope = [accounts_readable(seen), condition]
     if account_ids is not None:
         scope.append(Account.id.in_(list(account_ids)))
