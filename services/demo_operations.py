@@ -72,11 +72,11 @@ async def seed_operations(uow: UnitOfWork, people: dict[str, Actor],
 
 async def _tickets(uow: UnitOfWork, people: dict[str, Actor], account_ids: list[uuid.UUID],
                    now: datetime, rng: random.Random) -> int:
-    """Sixty tickets over the last year: most closed with feedback, a few left open past
+    """Two dozen tickets over the last year: most closed with feedback, a few left open past
     their deadline (their timers breach and escalate them when the worker runs)."""
     desk = people["admin"]
     count = 0
-    for index in range(60):
+    for index in range(24):
         opened = now - timedelta(days=rng.uniform(1, 365))
         ticket = await tickets.create(uow, desk, TicketDraft(
             account_id=rng.choice(account_ids), category=rng.choice(TICKET_CATEGORIES),
@@ -84,7 +84,7 @@ async def _tickets(uow: UnitOfWork, people: dict[str, Actor], account_ids: list[
             channel=rng.choice(("PHONE", "EMAIL", "PORTAL", "WECHAT")),
             subject=rng.choice(SUBJECTS), description="演示数据"), opened)
         count += 1
-        if index % 10 == 0 or ticket.state == "NEW":
+        if index % 8 == 0 or ticket.state == "NEW":
             continue  # stays open: breached once its timers run
         step, version = opened, ticket.version
         for state in ("IN_PROGRESS", "RESOLVED", "CLOSED"):

@@ -21,11 +21,11 @@ async def test_the_demo_seed_has_operations_in_use(runtime: Runtime) -> None:
     result = await seed_demo(runtime.stores.ledger, runtime.stores.cipher)
     assert result.seeded
     await run_jobs_until_idle(runtime, now=runtime.stores.clock.now())
-    assert await scalar(runtime, "SELECT count(*) FROM tickets") == 60
+    assert await scalar(runtime, "SELECT count(*) FROM tickets") == 24
     assert await scalar(runtime, "SELECT count(*) FROM tickets WHERE state = 'CLOSED' AND "
                                  "feedback_score BETWEEN 1 AND 5") == await scalar(
         runtime, "SELECT count(*) FROM tickets WHERE state = 'CLOSED'")
-    assert await scalar(runtime, "SELECT count(*) FROM tickets WHERE breached") >= 3
+    assert await scalar(runtime, "SELECT count(*) FROM tickets WHERE breached") >= 2
     assert await scalar(runtime, "SELECT count(*) FROM tickets WHERE escalation_level = 2") >= 1
     assert await scalar(runtime, "SELECT count(DISTINCT rule_id) FROM account_tags") >= 3
     assert await scalar(runtime, "SELECT count(*) FROM campaign_members") > 0
