@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from services.errors import BadUserInput
-from services.vocabulary import LIFECYCLE_STAGES, REGIONS, TICKET_CATEGORIES, ValueTier
+from services.vocabulary import (
+    LIFECYCLE_STAGES,
+    REGIONS,
+    TICKET_CATEGORIES,
+    InteractionChannel,
+    ValueTier,
+)
 
 MAX_LENGTH = 2000
 MAX_NODES = 64
@@ -34,9 +40,6 @@ FIELDS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "annualRevenue": ("number", None),
     "tagCount": ("number", None),
 }
-# Interaction channels of contract B (label or value), until services.vocabulary has them.
-INTERACTION_CHANNELS = {"拜访": "VISIT", "电话": "CALL", "邮件": "EMAIL", "展会": "EXHIBITION",
-                        "会议": "MEETING", "投标答疑": "TENDER_QA", "咨询": "CONSULTATION"}
 # Counts over a period: name → {argument: (type, required)}.
 COUNTS: dict[str, dict[str, tuple[str, bool]]] = {
     "interactions": {"channel": ("string", False), "days": ("number", True)},
@@ -237,10 +240,10 @@ def _argument(function: str, key: str, kind: str, value: Literal) -> str | Decim
     if not isinstance(value.value, str):
         raise RuleError(f"`{key}` must be a string", value.position)
     if function == "interactions":
-        channel = INTERACTION_CHANNELS.get(value.value, value.value)
-        if channel not in INTERACTION_CHANNELS.values():
-            raise RuleError(f"unknown channel `{value.value}`", value.position)
-        return channel
+        try:  # by value (CONSULTATION) or by its Chinese label (咨询)
+            return InteractionChannel.named(value.value).value
+        except ValueError:
+            raise RuleError(f"unknown channel `{value.value}`", value.position) from None
     if value.value not in TICKET_CATEGORIES:
         raise RuleError(f"unknown ticket category `{value.value}`", value.position)
     return value.value

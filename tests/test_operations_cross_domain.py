@@ -1,16 +1,11 @@
 """Customer operations over the tables of the decision-map (interactions, contract B) and
 pipeline (opportunities, contract C) domains: tag rule counts, the first-won-deal lifecycle
-rule and campaign ROI from attributed opportunities.
-
-Skipped while those tables do not exist in this branch: the coordinator removes the skip
-(the `tables` fixture) when the branches are merged."""
+rule and campaign ROI from attributed opportunities."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import text
 
 from composition import Runtime
@@ -18,18 +13,6 @@ from relational.uow import RequestMeta
 from services import lifecycle
 from tests.conftest import Api
 from tests.factories import make_account
-
-NEEDED = ("interactions", "opportunities")
-
-
-@pytest.fixture(autouse=True)
-async def tables(runtime: Runtime) -> AsyncIterator[None]:
-    async with runtime.stores.read() as session:
-        missing = [name for name in NEEDED
-                   if await session.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is None]
-    if missing:
-        pytest.skip(f"needs the {', '.join(missing)} table(s) of contracts B/C (merge)")
-    yield
 
 
 def raw(global_id: str) -> uuid.UUID:
