@@ -7,7 +7,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY app.py cli.py composition.py observability.py recovery.py settings.py supervision.py ./
+COPY app.py cli.py composition.py drill.py observability.py recovery.py settings.py supervision.py ./
 COPY schema schema
 COPY resolvers resolvers
 COPY services services

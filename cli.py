@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+import drill
 import recovery
 from composition import Runtime, open_stores, running
 from graph.projection import Projector
@@ -237,6 +239,17 @@ def _backup_verify(settings: Settings, directory: Path) -> int:
     return 1 if checked.problems else 0
 
 
+async def _drill(stores: Stores, projector: Projector, *, graph_url: str) -> int:
+    """The recovery drill on this ledger: it writes 100 accounts (industry "recovery drill"),
+    backs up, restores to a point in time into a scratch DATA_DIR and prints the figures."""
+    with tempfile.TemporaryDirectory(prefix="crm-drill-") as scratch:
+        figures = await drill.run(stores, Path(scratch), graph_url=graph_url,
+                                  passphrase=_passphrase(stores.settings),
+                                  writes_before=50, writes_between=25)
+    print("\n".join(figures.lines()))
+    return 0 if figures.missing_before_to == 0 and figures.restored_after_to == 0 else 1
+
+
 def _moment(text: str) -> datetime:
     """An ISO 8601 time; without an offset it is this machine's local time."""
     moment = datetime.fromisoformat(text)
@@ -398,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         "backup", help="`crm backup DIR`: a backup of the ledger (and the sealed keys); "
                        "`crm backup verify DIR`: restore it into a scratch instance and check it")
     backup.add_argument("target", nargs="+", metavar="[verify] DIR")
+    commands.add_parser("drill", help="recovery drill on this ledger (writes 100 accounts of "
+                                      "industry 'recovery drill'): backup under load, restore "
+                                      "--to into a scratch dir; prints RTO and RPO figures")
     restore = commands.add_parser("restore", help="restore a backup into the empty DATA_DIR")
     restore.add_argument("directory", type=Path)
     restore.add_argument("--to", type=_moment, default=None,
@@ -461,6 +477,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 department=getattr(args, "department", None),
                 out=getattr(args, "out", Path("."))),
             "backup": partial(_backup, directory=Path(getattr(args, "target", ["."])[-1])),
+            "drill": partial(_drill, graph_url=urls.graph),
             "rotate": partial(_keys_rotate, batch=getattr(args, "batch", 0))}
         if args.command == "backup" and len(args.target) != 1:
             print("usage: crm backup DIR | crm backup verify DIR", file=sys.stderr)

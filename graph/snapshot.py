@@ -33,11 +33,13 @@ async def _pages(engine: GraphEngine, cypher: str) -> AsyncIterator[Row]:
     after = ""
     while True:
         rows = await engine.read(cypher, {"after": after, "limit": _PAGE})
+        # Read before yielding: a consumer may take the rows apart (verify pops their id).
+        last = rows[-1]["id"] if rows else after
         for row in rows:
             yield row
         if len(rows) < _PAGE:
             return
-        after = rows[-1]["id"]
+        after = last
 
 
 def accounts(engine: GraphEngine) -> AsyncIterator[Row]:

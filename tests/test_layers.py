@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("schema", "resolvers", "jobs", "services", "relational", "graph", "analytics", "auth")
 # What each root module may import from the project.
 ALLOWED = {
-    "cli": {"app", "composition", "observability", "recovery", "settings", "supervision",
-            *PACKAGES},
+    "cli": {"app", "composition", "drill", "observability", "recovery", "settings",
+            "supervision", *PACKAGES},
+    "drill": {"recovery", "composition", "settings", *PACKAGES},
     "recovery": {"composition", "settings", *PACKAGES},
     "observability": {"settings"},
     "app": {"composition", "settings", *PACKAGES},
