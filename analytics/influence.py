@@ -168,11 +168,12 @@ def brokers(ties: Sequence[Tie]) -> dict[str, float]:
 
 def _explain(person: str, rank: dict[str, float], ties: Sequence[Tie],
              totals: dict[str, float], paths: dict[str, list[str]]) -> tuple[Contribution, ...]:
+    """`ties`: the person's own outgoing ties."""
     if rank.get(person, 0.0) <= 0:
         return ()
     found: list[Contribution] = []
     for tie in ties:
-        if tie.source != person or tie.kind == "KNOWS" or tie.influence <= 0:
+        if tie.kind == "KNOWS" or tie.influence <= 0:
             continue
         part = ALPHA * rank[tie.target] * tie.influence / totals[tie.target]
         onward = paths.get(tie.target)
@@ -195,6 +196,9 @@ def score(members: Sequence[Member], ties: Sequence[Tie]) -> dict[str, Score]:
     totals = {person: sum(sway[person].values()) for person in sway}
     paths = _best_paths(members, ordered)
     between = brokers(ordered)
+    outgoing: dict[str, list[Tie]] = defaultdict(list)
+    for tie in ordered:
+        outgoing[tie.source].append(tie)
     result: dict[str, Score] = {}
     for person, value in rank.items():
         prior = max((ROLE_PRIOR.get(role, 0.0) for role in roles.get(person, ())),
@@ -202,5 +206,6 @@ def score(members: Sequence[Member], ties: Sequence[Tie]) -> dict[str, Score]:
         influence = round(BLEND * value / top + (1 - BLEND) * prior, 4)
         result[person] = Score(influence=min(1.0, influence),
                                betweenness=round(between.get(person, 0.0), 6),
-                               explanation=_explain(person, rank, ordered, totals, paths))
+                               explanation=_explain(person, rank, outgoing[person], totals,
+                                                    paths))
     return result

@@ -28,7 +28,7 @@ UNION
 UNWIND $members AS mid
 MATCH (:Contact {{id: mid}})-[:INFLUENCES|REPORTS_TO*0..1]-(b:Contact)
 WITH DISTINCT b
-MATCH (a:User)-[r:KNOWS]->(b)
+MATCH (b)<-[r:KNOWS]-(a:User)
 WHERE {_VALID.format(r="r")}
 {_EDGE}
 """
@@ -109,7 +109,7 @@ def _ball_cypher(max_hops: int) -> str:
     ties = "" if max_hops == 1 else f"""
 {ball.format(depth=inner)}
 WITH DISTINCT n
-MATCH (a:Contact)-[r:INFLUENCES|REPORTS_TO]->(n)
+MATCH (n)<-[r:INFLUENCES|REPORTS_TO]-(a:Contact)
 WHERE {_VALID.format(r="r")}
 WITH a, r, n AS b
 {_EDGE}
@@ -124,7 +124,7 @@ UNION"""
     return f"""{ties}
 {ball.format(depth=outer)}
 WITH DISTINCT n
-MATCH (a:User {{id: $from}})-[r:KNOWS]->(n)
+MATCH (n)<-[r:KNOWS]-(a:User {{id: $from}})
 WHERE {_VALID.format(r="r")}
 WITH a, r, n AS b
 {_EDGE}

@@ -268,7 +268,8 @@ async def test_every_contact_write_is_audited_without_personal_data(api: Api) ->
     assert "errors" not in body, body
 
     view = {"accountId": account_uuid, "name": "周敏", "title": "处长", "hasPhone": True,
-            "hasEmail": True, "hasIdNumber": False}
+            "hasEmail": True, "hasIdNumber": False, "department": None, "worksSince": None,
+            "worksUntil": None}
 
     def read(field: str) -> dict[str, object]:
         return {"type": "Contact", "field": field, "outcome": "clear", "records": [contact_uuid]}
