@@ -1,4 +1,5 @@
-"""The `crm` command: serve, worker, jobs, migrate, seed, graph rebuild/verify."""
+"""The `crm` command: serve, worker, jobs, migrate, seed, graph rebuild/verify, influence
+recompute."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from services.backups import Manifest
 from services.demo import seed_demo
 from services.errors import BadUserInput
 from services.graph_sync import rebuild, verify
+from services.influence import recompute_all
 from services.stores import Stores
 from settings import Settings, get_settings
 from supervision import Supervised, supervise
@@ -115,9 +117,23 @@ async def _seed(stores: Stores, projector: Projector) -> int:
 
 
 async def _rebuild(stores: Stores, projector: Projector) -> int:
+    """The graph, then the influence scores: a rebuild emits no events, so the projector's
+    influence follower never sees it, and scores computed from the graph it replaced stay."""
     with progress() as phase:
         counts = await rebuild(stores.ledger, stores.graph, progress=phase("graph rebuild", ""))
-    print("graph rebuilt: " + ", ".join(f"{value} {key}" for key, value in counts.items()))
+        print("graph rebuilt: " + ", ".join(f"{value} {key}" for key, value in counts.items()),
+              flush=True)
+        committees = await recompute_all(stores.ledger, stores.graph, stores.clock.now().date(),
+                                         progress=phase("influence recompute", ""))
+    print(f"influence scores recomputed: {committees} committees")
+    return 0
+
+
+async def _influence_recompute(stores: Stores, projector: Projector) -> int:
+    with progress() as phase:
+        committees = await recompute_all(stores.ledger, stores.graph, stores.clock.now().date(),
+                                         progress=phase("influence recompute", ""))
+    print(f"influence scores recomputed: {committees} committees")
     return 0
 
 
@@ -400,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="seed the demo dataset (once)")
     graph = commands.add_parser("graph", help="graph projection maintenance")
     graph.add_argument("action", choices=["rebuild", "verify"])
+    influence = commands.add_parser("influence", help="committees' stored influence scores")
+    influence.add_argument("action", choices=["recompute"],
+                           help="recompute: every committee's scores from the graph")
     audit = commands.add_parser("audit", help="audit log: `verify` its SM3 hash chain; "
                                               "`report` the data-use audit report of a month")
     audit.add_argument("action", choices=["verify", "report"])
@@ -448,6 +467,8 @@ INTERRUPTED = {
     "graph": "nothing in the ledger changed; the graph is incomplete until "
              "`crm graph rebuild` runs again",
     "keys": "the batches committed so far are done; `crm keys rotate` continues with the rest",
+    "influence": "the stored influence scores are as they were; run `crm influence recompute` "
+                 "again",
     "backup": "the partial backup was removed",
     "restore": "the partial restore was removed; DATA_DIR is as before",
 }
@@ -471,6 +492,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _migrate(ready)
         works: dict[str, Work] = {
             "seed": _seed, "rebuild": _rebuild, "worker": _work, "jobs": _jobs,
+            "recompute": _influence_recompute,
             "verify": _verify, "status": _keys_status,
             "audit": _audit_verify if getattr(args, "action", "") == "verify" else partial(
                 _audit_report, period=getattr(args, "period", None),
@@ -482,7 +504,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "backup" and len(args.target) != 1:
             print("usage: crm backup DIR | crm backup verify DIR", file=sys.stderr)
             return 2
-        work = works[args.action if args.command in {"graph", "keys"} else args.command]
+        work = works[args.action if args.command in {"graph", "keys", "influence"}
+                     else args.command]
         return asyncio.run(_with_stores(ready, work))
 
 

@@ -19,7 +19,17 @@ from procrastinate import periodic
 from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
-from jobs import lifecycle, maintenance, notifications, operations, tags, tasks, tickets, webhooks
+from jobs import (
+    lifecycle,
+    maintenance,
+    notifications,
+    operations,
+    pipeline,
+    tags,
+    tasks,
+    tickets,
+    webhooks,
+)
 from jobs.runtime import JobRuntime, bound
 from relational.database import libpq_conninfo
 from services import scheduled_jobs
@@ -35,6 +45,7 @@ BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
     "tickets": tickets.blueprint,
     "webhooks": webhooks.blueprint,
     "operations": operations.blueprint,
+    "pipeline": pipeline.blueprint,
 }
 
 # One app per process (procrastinate's tasks point back to the app they were added to); its

@@ -81,12 +81,17 @@ def _analysed_all(snapshots: dict[uuid.UUID, Snapshot]
     return {account_id: analysed(snap) for account_id, snap in snapshots.items()}
 
 
-async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date) -> int:
-    """Recompute every committee from one read of the ledger and of the graph (a rebuild, or
-    a change of the formula); returns the number of committees."""
-    async with ledger.read() as session:
-        committees = await repo.all_members(session, today)
-    edges = await decisions.all_edges(graph, today.isoformat())
+Progress = Callable[[int, int], None]  # (committees scored, committees in all)
+# Committees per trip to the worker thread: progress moves between batches.
+_BATCH = 500
+
+
+def _ignore(done: int, total: int) -> None:
+    return None
+
+
+def _snapshots(committees: dict[uuid.UUID, list[CommitteeMember]],
+               edges: list[Edge]) -> dict[uuid.UUID, Snapshot]:
     touching: dict[str, list[Edge]] = defaultdict(list)
     for edge in edges:  # by contact: ties at both ends, KNOWS at the contact's
         touching[edge.to_id].append(edge)
@@ -100,7 +105,25 @@ async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date) -> int:
         near |= {e.id: e for person in people for e in touching.get(person, ())
                  if e.kind == "KNOWS"}
         snapshots[account_id] = Snapshot(members, decisions.tied(ids, list(near.values())))
-    scores = await anyio.to_thread.run_sync(_analysed_all, snapshots)
+    return snapshots
+
+
+async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date, *,
+                        progress: Progress = _ignore) -> int:
+    """Recompute every committee from one read of the ledger and of the graph (after `crm
+    graph rebuild`, which emits no events for the follower, or a change of the formula);
+    returns the number of committees. Every stored score is replaced in one transaction:
+    cancelled midway, the previous scores stay."""
+    async with ledger.read() as session:
+        committees = await repo.all_members(session, today)
+    snapshots = _snapshots(committees, await decisions.all_edges(graph, today.isoformat()))
+    pending = list(snapshots.items())
+    scores: dict[uuid.UUID, dict[str, influence.Score]] = {}
+    progress(0, len(pending))
+    for start in range(0, len(pending), _BATCH):
+        scores |= await anyio.to_thread.run_sync(
+            _analysed_all, dict(pending[start:start + _BATCH]))
+        progress(len(scores), len(pending))
     now = datetime.now(UTC)
     rows = [{**row, "account_id": account_id, "computed_at": now}
             for account_id, found in scores.items() for row in _rows(found)]
