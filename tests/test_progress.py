@@ -26,7 +26,7 @@ async def _many_accounts(api: Api) -> None:
         await session.execute(text(
             "INSERT INTO accounts (id, name, uscc, region, industry, lifecycle_stage) "
             "SELECT gen_random_uuid(), '进度测试 ' || i, lpad(i::text, 18, '0'), '华东', "
-            "'测试', 'LEAD' FROM generate_series(1, :n) AS i"), {"n": ACCOUNTS})
+            "'测试', 'POTENTIAL' FROM generate_series(1, :n) AS i"), {"n": ACCOUNTS})
         await session.commit()
 
 
