@@ -13,12 +13,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from auth.actor import Actor
 from auth.field_cipher import FieldCipher
 from relational.ledger import Reader
+from relational.models import Relationship
 from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as contact_repo
 from relational.repositories import event_log
+from relational.repositories import opportunities as opportunity_repo
+from relational.repositories import relationships as relationship_repo
+from relational.repositories import tickets as ticket_repo
 from relational.repositories.event_log import LoggedEvent
 from relational.repositories.visibility import TOP_LEVEL, Visibility
 from relational.uow import UnitOfWork
@@ -26,8 +32,11 @@ from services import contact_fields
 from services.accounts import AccountRecord
 from services.errors import BadUserInput, DomainError, ErrorCode
 from services.event_stream import Dispatched, Dispatcher, Prepare
+from services.opportunities import OpportunityRecord
 from services.pagination import open_cursor, seal_cursor
 from services.policy import RecordScope, sees
+from services.relationship_rows import ENDS, RelationshipRecord
+from services.tickets import TicketRecord
 
 EVERYTHING = Visibility(everything=True, max_level=TOP_LEVEL)  # the dispatcher's own loads
 
@@ -43,11 +52,26 @@ class Topic:
 TOPICS: dict[str, Topic] = {
     "account.created": Topic("account", "CREATED"),
     "account.updated": Topic("account", "UPDATED"),
+    "account.disrupted": Topic("account", "UPDATED"),
+    "account.disruptionCleared": Topic("account", "UPDATED"),
     "contact.created": Topic("contact", "CREATED"),
     "contact.updated": Topic("contact", "UPDATED"),
     "contact.deleted": Topic("contact", "DELETED"),
     "ownership.linked": Topic("relationship", "LINKED"),
     "ownership.unlinked": Topic("relationship", "UNLINKED"),
+    "relationship.created": Topic("relationship", "LINKED"),
+    "relationship.updated": Topic("relationship", "UPDATED"),
+    "relationship.ended": Topic("relationship", "UNLINKED"),  # valid_to set; history keeps it
+    # A move to WON or LOST is two events: the stage change and the close (`topic` tells).
+    "opportunity.created": Topic("opportunity", "CREATED"),
+    "opportunity.updated": Topic("opportunity", "UPDATED"),
+    "opportunity.stage_changed": Topic("opportunity", "UPDATED"),
+    "opportunity.won": Topic("opportunity", "UPDATED"),
+    "opportunity.lost": Topic("opportunity", "UPDATED"),
+    "ticket.created": Topic("ticket", "CREATED"),
+    "ticket.transitioned": Topic("ticket", "UPDATED"),
+    "ticket.assigned": Topic("ticket", "UPDATED"),
+    "ticket.escalated": Topic("ticket", "UPDATED"),
     "audit.security": Topic("security", "CREATED"),
 }
 
@@ -59,10 +83,19 @@ def topics_of(stream: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Subject:
     """A record as its event is delivered: the record now and who may see it (None: anyone
-    holding the stream's permission, e.g. security events for auditors)."""
+    holding the stream's permission, e.g. security events for auditors), or through one of
+    `alternatives` (a deal: also its owner and the owner's department); `requires`: records
+    the subscriber must see as well (an edge's other end)."""
 
     record: Any
     scope: RecordScope | None
+    alternatives: tuple[RecordScope, ...] = ()
+    requires: tuple[RecordScope, ...] = ()
+
+    def visible_to(self, actor: Actor) -> bool:
+        reached = (self.scope is None or sees(actor, self.scope)
+                   or any(sees(actor, other) for other in self.alternatives))
+        return reached and all(sees(actor, other) for other in self.requires)
 
 
 @dataclass(frozen=True)
@@ -70,6 +103,14 @@ class Ownership:
     parent_id: uuid.UUID
     child_id: uuid.UUID
     share_pct: Decimal | None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A decision-map or supply edge with the accounts at or behind its ends (the filter's)."""
+
+    record: RelationshipRecord
+    account_ids: frozenset[uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -105,7 +146,9 @@ def loaders(read: Reader, cipher: FieldCipher) -> dict[str, Prepare]:
                                   _scope(owners[row.account_id], row.classification))
                 for key, row in rows.items() if row.account_id in owners}
 
-    async def relationships(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+    async def ownerships(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+        if not events:
+            return {}
         async with read() as session:
             rows = await account_repo.get_many(
                 session, [uuid.UUID(event.aggregate_id) for event in events], EVERYTHING)
@@ -119,14 +162,72 @@ def loaders(read: Reader, cipher: FieldCipher) -> dict[str, Prepare]:
                     else None), _scope(child))
         return found
 
+    async def opportunities(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+        async with read() as session:
+            rows = await opportunity_repo.get_many(
+                session, [uuid.UUID(event.aggregate_id) for event in events], EVERYTHING)
+            owners = await account_repo.get_many(
+                session, [row.account_id for row in rows.values()], EVERYTHING)
+        return {str(key): Subject(OpportunityRecord.of(row), _scope(owners[row.account_id]), (
+            RecordScope(row.owner_id, row.department_id, None,
+                        owners[row.account_id].classification),))
+                for key, row in rows.items() if row.account_id in owners}
+
+    async def tickets(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+        async with read() as session:
+            rows = await ticket_repo.get_many(
+                session, [uuid.UUID(event.aggregate_id) for event in events], EVERYTHING)
+            owners = await account_repo.get_many(
+                session, [row.account_id for row in rows.values()], EVERYTHING)
+        return {str(key): Subject(TicketRecord.of(row), _scope(owners[row.account_id]))
+                for key, row in rows.items() if row.account_id in owners}
+
+    async def relationships(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+        owned = [event for event in events if event.topic.startswith("ownership.")]
+        return {**await ownerships(owned), **await edges(
+            [event for event in events if not event.topic.startswith("ownership.")])}
+
     async def security(events: Sequence[LoggedEvent]) -> dict[str, Any]:
         return {event.aggregate_id: Subject(SecurityRecord(
             event.payload["operation"], event.payload.get("actor"),
             tuple(event.payload.get("targetIds") or ()), event.payload.get("ip"),
             event.payload.get("details") or {}), None) for event in events}
 
+    async def edges(events: Sequence[LoggedEvent]) -> dict[str, Any]:
+        if not events:
+            return {}
+        async with read() as session:
+            rows = await relationship_repo.get_many(
+                session, [uuid.UUID(event.aggregate_id) for event in events])
+            ends = await _ends(session, list(rows.values()))
+        found: dict[str, Any] = {}
+        for key, row in rows.items():
+            scopes = [ends.get(end) for end, type_name in zip(
+                (row.from_id, row.to_id), ENDS[row.kind], strict=True) if type_name != "User"]
+            if all(scopes):  # an end that is gone: nobody is shown the edge
+                known = [scope for scope in scopes if scope is not None]
+                found[str(key)] = Subject(
+                    Edge(RelationshipRecord.of(row), frozenset(
+                        account for account, _ in known)),
+                    known[0][1], requires=tuple(scope for _, scope in known[1:]))
+        return found
+
     return {"account": accounts, "contact": contacts, "relationship": relationships,
-            "security": security}
+            "opportunity": opportunities, "ticket": tickets, "security": security}
+
+
+async def _ends(session: AsyncSession, rows: Sequence[Relationship]
+                ) -> dict[uuid.UUID, tuple[uuid.UUID, RecordScope]]:
+    """Each contact or account end → (its account, its scope as `contacts_readable` or
+    `accounts_readable` decide it); staff users (KNOWS) are no end of anyone's scope."""
+    ids = [end for row in rows for end in (row.from_id, row.to_id)]
+    contacts = await contact_repo.get_many(session, ids, EVERYTHING)
+    accounts = await account_repo.get_many(
+        session, ids + [row.account_id for row in contacts.values()], EVERYTHING)
+    found = {key: (key, _scope(row)) for key, row in accounts.items()}
+    found.update({key: (row.account_id, _scope(accounts[row.account_id], row.classification))
+                  for key, row in contacts.items() if row.account_id in accounts})
+    return found
 
 
 @dataclass(frozen=True)
@@ -138,6 +239,7 @@ class Change:
     record_id: str
     at: datetime
     record: Any | None
+    topic: str  # the outbox event type (`opportunity.stage_changed`, `ownership.linked`, …)
 
 
 class CursorExpired(BadUserInput):
@@ -192,18 +294,18 @@ class _View:
         if now_visible and self.matches(kind, subject.record):
             self.shown.add(key)
             self.revoked.discard(key)
-            return Change(cursor, kind, key, event.at, subject.record)
+            return Change(cursor, kind, key, event.at, subject.record, event.topic)
         was = key in self.shown or (before is not None and self._sees(before))
         if not was or key in self.revoked or now_visible:
             return None
         self.shown.discard(key)
         if kind == "DELETED" and subject is None:
-            return Change(cursor, kind, key, event.at, None)
+            return Change(cursor, kind, key, event.at, None, event.topic)
         self.revoked.add(key)
-        return Change(cursor, "REVOKED", key, event.at, None)
+        return Change(cursor, "REVOKED", key, event.at, None, event.topic)
 
     def _sees(self, subject: Subject) -> bool:
-        return subject.scope is None or sees(self.actor, subject.scope)
+        return subject.visible_to(self.actor)
 
 
 async def _replay(dispatcher: Dispatcher, read: Reader, stream: str, after: int,
@@ -285,4 +387,6 @@ class StreamFilter:
 def _accounts_of(record: Any) -> set[str]:
     if isinstance(record, Ownership):
         return {str(record.parent_id), str(record.child_id)}
+    if isinstance(record, Edge):
+        return {str(account) for account in record.account_ids}
     return {str(getattr(record, "account_id", getattr(record, "id", "")))}
