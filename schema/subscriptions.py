@@ -22,7 +22,8 @@ from schema.directives import guard
 from schema.pipeline_types import Opportunity
 from schema.relationships import Relationship
 from schema.tickets import Ticket
-from services.subscriptions import Change, Edge, Ownership, SecurityRecord, StreamFilter
+from services.stream_subjects import Edge, Ownership, SecurityRecord
+from services.subscriptions import Change, StreamFilter
 
 ResumeArg = Annotated[str | None, strawberry.argument(
     description="Resume after this event's `cursor`: missed events are replayed first (kept "

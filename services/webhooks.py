@@ -31,7 +31,8 @@ from services.event_stream import Prepare
 from services.identity.sessions import api_token_owner
 from services.opportunities import OpportunityRecord
 from services.policy import amount_visible, may_read_field
-from services.subscriptions import TOPICS, Edge, Ownership, SecurityRecord, StreamFilter, Subject
+from services.stream_subjects import Edge, Ownership, SecurityRecord, Subject
+from services.subscriptions import TOPICS, StreamFilter
 from services.tickets import TicketRecord
 
 ALGORITHMS = ("HMAC-SHA256", "HMAC-SM3")
