@@ -48,14 +48,18 @@ class Subject:
     """A record as its event is delivered: the record now and who may see it (None: anyone
     holding the stream's permission, e.g. security events for auditors), or through one of
     `alternatives` (a deal: also its owner and the owner's department); `requires`: records
-    the subscriber must see as well (an edge's other end)."""
+    the subscriber must see as well (an edge's other end); `permission`: what reading the
+    record needs beyond the stream's own (an edge: `relationship:read`, as its queries)."""
 
     record: Any
     scope: RecordScope | None
     alternatives: tuple[RecordScope, ...] = ()
     requires: tuple[RecordScope, ...] = ()
+    permission: str | None = None
 
     def visible_to(self, actor: Actor) -> bool:
+        if self.permission is not None and not actor.can(self.permission):
+            return False
         reached = (self.scope is None or sees(actor, self.scope)
                    or any(sees(actor, other) for other in self.alternatives))
         return reached and all(sees(actor, other) for other in self.requires)
@@ -180,7 +184,8 @@ async def _edges(read: Reader, events: Sequence[LoggedEvent]) -> dict[str, Any]:
             found[str(key)] = Subject(
                 Edge(RelationshipRecord.of(row), frozenset(
                     account for account, _ in known)),
-                known[0][1], requires=tuple(scope for _, scope in known[1:]))
+                known[0][1], requires=tuple(scope for _, scope in known[1:]),
+                permission="relationship:read")
     return found
 
 
