@@ -24,7 +24,7 @@ from relational.ledger import Ledger
 from relational.listener import listen
 from relational.repositories.audit import Chain
 from relational.repositories.outbox import OutboxSource
-from services import subscriptions, webhooks
+from services import stream_subjects, subscriptions, webhooks
 from services.clock import Clock
 from services.event_stream import Dispatcher
 from services.influence import InfluenceFollower
@@ -80,11 +80,12 @@ async def open_stores(settings: Settings, *, pool_size: int, clock: Clock | None
     stores = Stores(ledger, graph, settings, cipher=cipher, clock=clock or Clock())
     dispatcher = Dispatcher(
         ledger.read, {topic: found.stream for topic, found in subscriptions.TOPICS.items()},
-        subscriptions.loaders(ledger.read, cipher), poll_seconds=settings.subscription_poll_seconds,
+        stream_subjects.loaders(ledger.read, cipher),
+        poll_seconds=settings.subscription_poll_seconds,
         retention=timedelta(days=settings.event_retention_days),
         queue_limit=settings.subscription_queue_limit)
     woken.append(dispatcher.wake)
-    loaders = subscriptions.loaders(ledger.read, cipher)
+    loaders = stream_subjects.loaders(ledger.read, cipher)
 
     def hand_on(position: int) -> Awaitable[bool]:
         return webhooks.fan_out(ledger, loaders, position, stores.clock.now())

@@ -1,6 +1,7 @@
 """Live changes over graphql-transport-ws: `accountChanged`, `contactChanged`,
-`relationshipChanged`, `securityEvents`. Each payload carries the same types as the queries,
-so every field rule applies per subscriber and per event; `cursor` resumes the stream."""
+`relationshipChanged`, `opportunityChanged`, `ticketChanged`, `securityEvents`. Each payload
+carries the same types as the queries, so every field rule applies per subscriber and per
+event; `cursor` resumes the stream."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from resolvers.ids import from_global_id, to_global_id
 from schema.accounts import Account, AccountRef, Info, account_ref
 from schema.contacts import Contact
 from schema.directives import guard
-from services.subscriptions import Change, Ownership, SecurityRecord, StreamFilter
+from schema.pipeline_types import Opportunity
+from schema.relationships import Relationship
+from schema.tickets import Ticket
+from services.stream_subjects import Edge, Ownership, SecurityRecord
+from services.subscriptions import Change, StreamFilter
 
 ResumeArg = Annotated[str | None, strawberry.argument(
     description="Resume after this event's `cursor`: missed events are replayed first (kept "
@@ -56,6 +61,26 @@ class ContactChangeFilter:
 class RelationshipChangeFilter:
     account_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Only edges with one of these accounts at either end.")
+    kinds: list[ChangeKind] | None = strawberry.field(default=None,
+                                                      description="Only these kinds.")
+
+
+@strawberry.input(description="Changes to stream; all given conditions must hold.")
+class OpportunityChangeFilter:
+    ids: list[strawberry.ID] | None = strawberry.field(default=None,
+                                                       description="Only these opportunities.")
+    account_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only opportunities of these accounts.")
+    kinds: list[ChangeKind] | None = strawberry.field(default=None,
+                                                      description="Only these kinds.")
+
+
+@strawberry.input(description="Changes to stream; all given conditions must hold.")
+class TicketChangeFilter:
+    ids: list[strawberry.ID] | None = strawberry.field(default=None,
+                                                       description="Only these tickets.")
+    account_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only tickets of these accounts.")
     kinds: list[ChangeKind] | None = strawberry.field(default=None,
                                                       description="Only these kinds.")
 
@@ -103,14 +128,48 @@ class RelationshipEdge:
         return await account_ref(info, self.edge.child_id)
 
 
-@strawberry.type(description="A change to a relationship edge.")
+@strawberry.type(description="A change to a relationship edge: a shareholding (LINKED, "
+                             "UNLINKED) or a decision-map or supply edge (LINKED when created, "
+                             "UPDATED, UNLINKED when ended).")
 class RelationshipChange:
     cursor: str = strawberry.field(description="Resume after this event with `after:`.")
     kind: ChangeKind = strawberry.field(description="What happened.")
-    id: strawberry.ID = strawberry.field(description="Global id of the account the edge leads to.")
+    id: strawberry.ID = strawberry.field(
+        description="Global id of the edge: the Relationship, or for a shareholding the "
+                    "Account held.")
     at: datetime = strawberry.field(description="When the change was committed (UTC).")
     relationship: RelationshipEdge | None = strawberry.field(
-        description="The edge; null for REVOKED.")
+        description="A shareholding; null for other edges and REVOKED.")
+    edge: Relationship | None = strawberry.field(
+        description="An INFLUENCES, REPORTS_TO, KNOWS or SUPPLIES edge as queries return it; "
+                    "null for shareholdings and REVOKED.")
+
+
+@strawberry.type(description="A change to an opportunity (a deal).")
+class OpportunityChange:
+    cursor: str = strawberry.field(description="Resume after this event with `after:`.")
+    kind: ChangeKind = strawberry.field(description="CREATED, UPDATED or REVOKED.")
+    id: strawberry.ID = strawberry.field(description="The opportunity's global id.")
+    at: datetime = strawberry.field(description="When the change was committed (UTC).")
+    topic: str = strawberry.field(
+        description="The event: opportunity.created, .updated, .stage_changed, .won, .lost "
+                    "(a move to WON or LOST is a stage change and then the close).")
+    opportunity: Opportunity | None = strawberry.field(
+        description="The opportunity as it is now (amount masked as in queries); null for "
+                    "REVOKED.")
+
+
+@strawberry.type(description="A change to a service desk ticket, as `ticketChanged` streams it "
+                             "(a line of its history is a `TicketChange`).")
+class TicketChangeEvent:
+    cursor: str = strawberry.field(description="Resume after this event with `after:`.")
+    kind: ChangeKind = strawberry.field(description="CREATED, UPDATED or REVOKED.")
+    id: strawberry.ID = strawberry.field(description="The ticket's global id.")
+    at: datetime = strawberry.field(description="When the change was committed (UTC).")
+    topic: str = strawberry.field(
+        description="The event: ticket.created, .transitioned, .assigned, .escalated.")
+    ticket: Ticket | None = strawberry.field(
+        description="The ticket as it is now; null for REVOKED.")
 
 
 @strawberry.type(description="A security-relevant audit record (a refusal, a burst of "
@@ -140,12 +199,29 @@ def _contact_change(change: Change) -> ContactChange:
 
 
 def _relationship_change(change: Change) -> RelationshipChange:
-    edge = change.record
+    found = change.record
+    owned = change.topic.startswith("ownership.")
     return RelationshipChange(
         cursor=change.cursor, kind=ChangeKind(change.kind),
-        id=strawberry.ID(to_global_id("Account", change.record_id)), at=change.at,
-        relationship=None if edge is None else RelationshipEdge(
-            kind="OWNS", share_pct=edge.share_pct, edge=edge))
+        id=strawberry.ID(to_global_id("Account" if owned else "Relationship", change.record_id)),
+        at=change.at,
+        relationship=RelationshipEdge(kind="OWNS", share_pct=found.share_pct, edge=found)
+        if isinstance(found, Ownership) else None,
+        edge=Relationship.of(found.record) if isinstance(found, Edge) else None)
+
+
+def _opportunity_change(change: Change) -> OpportunityChange:
+    return OpportunityChange(
+        cursor=change.cursor, kind=ChangeKind(change.kind), at=change.at, topic=change.topic,
+        id=strawberry.ID(to_global_id("Opportunity", change.record_id)),
+        opportunity=None if change.record is None else Opportunity.from_row(change.record))
+
+
+def _ticket_change(change: Change) -> TicketChangeEvent:
+    return TicketChangeEvent(
+        cursor=change.cursor, kind=ChangeKind(change.kind), at=change.at, topic=change.topic,
+        id=strawberry.ID(to_global_id("Ticket", change.record_id)),
+        ticket=None if change.record is None else Ticket.from_row(change.record))
 
 
 def _security_event(change: Change) -> SecurityEvent:
@@ -196,8 +272,10 @@ class SubscriptionFields:
                                             wanted, _arguments(after, filter)):
             yield _contact_change(change)
 
-    @strawberry.subscription(description="Relationship edges linked or unlinked where you see "
-                                         "the account they lead to.",
+    @strawberry.subscription(description="Relationship edges linked, changed or unlinked: "
+                                         "shareholdings where you see the account they lead "
+                                         "to, decision-map and supply edges where you see "
+                                         "both ends.",
                              extensions=guard("account:read"))
     async def relationship_changed(
         self, info: Info, after: ResumeArg = None,
@@ -212,6 +290,39 @@ class SubscriptionFields:
                                             "relationshipChanged", after, wanted,
                                             _arguments(after, filter)):
             yield _relationship_change(change)
+
+    @strawberry.subscription(description="Opportunities created, changed, moved through the "
+                                         "pipeline, won or lost within your scope.",
+                             extensions=guard("opportunity:read"))
+    async def opportunity_changed(
+        self, info: Info, after: ResumeArg = None,
+        filter: Annotated[OpportunityChangeFilter | None, strawberry.argument(
+            description="Which changes.")] = None,
+    ) -> AsyncGenerator[OpportunityChange, None]:
+        wanted = StreamFilter(
+            ids=_ids(filter.ids if filter else None, "Opportunity", "filter.ids"),
+            account_ids=_ids(filter.account_ids if filter else None, "Account",
+                             "filter.accountIds"),
+            kinds=_kinds(filter.kinds if filter else None))
+        async for change in resolve.changes(info.context, "opportunity", "opportunityChanged",
+                                            after, wanted, _arguments(after, filter)):
+            yield _opportunity_change(change)
+
+    @strawberry.subscription(description="Tickets opened, moved, assigned or escalated within "
+                                         "your scope.", extensions=guard("ticket:read"))
+    async def ticket_changed(
+        self, info: Info, after: ResumeArg = None,
+        filter: Annotated[TicketChangeFilter | None, strawberry.argument(
+            description="Which changes.")] = None,
+    ) -> AsyncGenerator[TicketChangeEvent, None]:
+        wanted = StreamFilter(
+            ids=_ids(filter.ids if filter else None, "Ticket", "filter.ids"),
+            account_ids=_ids(filter.account_ids if filter else None, "Account",
+                             "filter.accountIds"),
+            kinds=_kinds(filter.kinds if filter else None))
+        async for change in resolve.changes(info.context, "ticket", "ticketChanged", after,
+                                            wanted, _arguments(after, filter)):
+            yield _ticket_change(change)
 
     @strawberry.subscription(description="Security events as they are recorded (auditors).",
                              extensions=guard("audit:read"))

@@ -104,7 +104,7 @@ class RecordScope:
 
     owner_id: object | None
     department_id: object | None
-    region: str
+    region: str | None  # None: not reachable by region (a deal seen through its owner)
     level: int  # the record's classification (a contact: the higher of it and its account's)
 
 
@@ -115,4 +115,5 @@ def sees(actor: Actor, scope: RecordScope) -> bool:
     if seen.nothing or scope.level > seen.max_level:
         return False
     return (seen.everything or (seen.owner_id is not None and scope.owner_id == seen.owner_id)
-            or scope.department_id in seen.department_ids or scope.region in seen.regions)
+            or scope.department_id in seen.department_ids
+            or (scope.region is not None and scope.region in seen.regions))

@@ -1,35 +1,25 @@
 """Live change streams: which outbox topics feed which subscription (one table: a domain adds
-its topics here), what each stream loads about the records of a batch, and one subscriber's
+its topics here; what each stream loads is `services.stream_subjects`), and one subscriber's
 view of a stream — replay after a cursor, then live, decided per event and subscriber by the
 one visibility rule (`services.policy.sees`), with one REVOKED when a record leaves the
 subscriber's scope."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from auth.actor import Actor
-from auth.field_cipher import FieldCipher
 from relational.ledger import Reader
-from relational.repositories import accounts as account_repo
-from relational.repositories import contacts as contact_repo
 from relational.repositories import event_log
 from relational.repositories.event_log import LoggedEvent
-from relational.repositories.visibility import TOP_LEVEL, Visibility
 from relational.uow import UnitOfWork
-from services import contact_fields
-from services.accounts import AccountRecord
 from services.errors import BadUserInput, DomainError, ErrorCode
-from services.event_stream import Dispatched, Dispatcher, Prepare
+from services.event_stream import Dispatched, Dispatcher
 from services.pagination import open_cursor, seal_cursor
-from services.policy import RecordScope, sees
-
-EVERYTHING = Visibility(everything=True, max_level=TOP_LEVEL)  # the dispatcher's own loads
+from services.stream_subjects import Edge, Ownership, Subject
 
 
 @dataclass(frozen=True)
@@ -43,90 +33,32 @@ class Topic:
 TOPICS: dict[str, Topic] = {
     "account.created": Topic("account", "CREATED"),
     "account.updated": Topic("account", "UPDATED"),
+    "account.disrupted": Topic("account", "UPDATED"),
+    "account.disruptionCleared": Topic("account", "UPDATED"),
     "contact.created": Topic("contact", "CREATED"),
     "contact.updated": Topic("contact", "UPDATED"),
     "contact.deleted": Topic("contact", "DELETED"),
     "ownership.linked": Topic("relationship", "LINKED"),
     "ownership.unlinked": Topic("relationship", "UNLINKED"),
+    "relationship.created": Topic("relationship", "LINKED"),
+    "relationship.updated": Topic("relationship", "UPDATED"),
+    "relationship.ended": Topic("relationship", "UNLINKED"),  # valid_to set; history keeps it
+    # A move to WON or LOST is two events: the stage change and the close (`topic` tells).
+    "opportunity.created": Topic("opportunity", "CREATED"),
+    "opportunity.updated": Topic("opportunity", "UPDATED"),
+    "opportunity.stage_changed": Topic("opportunity", "UPDATED"),
+    "opportunity.won": Topic("opportunity", "UPDATED"),
+    "opportunity.lost": Topic("opportunity", "UPDATED"),
+    "ticket.created": Topic("ticket", "CREATED"),
+    "ticket.transitioned": Topic("ticket", "UPDATED"),
+    "ticket.assigned": Topic("ticket", "UPDATED"),
+    "ticket.escalated": Topic("ticket", "UPDATED"),
     "audit.security": Topic("security", "CREATED"),
 }
 
 
 def topics_of(stream: str) -> tuple[str, ...]:
     return tuple(topic for topic, found in TOPICS.items() if found.stream == stream)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """A record as its event is delivered: the record now and who may see it (None: anyone
-    holding the stream's permission, e.g. security events for auditors)."""
-
-    record: Any
-    scope: RecordScope | None
-
-
-@dataclass(frozen=True)
-class Ownership:
-    parent_id: uuid.UUID
-    child_id: uuid.UUID
-    share_pct: Decimal | None
-
-
-@dataclass(frozen=True)
-class SecurityRecord:
-    operation: str
-    actor: str | None
-    target_ids: tuple[str, ...]
-    ip: str | None
-    details: dict[str, Any]
-
-
-def _scope(row: Any, level: int | None = None) -> RecordScope:
-    return RecordScope(row.owner_id, row.department_id, row.region,
-                       max(row.classification, level or 0))
-
-
-def loaders(read: Reader, cipher: FieldCipher) -> dict[str, Prepare]:
-    """stream → how the dispatcher loads the subjects of a batch (one query per batch)."""
-
-    async def accounts(events: Sequence[LoggedEvent]) -> dict[str, Any]:
-        ids = [uuid.UUID(event.aggregate_id) for event in events]
-        async with read() as session:
-            rows = await account_repo.get_many(session, ids, EVERYTHING)
-        return {str(key): Subject(AccountRecord.of(row), _scope(row)) for key, row in rows.items()}
-
-    async def contacts(events: Sequence[LoggedEvent]) -> dict[str, Any]:
-        ids = [uuid.UUID(event.aggregate_id) for event in events]
-        async with read() as session:
-            rows = await contact_repo.get_many(session, ids, EVERYTHING)
-            owners = await account_repo.get_many(
-                session, [row.account_id for row in rows.values()], EVERYTHING)
-        return {str(key): Subject(contact_fields.reveal(cipher, row),
-                                  _scope(owners[row.account_id], row.classification))
-                for key, row in rows.items() if row.account_id in owners}
-
-    async def relationships(events: Sequence[LoggedEvent]) -> dict[str, Any]:
-        async with read() as session:
-            rows = await account_repo.get_many(
-                session, [uuid.UUID(event.aggregate_id) for event in events], EVERYTHING)
-        found: dict[str, Any] = {}
-        for event in events:  # the edge of the latest event of each child wins
-            child = rows.get(uuid.UUID(event.aggregate_id))
-            if child is not None:
-                found[event.aggregate_id] = Subject(Ownership(
-                    uuid.UUID(event.payload["parentId"]), child.id,
-                    Decimal(event.payload["share"]) if event.topic == "ownership.linked"
-                    else None), _scope(child))
-        return found
-
-    async def security(events: Sequence[LoggedEvent]) -> dict[str, Any]:
-        return {event.aggregate_id: Subject(SecurityRecord(
-            event.payload["operation"], event.payload.get("actor"),
-            tuple(event.payload.get("targetIds") or ()), event.payload.get("ip"),
-            event.payload.get("details") or {}), None) for event in events}
-
-    return {"account": accounts, "contact": contacts, "relationship": relationships,
-            "security": security}
 
 
 @dataclass(frozen=True)
@@ -138,6 +70,7 @@ class Change:
     record_id: str
     at: datetime
     record: Any | None
+    topic: str  # the outbox event type (`opportunity.stage_changed`, `ownership.linked`, …)
 
 
 class CursorExpired(BadUserInput):
@@ -192,18 +125,18 @@ class _View:
         if now_visible and self.matches(kind, subject.record):
             self.shown.add(key)
             self.revoked.discard(key)
-            return Change(cursor, kind, key, event.at, subject.record)
+            return Change(cursor, kind, key, event.at, subject.record, event.topic)
         was = key in self.shown or (before is not None and self._sees(before))
         if not was or key in self.revoked or now_visible:
             return None
         self.shown.discard(key)
         if kind == "DELETED" and subject is None:
-            return Change(cursor, kind, key, event.at, None)
+            return Change(cursor, kind, key, event.at, None, event.topic)
         self.revoked.add(key)
-        return Change(cursor, "REVOKED", key, event.at, None)
+        return Change(cursor, "REVOKED", key, event.at, None, event.topic)
 
     def _sees(self, subject: Subject) -> bool:
-        return subject.scope is None or sees(self.actor, subject.scope)
+        return subject.visible_to(self.actor)
 
 
 async def _replay(dispatcher: Dispatcher, read: Reader, stream: str, after: int,
@@ -285,4 +218,6 @@ class StreamFilter:
 def _accounts_of(record: Any) -> set[str]:
     if isinstance(record, Ownership):
         return {str(record.parent_id), str(record.child_id)}
+    if isinstance(record, Edge):
+        return {str(account) for account in record.account_ids}
     return {str(getattr(record, "account_id", getattr(record, "id", "")))}

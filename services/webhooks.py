@@ -29,8 +29,11 @@ from relational.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEn
 from services.errors import BadUserInput, NotFound
 from services.event_stream import Prepare
 from services.identity.sessions import api_token_owner
-from services.policy import may_read_field, sees
-from services.subscriptions import TOPICS, Ownership, SecurityRecord, StreamFilter, Subject
+from services.opportunities import OpportunityRecord
+from services.policy import amount_visible, may_read_field
+from services.stream_subjects import Edge, Ownership, SecurityRecord, Subject
+from services.subscriptions import TOPICS, StreamFilter
+from services.tickets import TicketRecord
 
 ALGORITHMS = ("HMAC-SHA256", "HMAC-SM3")
 RETRY_FOR = timedelta(hours=72)
@@ -38,7 +41,8 @@ FIRST_RETRY_SECONDS = 30.0
 LONGEST_RETRY_SECONDS = 6 * 3600.0
 TASK = "webhooks:deliver"
 STREAM_PERMISSION = {"account": "account:read", "contact": "contact:read",
-                     "relationship": "account:read", "security": "audit:read"}
+                     "relationship": "account:read", "opportunity": "opportunity:read",
+                     "ticket": "ticket:read", "security": "audit:read"}
 _SECRET_FIELD = "webhook.secret"  # noqa: S105 - the sealed field's name, not a secret
 _BATCH = 500
 
@@ -130,7 +134,39 @@ async def register(uow: UnitOfWork, actor: Actor, cipher: FieldCipher,
 
 def render(actor: Actor, topic: str, event_id: int, at: datetime, subject: Subject) -> str:
     """The delivery body: the record as the endpoint's token may read it."""
-    record = subject.record
+    data = _pipeline_data(actor, subject.record) or _data(actor, subject.record)
+    return json.dumps({"id": f"evt_{event_id}", "type": topic, "occurredAt": at.isoformat(),
+                       "data": data}, ensure_ascii=False, sort_keys=True)
+
+
+def _pipeline_data(actor: Actor, record: Any) -> dict[str, Any] | None:
+    """Deals (the amount as `amount_visible` allows it: null where the API masks it), tickets
+    and decision-map or supply edges; None for the other records."""
+    if isinstance(record, OpportunityRecord):
+        shown = amount_visible(actor, record.owner_id, record.department_id)
+        return {"id": str(record.id), "accountId": str(record.account_id), "name": record.name,
+                "stage": record.stage, "status": record.status, "currency": record.currency,
+                "amount": str(record.amount) if shown else None,
+                "expectedCloseOn": record.expected_close_on.isoformat(),
+                "version": record.version}
+    if isinstance(record, TicketRecord):
+        return {"id": str(record.id), "number": record.number,
+                "accountId": str(record.account_id), "state": record.state,
+                "priority": record.priority, "category": record.category,
+                "subject": record.subject, "version": record.version,
+                "assigneeId": None if record.assignee_id is None else str(record.assignee_id)}
+    if isinstance(record, Edge):
+        edge = record.record
+        return {"id": str(edge.id), "kind": edge.kind, "fromId": str(edge.from_id),
+                "toId": str(edge.to_id), "weight": edge.weight,
+                "criticality": edge.criticality,
+                "share": None if edge.share is None else str(edge.share),
+                "validFrom": edge.valid_from.isoformat(),
+                "validTo": None if edge.valid_to is None else edge.valid_to.isoformat()}
+    return None
+
+
+def _data(actor: Actor, record: Any) -> dict[str, Any]:
     data: dict[str, Any]
     if isinstance(record, Ownership):
         data = {"parentId": str(record.parent_id), "childId": str(record.child_id),
@@ -148,8 +184,7 @@ def render(actor: Actor, topic: str, event_id: int, at: datetime, subject: Subje
     else:
         data = {"id": str(record.id), "accountId": str(record.account_id), "name": record.name,
                 "title": record.title}
-    return json.dumps({"id": f"evt_{event_id}", "type": topic, "occurredAt": at.isoformat(),
-                       "data": data}, ensure_ascii=False, sort_keys=True)
+    return data
 
 
 def _wants(endpoint: WebhookEndpoint, actor: Actor, topic: str, subject: Subject | None) -> bool:
@@ -158,7 +193,7 @@ def _wants(endpoint: WebhookEndpoint, actor: Actor, topic: str, subject: Subject
         return False
     if not actor.can(STREAM_PERMISSION[stream]):
         return False
-    if subject.scope is not None and not sees(actor, subject.scope):
+    if not subject.visible_to(actor):
         return False
     wanted = StreamFilter(regions=frozenset(endpoint.filter.get("regions") or ()),
                           account_ids=frozenset(endpoint.filter.get("accountIds") or ()))

@@ -14,8 +14,10 @@ from gql.transport.websockets import WebsocketsTransport
 from app import create_app
 from auth import secrets
 from settings import Settings
-from tests.conftest import Api, serving
+from tests.conftest import Api, Seed, serving
 from tests.factories import UPDATE_ACCOUNT, make_account, make_contact
+from tests.operations_helpers import TRANSITION, add_engineer, customer, open_ticket
+from tests.pipeline_helpers import deal, move
 from tests.ws_client import Socket, wait_subscribed
 
 ACCOUNTS = """subscription($after: String) {
@@ -202,4 +204,96 @@ async def test_contact_fields_are_masked_per_subscriber(server: str, api: Api) -
     masked = (await finance.next())["contactChanged"]
     assert masked == {"kind": "CREATED", "contact": {"name": "李雷", "phone": "138****5678"}}
     for socket in (admin, finance):
+        await socket.close()
+
+
+DEALS = """subscription { opportunityChanged {
+  kind topic id opportunity { id stage status amount } } }"""
+
+
+async def test_a_stage_change_reaches_finance_with_the_amount_and_no_other_region(
+        server: str, api: Api) -> None:
+    finance = await socket_for(server, api, "finance")
+    north = await socket_for(server, api, "sales.north")
+    desk = await socket_for(server, api, "service")  # the region's deals, amounts masked
+    for socket in (finance, north, desk):
+        await socket.subscribe("d", DEALS)
+    await wait_subscribed(api.stores, "opportunityChanged", 3)
+
+    seller = api.as_user("sales.east")
+    made = await deal(seller, amount="250000.00",
+                      account=await make_account(seller, name="华东商机公司", region="华东"))
+    await move(seller, made, "QUALIFICATION")
+    created = (await finance.next())["opportunityChanged"]
+    assert (created["kind"], created["topic"], created["id"]) == (
+        "CREATED", "opportunity.created", made["id"])
+    moved = (await finance.next())["opportunityChanged"]
+    assert moved == {"kind": "UPDATED", "topic": "opportunity.stage_changed", "id": made["id"],
+                     "opportunity": {"id": made["id"], "stage": "QUALIFICATION",
+                                     "status": "OPEN", "amount": "250000.00"}}
+    await desk.next()
+    masked = (await desk.next())["opportunityChanged"]
+    assert (masked["topic"], masked["opportunity"]["amount"]) == ("opportunity.stage_changed",
+                                                              "********")
+
+    # The salesperson of another region saw neither event: their first one is their own deal.
+    northern = api.as_user("sales.north")
+    theirs = await deal(northern, account=await make_account(northern, name="华北商机公司",
+                                                             region="华北"))
+    first = (await north.next())["opportunityChanged"]
+    assert (first["kind"], first["id"]) == ("CREATED", theirs["id"])
+    for socket in (finance, north, desk):
+        await socket.close()
+
+
+async def test_a_ticket_transition_arrives(server: str, api: Api, seed: Seed) -> None:
+    await add_engineer(api, seed, "service", skills=["售后"], regions=["华东"])
+    admin = await socket_for(server, api, "admin")
+    await admin.subscribe("t", "subscription { ticketChanged { kind topic id ticket { state } } }")
+    await wait_subscribed(api.stores, "ticketChanged")
+    ticket = await open_ticket(api, await customer(api))
+    await api.data(TRANSITION, {"input": {"ticketId": ticket["id"], "to": "IN_PROGRESS",
+                                          "version": ticket["version"]}})
+    seen = [(await admin.next())["ticketChanged"] for _ in range(3)]
+    assert [(event["kind"], event["topic"], event["id"]) for event in seen] == [
+        ("CREATED", "ticket.created", ticket["id"]), ("UPDATED", "ticket.assigned", ticket["id"]),
+        ("UPDATED", "ticket.transitioned", ticket["id"])]
+    assert seen[-1]["ticket"] == {"state": "IN_PROGRESS"}
+    await admin.close()
+
+
+RELATE = """mutation($input: RelationshipCreateInput!) {
+  relationshipCreate(input: $input) { relationship { id } } }"""
+EDGES = """subscription { relationshipChanged {
+  kind id relationship { kind } edge { kind fromId toId weight } } }"""
+
+
+async def _influence(api: Api, account_name: str) -> tuple[str, str, str]:
+    """Two contacts of a new account of the caller and an INFLUENCES edge between them."""
+    account = await make_account(api, name=account_name, region="华东")
+    deputy = await make_contact(api, account, name="王副总")
+    boss = await make_contact(api, account, name="赵总")
+    body = await api.data(RELATE, {"input": {"kind": "INFLUENCES", "fromId": deputy,
+                                             "toId": boss, "weight": 0.7}})
+    return body["relationshipCreate"]["relationship"]["id"], deputy, boss
+
+
+async def test_an_influences_edge_reaches_only_who_sees_both_contacts(
+        server: str, api: Api) -> None:
+    admin = await socket_for(server, api, "admin")
+    north = await socket_for(server, api, "sales.north")
+    for socket in (admin, north):
+        await socket.subscribe("r", EDGES)
+    await wait_subscribed(api.stores, "relationshipChanged", 2)
+
+    edge, deputy, boss = await _influence(api, "决策图公司")
+    linked = (await admin.next())["relationshipChanged"]
+    assert linked == {"kind": "LINKED", "id": edge, "relationship": None, "edge": {
+        "kind": "INFLUENCES", "fromId": deputy, "toId": boss, "weight": 0.7}}
+
+    # The salesperson sees none of the admin's contacts: their first edge is their own.
+    theirs, _, _ = await _influence(api.as_user("sales.north"), "华北决策图公司")
+    first = (await north.next())["relationshipChanged"]
+    assert (first["kind"], first["id"]) == ("LINKED", theirs)
+    for socket in (admin, north):
         await socket.close()

@@ -24,6 +24,7 @@ from services.clock import ShiftedClock
 from tests.conftest import Api, serving
 from tests.factories import make_account
 from tests.jobs_helpers import RunJobs
+from tests.pipeline_helpers import deal, move
 
 SECRET = "receiver-secret-0123456789"
 CREATE = """mutation($input: WebhookEndpointCreateInput!) {
@@ -156,6 +157,22 @@ async def test_payloads_obey_the_tokens_permissions(api: Api, receiver: Receiver
     [delivered] = await deliveries(api, seeing, 1)  # decided in the same pass as `blind`
     assert delivered["eventType"] == "account.created"
     assert await api.data(DELIVERIES, {"id": blind}) == {"webhookDeliveries": []}
+
+
+async def test_deal_events_carry_the_amount_only_for_a_token_that_may_read_it(
+        api: Api, receiver: Receiver, run_jobs: RunJobs) -> None:
+    masked = await endpoint(api, receiver, ["opportunity:read"], ["opportunity.stage_changed"])
+    await endpoint(api, receiver, ["opportunity:read", "amount:read"],
+                   ["opportunity.stage_changed"])
+    made = await deal(api, amount="70000.00")
+    await move(api, made, "QUALIFICATION")
+    await deliveries(api, masked, 1)
+    await run_jobs()
+    bodies = sorted((json.loads(body) for _, body in receiver.got),
+                    key=lambda event: event["data"]["amount"] or "")
+    assert [(event["type"], event["data"]["stage"], event["data"]["amount"])
+            for event in bodies] == [("opportunity.stage_changed", "QUALIFICATION", None),
+                                     ("opportunity.stage_changed", "QUALIFICATION", "70000.00")]
 
 
 async def test_only_admins_register_endpoints(api: Api, receiver: Receiver) -> None:

@@ -55,6 +55,15 @@ async def get(session: AsyncSession, relationship_id: uuid.UUID, *,
     return (await session.scalars(statement)).one_or_none()
 
 
+async def get_many(session: AsyncSession,
+                   ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Relationship]:
+    """The edges by id; who may see them is decided by their ends (the caller's)."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Relationship).where(Relationship.id.in_(list(set(ids)))))
+    return {row.id: row for row in rows}
+
+
 async def knows(session: AsyncSession, user_id: uuid.UUID, contact_ids: Sequence[uuid.UUID],
                 *, lock: bool = False) -> dict[uuid.UUID, Relationship]:
     """The KNOWS edges from `user_id` to each of `contact_ids` (at most one per pair)."""
