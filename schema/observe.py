@@ -25,6 +25,13 @@ def _outcome(result: Any) -> str:
     return "INTERNAL" if errors else "OK"
 
 
+def _kind(context: Any) -> str | None:
+    """query / mutation / subscription; None when the document did not parse."""
+    if context.graphql_document is None:
+        return None
+    return str(context.operation_type.value)
+
+
 class Observe(SchemaExtension):
     """First in the list, so it finishes last and sees the errors as clients get them."""
 
@@ -44,6 +51,6 @@ class Observe(SchemaExtension):
         actor = getattr(getattr(request, "known_actor", None), "label", None)
         log.info("graphql", request_id=getattr(request, "request_id", None),
                  actor=actor or "anonymous", operation=operation,
-                 kind=context.operation_type.value if context.operation_type else None,
+                 kind=_kind(context),
                  outcome=outcome, duration_ms=round(seconds * 1000, 1),
                  graph_round_trips=trips[0])

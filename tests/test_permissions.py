@@ -153,6 +153,20 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         expression: "region = \\"华东\\""}) { tagRule { id } } }""", {}),
     "tagRulePreview": ("""{ tagRulePreview(expression: "annualRevenue > 1") {
         matchCount } }""", {}),
+    "campaign": ("query($id: ID!) { campaign(id: $id) { name } }",
+                 {"id": global_id("Campaign", USER_ID)}),
+    "campaignCreate": ("""mutation { campaignCreate(input: {name: "c", budget: "1",
+        segment: "region = \\"华东\\""}) { campaign { id } } }""", {}),
+    "accountLifecycleTransition": ("""mutation($id: ID!) { accountLifecycleTransition(input: {
+        accountId: $id, to: INTENT, reason: "r"}) { account { id } } }""", {"id": ANY_ID}),
+    "webhookEndpoints": ("{ webhookEndpoints { url } }", {}),
+    "webhookDeliveries": ("query($id: ID!) { webhookDeliveries(endpointId: $id) { status } }",
+                          {"id": global_id("WebhookEndpoint", USER_ID)}),
+    "webhookEndpointCreate": ("""mutation($id: ID!) { webhookEndpointCreate(input: {
+        url: "https://example.invalid/hook", eventTypes: ["account"], secret: "s",
+        apiTokenId: $id}) { endpoint { id } } }""", {"id": global_id("ApiToken", USER_ID)}),
+    "webhookReplay": ("""mutation($id: ID!) { webhookReplay(input: {endpointId: $id}) {
+        replayed } }""", {"id": global_id("WebhookEndpoint", USER_ID)}),
 }
 
 
