@@ -18,7 +18,7 @@ from services import demo_pipeline, forecasting
 from services.identity.users import builtin_actor
 from tests.conftest import Api, Seed
 from tests.factories import global_id, make_account, raw_id
-from tests.pipeline_helpers import approved_quote, deal, move
+from tests.pipeline_helpers import approved_quote, deal, decision_maker, move
 
 CONVERSION = """query($since: Date, $until: Date) { pipelineConversion(since: $since,
   until: $until) { stage entered advanced rate medianDaysInStage } }"""
@@ -35,6 +35,7 @@ async def sql(api: Api, statement: str) -> None:
 
 async def test_conversion_counts_entries_advances_and_median_days(api: Api) -> None:
     a = await deal(api)
+    await decision_maker(api, a)
     await move(api, await move(api, a, "QUALIFICATION"), "SOLUTION")
     b = await deal(api)
     await move(api, await move(api, b, "QUALIFICATION"), "LOST", lostReason="预算取消")
