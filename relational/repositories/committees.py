@@ -143,3 +143,19 @@ async def replace_scores(session: AsyncSession, key: Key, rows: Sequence[dict[st
              "computed_at": computed_at} for row in rows if row["contact_id"] in alive]
     if kept:
         await session.execute(insert(InfluenceScore), kept)
+
+
+async def seatable(session: AsyncSession, account_ids: Sequence[uuid.UUID]
+                   ) -> tuple[set[uuid.UUID], dict[uuid.UUID, uuid.UUID]]:
+    """(demo data) The accounts whose own committee has a decision maker at any time, and the
+    first contact (by id) of each account."""
+    if not account_ids:
+        return set(), {}
+    wanted = list(set(account_ids))
+    decided = set((await session.scalars(select(CommitteeMember.account_id).distinct().where(
+        CommitteeMember.account_id.in_(wanted), CommitteeMember.opportunity_id.is_(None),
+        CommitteeMember.roles.any_() == "DECISION_MAKER"))).all())
+    firsts = await session.execute(
+        select(Contact.account_id, Contact.id).distinct(Contact.account_id)
+        .where(Contact.account_id.in_(wanted)).order_by(Contact.account_id, Contact.id))
+    return decided, {account_id: contact_id for account_id, contact_id in firsts}
