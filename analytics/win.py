@@ -40,6 +40,8 @@ REASONS = {
     "stage_probability": "阶段赢率低 (low stage probability)",
     "log_amount": "金额偏大 (large amount)",
     "has_tender": "需要招投标 (tender required)",
+    "days_since_interaction": "久未联系客户 (no recent interaction)",
+    "decision_map_coverage": "决策链覆盖不足 (committee incomplete)",
 }
 
 

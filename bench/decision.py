@@ -35,6 +35,7 @@ from bench.config import BenchConfig, progress
 from bench.seed import conninfo
 from bench.stores import app_settings, direct_stores, stores_up
 from relational.migrate import upgrade
+from relational.repositories.committees import Key
 from services import clock, decision_maps, influence, introductions
 from services.stores import Stores
 
@@ -184,7 +185,7 @@ async def _measure(stores: Stores, users: list[uuid.UUID],
         first, second = members[account][:2]
         await stores.graph.write(_CREATE["INFLUENCES"], {"rows": [
             {"id": str(uuid.uuid4()), "f": second, "t": first, "w": 0.5}], "since": SINCE})
-        await influence.recompute(stores.ledger, stores.graph, account, today)
+        await influence.recompute(stores.ledger, stores.graph, Key(account), today)
 
     progress("decision maps: committee recomputes after one edge change")
     await _timed(2, changed)  # warm

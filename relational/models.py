@@ -277,8 +277,9 @@ class InteractionContact(Base):
 
 
 class CommitteeMember(Base):
-    """A person on an account's buying committee (per opportunity once those exist), with one
-    or more roles (the first is the primary one) and a stance; valid over a period."""
+    """A person on a buying committee — the account's own (`opportunity_id` NULL) or one
+    opportunity's — with one or more roles (the first is the primary one) and a stance; valid
+    over a period."""
 
     __tablename__ = "committee_members"
 
@@ -287,6 +288,7 @@ class CommitteeMember(Base):
         UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False)
     contact_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
+    # References opportunities (migration 0016); no ORM key: that table is mapped elsewhere.
     opportunity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     stance: Mapped[str] = mapped_column(Text, nullable=False, server_default="UNKNOWN")
@@ -300,12 +302,16 @@ class CommitteeMember(Base):
 
 
 class InfluenceScore(Base):
-    """A committee member's stored influence (analytics/influence.py) and its explanation."""
+    """A committee member's stored influence (analytics/influence.py) and its explanation,
+    keyed by committee: the account and the opportunity (NULL: the account's own)."""
 
     __tablename__ = "influence_scores"
 
     account_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    # Part of the ORM identity only: the table has a unique index with coalesce instead.
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, nullable=True)
     contact_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
     influence: Mapped[float] = mapped_column(nullable=False)

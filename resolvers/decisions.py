@@ -13,10 +13,14 @@ from services.decision_maps import DecisionMap
 from services.introductions import IntroductionPath
 
 
-async def decision_map(ctx: Context, account_id: uuid.UUID, as_of: date | None) -> DecisionMap:
+async def decision_map(ctx: Context, account_id: uuid.UUID, as_of: date | None,
+                       opportunity_id: uuid.UUID | None = None) -> DecisionMap:
+    """The account's committee, or (with `opportunity_id`, a deal the caller has loaded) the
+    deal's."""
     stores = ctx.stores
     return await decision_maps.decision_map(stores.read, stores.graph, stores.cipher,
-                                            await ctx.actor(), account_id, as_of, clock.today())
+                                            await ctx.actor(), account_id, as_of, clock.today(),
+                                            opportunity_id)
 
 
 async def member_add(ctx: Context, account_id: str, contact_id: str, role: str,

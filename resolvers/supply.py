@@ -3,13 +3,16 @@ ledger."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import date
 
 from resolvers.context import Context
 from resolvers.ids import from_global_id
-from services import clock, supply
+from services import clock, opportunities, supply
 from services.accounts import AccountRecord
 from services.errors import NotFound
+from services.opportunities import OpportunityRecord
 from services.supply import ChainKey, Exposed, Link, SupplyEdge
 from services.vocabulary import SupplyDirection
 
@@ -30,6 +33,16 @@ async def exposure(ctx: Context, account_id: str, max_tier: int | None,
         ctx.note_miss("account", source)
         raise NotFound("no account with this id", field="accountId")
     return await supply.exposure(ctx.stores.graph, account, tiers, as_of or clock.today())
+
+
+async def open_deals(ctx: Context, account_ids: Sequence[str]
+                     ) -> dict[str, list[OpportunityRecord]]:
+    """Our open deals with each exposed account (graph ids) that the caller may see, in one
+    read."""
+    keys = {key: uuid.UUID(key) for key in account_ids}
+    found = await opportunities.open_of_accounts(ctx.stores.read, await ctx.actor(),
+                                                 list(keys.values()))
+    return {key: found[value] for key, value in keys.items()}
 
 
 async def mark_disrupted(ctx: Context, account_id: str, reason: str,

@@ -194,6 +194,12 @@ async def account_decision_map(info: Info, account_id: uuid.UUID,
     return DecisionMap.of(await resolve.decision_map(info.context, account_id, as_of))
 
 
+async def opportunity_decision_map(info: Info, account_id: uuid.UUID, opportunity_id: uuid.UUID,
+                                   as_of: date | None) -> DecisionMap:
+    return DecisionMap.of(await resolve.decision_map(info.context, account_id, as_of,
+                                                     opportunity_id))
+
+
 async def account_committee(info: Info, account_id: uuid.UUID,
                             as_of: date | None) -> list[CommitteeMember]:
     found = await resolve.decision_map(info.context, account_id, as_of)

@@ -24,6 +24,7 @@ from services.opportunities import OpportunityRecord, OpportunitySearch, StageCh
 from services.pipelines import PipelineRecord, Stage
 
 if TYPE_CHECKING:
+    from schema.decisions import DecisionMap
     from schema.money_types import Contract, Quote
     from schema.pipeline_reports import Tender
 
@@ -176,6 +177,18 @@ class Opportunity(relay.Node):
 
         found = await resolve.tender_of(info.context, self.row)
         return None if found is None else Tender.of(found)
+
+    @strawberry.field(description="The deal's own buying committee, its ties and our staff's "
+                                  "reach on a date (today if omitted), drawn like "
+                                  "`Account.decisionMap`: one graph query plus stored scores.",
+                      extensions=guard("relationship:read"))
+    async def decision_map(
+        self, info: Info, as_of: Annotated[date | None, strawberry.argument(
+            description="Show the map as it was on this day.")] = None,
+    ) -> Annotated[DecisionMap, strawberry.lazy("schema.decisions")]:
+        from schema.decisions import opportunity_decision_map
+
+        return await opportunity_decision_map(info, self.row.account_id, self.row.id, as_of)
 
     @strawberry.field(description="Win probability 0 to 1 from the current win model (null "
                                   "once closed).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,8 +15,12 @@ from schema.accounts import Account, AccountRef, Info, account_refs
 from schema.directives import guard
 from schema.writes import GraphWrite, Settle
 from services.accounts import Disruption as DisruptionRecord
+from services.opportunities import OpportunityRecord
 from services.supply import MAX_TIER, Exposed, Link, SupplyEdge
 from services.vocabulary import Criticality, SupplyDirection
+
+if TYPE_CHECKING:
+    from schema.pipeline_types import Opportunity
 
 # The services' enum, registered with its GraphQL description (strawberry marks the class).
 strawberry.enum(SupplyDirection, name="SupplyDirection",
@@ -74,15 +78,28 @@ class Exposure:
         description="From the failing supplier to this account, each step the largest "
                     "contribution that first reached the next account; accounts outside your "
                     "scope are restricted stubs.")
+    deals: strawberry.Private[list[OpportunityRecord]]
+
+    @strawberry.field(description="Our open opportunities with the exposed account, newest "
+                                  "first: only those you may see, amounts masked as on every "
+                                  "deal.", extensions=guard("opportunity:read"))
+    def opportunities(self) -> list[Annotated[Opportunity, strawberry.lazy(
+            "schema.pipeline_types")]]:
+        from schema.pipeline_types import Opportunity
+
+        return [Opportunity.from_row(row) for row in self.deals]
 
     @classmethod
     async def list_of(cls, info: Info, found: list[Exposed]) -> list[Exposure]:
-        # One batched load for every account named, then plain values: a list of hundreds
-        # of exposures with their paths resolves no field one by one.
+        # One batched load for every account named and one for the open deals of every
+        # exposed account, then plain values: a list of hundreds of exposures with their
+        # paths resolves no field one by one.
         refs = await account_refs(info, (key for item in found
                                          for key in (item.account_id, *item.path)))
+        deals = await resolve.open_deals(info.context, [item.account_id for item in found])
         return [cls(account=refs[item.account_id], tier=item.tier, score=item.score,
-                    path=[refs[key] for key in item.path]) for item in found]
+                    path=[refs[key] for key in item.path], deals=deals[item.account_id])
+                for item in found]
 
 
 TierArg = Annotated[int | None, strawberry.argument(

@@ -1,6 +1,7 @@
-"""Buying committees: who sits on an account's committee (several roles each, the first the
-primary one), their stance, valid over a period so a map can be drawn as of a date. A change
-emits `committee.changed`, which makes the influence follower recompute the committee."""
+"""Buying committees: who sits on an account's committee, or on one opportunity's (several
+roles each, the first the primary one), their stance, valid over a period so a map can be
+drawn as of a date. A change emits `committee.changed` naming the committee (account and
+opportunity), which makes the influence follower recompute it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from relational.repositories import accounts as account_repo
 from relational.repositories import committees as repo
 from relational.repositories import contacts as contact_repo
 from relational.uow import UnitOfWork
-from services import accounts, policy
+from services import accounts, opportunities, policy
 from services import validation as check
 from services.errors import BadUserInput, Conflict, NotFound
 from services.vocabulary import CommitteeRole, Stance
@@ -34,6 +35,7 @@ class MemberRecord:
     stance: str
     valid_from: date
     valid_to: date | None
+    opportunity_id: uuid.UUID | None = None
 
     @property
     def role(self) -> str:
@@ -42,7 +44,7 @@ class MemberRecord:
     @classmethod
     def of(cls, row: CommitteeMember) -> MemberRecord:
         return cls(row.id, row.account_id, row.contact_id, tuple(row.roles), row.stance,
-                   row.valid_from, row.valid_to)
+                   row.valid_from, row.valid_to, row.opportunity_id)
 
 
 def _roles(role: str | None, roles: Sequence[str]) -> list[str]:
@@ -57,17 +59,32 @@ def _roles(role: str | None, roles: Sequence[str]) -> list[str]:
 
 def _view(row: CommitteeMember) -> dict[str, Any]:
     return {"accountId": str(row.account_id), "contactId": str(row.contact_id),
+            "opportunityId": None if row.opportunity_id is None else str(row.opportunity_id),
             "roles": list(row.roles), "stance": row.stance,
             "validFrom": row.valid_from.isoformat(),
             "validTo": None if row.valid_to is None else row.valid_to.isoformat()}
+
+
+def _event(row: CommitteeMember | MemberRecord) -> dict[str, str | None]:
+    return {"account_id": str(row.account_id), "contact_id": str(row.contact_id),
+            "opportunity_id": None if row.opportunity_id is None else str(row.opportunity_id)}
 
 
 def _changed(uow: UnitOfWork, row: CommitteeMember, operation: str,
              before: dict[str, Any] | None) -> None:
     uow.audit(operation, [str(row.id), str(row.account_id), str(row.contact_id)],
               before=before, after=_view(row))
-    uow.emit("committee.changed", str(row.account_id),
-             {"account_id": str(row.account_id), "contact_id": str(row.contact_id)})
+    uow.emit("committee.changed", str(row.account_id), _event(row))
+
+
+async def _check_opportunity(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID,
+                             opportunity_id: uuid.UUID) -> None:
+    """The opportunity exists, the actor sees it (NOT_FOUND otherwise, audited when hidden)
+    and it is a deal of this account."""
+    deal = await opportunities.locked(uow, actor, opportunity_id, "committee.add")
+    if deal.account_id != account_id:
+        raise BadUserInput("the opportunity belongs to another account",
+                           field="opportunityId")
 
 
 async def add(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, contact_id: uuid.UUID,
@@ -78,9 +95,6 @@ async def add(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, contact_id: 
     after the fact."""
     if valid_from is not None and valid_from > today:
         raise BadUserInput("`validFrom` is in the future", field="validFrom")
-    if opportunity_id is not None:
-        # Committees per opportunity are wired once opportunities are recorded.
-        raise NotFound("no opportunity with this id", field="opportunityId")
     wanted = _roles(role, roles)
     attitude = check.choice(stance or "UNKNOWN", "stance", STANCES)
     seen = policy.visibility(actor)
@@ -91,12 +105,15 @@ async def add(uow: UnitOfWork, actor: Actor, account_id: uuid.UUID, contact_id: 
             raise policy.out_of_scope("no contact with this id", field="contactId",
                                       operation="committee.add", target_id=contact_id)
         raise NotFound("no contact with this id", field="contactId")
-    if await repo.open_membership(uow.session, account_id, contact_id, None) is not None:
+    if opportunity_id is not None:
+        await _check_opportunity(uow, actor, account_id, opportunity_id)
+    if await repo.open_membership(uow.session, account_id, contact_id,
+                                  opportunity_id) is not None:
         raise Conflict("this person already sits on the committee: change the membership "
                        "with committeeMemberUpdate", field="contactId")
     row = CommitteeMember(id=uuid.uuid4(), account_id=account_id, contact_id=contact_id,
-                          roles=wanted, stance=attitude, valid_from=valid_from or today,
-                          version=1)
+                          opportunity_id=opportunity_id, roles=wanted, stance=attitude,
+                          valid_from=valid_from or today, version=1)
     uow.session.add(row)
     await uow.session.flush()
     _changed(uow, row, "committee.add", None)
@@ -145,6 +162,5 @@ async def remove(uow: UnitOfWork, actor: Actor, member_id: uuid.UUID,
     await uow.session.flush()
     uow.audit("committee.remove", [str(record.id), str(record.account_id),
                                    str(record.contact_id)], before=before)
-    uow.emit("committee.changed", str(record.account_id),
-             {"account_id": str(record.account_id), "contact_id": str(record.contact_id)})
+    uow.emit("committee.changed", str(record.account_id), _event(record))
     return record

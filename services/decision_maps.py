@@ -21,6 +21,7 @@ from relational.models import CommitteeMember
 from relational.repositories import committees as repo
 from relational.repositories import interactions as interaction_repo
 from relational.repositories import relationships as relationship_repo
+from relational.repositories.committees import Key
 from services import contacts, influence, policy
 from services.vocabulary import KEY_ROLES
 
@@ -80,7 +81,7 @@ def _contribution(item: dict[str, object]) -> Contribution:
                         tuple(str(p) for p in path) if isinstance(path, list) else ())
 
 
-async def _scores(read: Reader, account_id: uuid.UUID, on: date, today: date,
+async def _scores(read: Reader, committee: Key, on: date, today: date,
                   snap: influence.Snapshot) -> tuple[dict[str, _Scored], datetime | None]:
     """Stored scores for today's map; a past day's are computed from that day's subgraph."""
     if on != today:
@@ -88,7 +89,7 @@ async def _scores(read: Reader, account_id: uuid.UUID, on: date, today: date,
         return {key: _Scored(s.influence, s.betweenness, s.explanation)
                 for key, s in live.items()}, None
     async with read() as session:
-        stored = await repo.scores(session, account_id)
+        stored = await repo.scores(session, committee)
     scored = {str(key): _Scored(row.influence, row.betweenness,
                                 tuple(_contribution(c) for c in row.explanation))
               for key, row in stored.items()}
@@ -124,9 +125,13 @@ def _coverage(members: list[CommitteeMember], reached: set[str]) -> Coverage:
 
 
 async def decision_map(read: Reader, graph: GraphEngine, cipher: FieldCipher, actor: Actor,
-                       account_id: uuid.UUID, as_of: date | None, today: date) -> DecisionMap:
+                       account_id: uuid.UUID, as_of: date | None, today: date,
+                       opportunity_id: uuid.UUID | None = None) -> DecisionMap:
+    """The map of the account's own committee, or of one of its opportunities' (the caller
+    has already loaded the opportunity through its visibility)."""
     on = as_of or today
-    snap = await influence.snapshot(read, graph, account_id, on)
+    committee = Key(account_id, opportunity_id)
+    snap = await influence.snapshot(read, graph, committee, on)
     members = {str(m.contact_id): m for m in snap.members}
     users = sorted({e.from_id for e in snap.edges if e.kind == "KNOWS"})
     people = sorted(set(members) | {e.from_id for e in snap.edges if e.kind != "KNOWS"}
@@ -137,7 +142,7 @@ async def decision_map(read: Reader, graph: GraphEngine, cipher: FieldCipher, ac
         last = await interaction_repo.last_contact(
             session, [m.contact_id for m in snap.members], policy.visibility(actor),
             until=datetime.combine(on + timedelta(days=1), time(), UTC))
-    scored, computed_at = await _scores(read, account_id, on, today, snap)
+    scored, computed_at = await _scores(read, committee, on, today, snap)
     hidden = {p for p in people if uuid.UUID(p) not in visible}
     nodes: list[MapNode] = []
     for person in [*members, *sorted(set(people) - set(members))]:

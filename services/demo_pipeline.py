@@ -21,6 +21,8 @@ from auth.actor import Actor
 from auth.crypto import sm3_hex
 from auth.field_cipher import FieldCipher
 from relational import pipeline_models as models
+from relational.models import CommitteeMember
+from relational.repositories import committees as committee_repo
 from relational.repositories import opportunities as repo
 from relational.uow import UnitOfWork
 from services import contracts, forecasting, pipelines
@@ -264,6 +266,29 @@ async def insert(uow: UnitOfWork, rows: Rows) -> dict[str, int]:
     return {model.__tablename__: len(rows.tables.get(model, [])) for model in order}
 
 
+async def _decision_makers(uow: UnitOfWork, rows: Rows) -> int:
+    """SOLUTION requires a decision maker on the committee (services/stage_conditions.py):
+    every deal that entered it on an account whose own committee has none gets one on its own
+    committee (the account's first contact, since the deal was created), so the history is
+    one the rules could have produced."""
+    entered = [deal for deal, moves in rows.deals
+               if any(stage == "SOLUTION" for stage, _ in moves)]
+    decided, first = await committee_repo.seatable(
+        uow.session, [deal["account_id"] for deal in entered])
+    seats = [{"id": uuid.uuid4(), "account_id": deal["account_id"],
+              "contact_id": first[deal["account_id"]], "opportunity_id": deal["id"],
+              "roles": ["DECISION_MAKER"], "stance": "NEUTRAL",
+              "valid_from": deal["created_at"].date(), "version": 1}
+             for deal in entered
+             if deal["account_id"] not in decided and deal["account_id"] in first]
+    await repo.bulk_insert(uow.session, CommitteeMember, seats)
+    for seat in seats:  # the influence follower scores each new committee
+        uow.emit("committee.changed", str(seat["account_id"]), {
+            "account_id": str(seat["account_id"]), "contact_id": str(seat["contact_id"]),
+            "opportunity_id": str(seat["opportunity_id"])})
+    return len(seats)
+
+
 async def seed(uow: UnitOfWork, cipher: FieldCipher, signer: Actor,
                accounts: Sequence[tuple[uuid.UUID, Actor]], *, deals: int = 300,
                now: datetime | None = None) -> dict[str, int]:
@@ -279,6 +304,7 @@ async def seed(uow: UnitOfWork, cipher: FieldCipher, signer: Actor,
               for account_id, actor in accounts if actor.user_id is not None]
     rows = simulate(owners, deals=deals, now=moment, signer=(signer.user_id, private, public))
     counts = await insert(uow, rows)
+    counts["committee_members"] = await _decision_makers(uow, rows)
     snapshots = past_snapshots(rows, now=moment)
     await repo.bulk_insert(uow.session, models.ForecastSnapshot, snapshots)
     counts["forecast_snapshots"] = len(snapshots)

@@ -23,6 +23,7 @@ from graph.projector import GraphEvent
 from relational.ledger import Ledger, Reader
 from relational.models import CommitteeMember
 from relational.repositories import committees as repo
+from relational.repositories.committees import Key
 from services import clock
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,9 @@ async def compute(snapshot: Snapshot) -> dict[str, influence.Score]:
     return await anyio.to_thread.run_sync(analysed, snapshot)
 
 
-async def snapshot(read: Reader, graph: GraphEngine, account_id: uuid.UUID,
-                   on: date) -> Snapshot:
+async def snapshot(read: Reader, graph: GraphEngine, committee: Key, on: date) -> Snapshot:
     async with read() as session:
-        members = (await repo.members(session, [account_id], on))[account_id]
+        members = (await repo.members(session, [committee], on))[committee]
     edges = await decisions.committee_subgraph(
         graph, [str(m.contact_id) for m in members], on.isoformat())
     return Snapshot(members, edges)
@@ -67,18 +67,16 @@ def _rows(scores: dict[str, influence.Score]) -> list[dict[str, object]]:
             for person, value in sorted(scores.items())]
 
 
-async def recompute(ledger: Ledger, graph: GraphEngine, account_id: uuid.UUID,
-                    today: date) -> int:
+async def recompute(ledger: Ledger, graph: GraphEngine, committee: Key, today: date) -> int:
     """Recompute and store one committee's scores; returns how many people were scored."""
-    scores = await compute(await snapshot(ledger.read, graph, account_id, today))
+    scores = await compute(await snapshot(ledger.read, graph, committee, today))
     async with ledger.sessionmaker() as session, session.begin():
-        await repo.replace_scores(session, account_id, _rows(scores), datetime.now(UTC))
+        await repo.replace_scores(session, committee, _rows(scores), datetime.now(UTC))
     return len(scores)
 
 
-def _analysed_all(snapshots: dict[uuid.UUID, Snapshot]
-                  ) -> dict[uuid.UUID, dict[str, influence.Score]]:
-    return {account_id: analysed(snap) for account_id, snap in snapshots.items()}
+def _analysed_all(snapshots: dict[Key, Snapshot]) -> dict[Key, dict[str, influence.Score]]:
+    return {committee: analysed(snap) for committee, snap in snapshots.items()}
 
 
 Progress = Callable[[int, int], None]  # (committees scored, committees in all)
@@ -90,21 +88,21 @@ def _ignore(done: int, total: int) -> None:
     return None
 
 
-def _snapshots(committees: dict[uuid.UUID, list[CommitteeMember]],
-               edges: list[Edge]) -> dict[uuid.UUID, Snapshot]:
+def _snapshots(committees: dict[Key, list[CommitteeMember]],
+               edges: list[Edge]) -> dict[Key, Snapshot]:
     touching: dict[str, list[Edge]] = defaultdict(list)
     for edge in edges:  # by contact: ties at both ends, KNOWS at the contact's
         touching[edge.to_id].append(edge)
         if edge.kind != "KNOWS":
             touching[edge.from_id].append(edge)
     snapshots = {}
-    for account_id, members in committees.items():
+    for committee, members in committees.items():
         ids = [str(m.contact_id) for m in members]
         near = {e.id: e for person in ids for e in touching.get(person, ())}
         people = set(ids) | {e.from_id for e in near.values()} | {e.to_id for e in near.values()}
         near |= {e.id: e for person in people for e in touching.get(person, ())
                  if e.kind == "KNOWS"}
-        snapshots[account_id] = Snapshot(members, decisions.tied(ids, list(near.values())))
+        snapshots[committee] = Snapshot(members, decisions.tied(ids, list(near.values())))
     return snapshots
 
 
@@ -118,30 +116,33 @@ async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date, *,
         committees = await repo.all_members(session, today)
     snapshots = _snapshots(committees, await decisions.all_edges(graph, today.isoformat()))
     pending = list(snapshots.items())
-    scores: dict[uuid.UUID, dict[str, influence.Score]] = {}
+    scores: dict[Key, dict[str, influence.Score]] = {}
     progress(0, len(pending))
     for start in range(0, len(pending), _BATCH):
         scores |= await anyio.to_thread.run_sync(
             _analysed_all, dict(pending[start:start + _BATCH]))
         progress(len(scores), len(pending))
     now = datetime.now(UTC)
-    rows = [{**row, "account_id": account_id, "computed_at": now}
-            for account_id, found in scores.items() for row in _rows(found)]
+    rows = [{**row, "account_id": committee.account_id,
+             "opportunity_id": committee.opportunity_id, "computed_at": now}
+            for committee, found in scores.items() for row in _rows(found)]
     async with ledger.sessionmaker() as session, session.begin():
         await repo.replace_all_scores(session, rows)
     return len(committees)
 
 
 async def affected(read: Reader, graph: GraphEngine,
-                   events: Sequence[GraphEvent]) -> set[uuid.UUID]:
-    """Accounts whose committee subgraph the events change: committee changes name their
-    account; a tie or KNOWS edge touches the committees its people, or people tied to them,
-    sit on."""
-    accounts: set[uuid.UUID] = set()
+                   events: Sequence[GraphEvent]) -> set[Key]:
+    """Committees whose subgraph the events change: committee changes name their account and
+    opportunity; a tie or KNOWS edge touches the committees its people, or people tied to
+    them, sit on."""
+    touched: set[Key] = set()
     people: set[str] = set()
     for event in events:
         if event.topic == "committee.changed":
-            accounts.add(uuid.UUID(str(event.row["account_id"])))
+            opportunity = event.row.get("opportunity_id")
+            touched.add(Key(uuid.UUID(str(event.row["account_id"])),
+                             None if opportunity is None else uuid.UUID(str(opportunity))))
         elif event.topic in TIE_TOPICS and event.row.get("kind") != "SUPPLIES":
             people.update(str(event.row[key]) for key in ("fromId", "toId")
                           if key in event.row)
@@ -149,8 +150,8 @@ async def affected(read: Reader, graph: GraphEngine,
         near = await decisions.neighbours(graph, sorted(people))
         ids = [uuid.UUID(item) for item in near | people if _is_uuid(item)]
         async with read() as session:
-            accounts |= await repo.accounts_with_members(session, ids)
-    return accounts
+            touched |= await repo.committees_with_members(session, ids)
+    return touched
 
 
 def _is_uuid(value: str) -> bool:
@@ -172,8 +173,9 @@ class InfluenceFollower:
 
     async def follow(self, events: Sequence[GraphEvent]) -> None:
         try:
-            for account_id in sorted(await affected(self._ledger.read, self._graph, events)):
-                await recompute(self._ledger, self._graph, account_id, self._today())
+            touched = await affected(self._ledger.read, self._graph, events)
+            for committee in sorted(touched, key=Key.sort_key):
+                await recompute(self._ledger, self._graph, committee, self._today())
         except GraphUnavailable:
             raise
         except Exception:

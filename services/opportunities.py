@@ -298,6 +298,17 @@ async def load_many(read: Reader, actor: Actor, ids: Sequence[uuid.UUID]
     return {key: OpportunityRecord.of(row) for key, row in found.items()}
 
 
+async def open_of_accounts(read: Reader, actor: Actor, account_ids: Sequence[uuid.UUID]
+                           ) -> dict[uuid.UUID, list[OpportunityRecord]]:
+    """Each account's open deals that the actor may see (newest first), in one read."""
+    found: dict[uuid.UUID, list[OpportunityRecord]] = {key: [] for key in account_ids}
+    async with read() as session:
+        rows = await repo.open_of_accounts(session, account_ids, policy.visibility(actor))
+    for row in rows:
+        found[row.account_id].append(OpportunityRecord.of(row))
+    return found
+
+
 async def history_of(read: Reader, actor: Actor, ids: Sequence[uuid.UUID]
                      ) -> dict[uuid.UUID, list[StageChangeRecord]]:
     """The stage history of the visible ones among `ids`, oldest first."""

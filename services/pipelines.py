@@ -74,8 +74,7 @@ _P, _B, _C = ForecastCategory.PIPELINE, ForecastCategory.BEST_CASE, ForecastCate
 DEFAULT = PipelineRecord(DEFAULT_PIPELINE_ID, "默认销售流程", (
     _stage("LEAD", "线索获取", "0.05", _P),
     _stage("QUALIFICATION", "需求确认", "0.15", _P),
-    # At merge with decision maps: + "DECISION_MAKER_ON_COMMITTEE" (services/stage_conditions).
-    _stage("SOLUTION", "方案制定", "0.35", _P),
+    _stage("SOLUTION", "方案制定", "0.35", _P, "DECISION_MAKER_ON_COMMITTEE"),
     _stage("NEGOTIATION", "商务谈判", "0.60", _B),
     _stage("CONTRACT", "合同签署", "0.80", _C, "APPROVED_QUOTE"),
     _stage("DELIVERY", "交付实施", "0.95", _C, "SIGNED_CONTRACT"),

@@ -22,17 +22,52 @@ from analytics import win as model_math
 from analytics.win import DealFacts, Model, Score
 from relational.ledger import Reader
 from relational.pipeline_models import WinModel
+from relational.repositories import committees as committee_repo
+from relational.repositories import interactions as interaction_repo
 from relational.repositories import money as money_repo
 from relational.repositories import opportunities as repo
 from relational.repositories import pipeline_stats as stats
 from relational.uow import UnitOfWork
-from services import pipelines
+from services import clock, pipelines
 from services.opportunities import OpportunityRecord
+from services.vocabulary import KEY_ROLES
 
 FeatureSource = Callable[[AsyncSession, Sequence[uuid.UUID]],
                          Awaitable[dict[uuid.UUID, dict[str, float]]]]
-# (name, source): wired by the domains that own the data (interactions, decision maps).
-FEATURE_SOURCES: list[tuple[str, FeatureSource]] = []
+# A deal whose account never had an interaction counts as this many days without one.
+NO_INTERACTION_DAYS = 365.0
+
+
+async def days_since_interaction(session: AsyncSession, deal_ids: Sequence[uuid.UUID]
+                                 ) -> dict[uuid.UUID, dict[str, float]]:
+    """Days from the last interaction with the deal's account to its close (now while open),
+    capped at NO_INTERACTION_DAYS: one statement for every deal."""
+    found = await interaction_repo.days_since_last_by_deal(session, deal_ids)
+    return {deal: {"days_since_interaction": min(found.get(deal, NO_INTERACTION_DAYS),
+                                                 NO_INTERACTION_DAYS)} for deal in deal_ids}
+
+
+async def decision_map_coverage(session: AsyncSession, deal_ids: Sequence[uuid.UUID]
+                                ) -> dict[uuid.UUID, dict[str, float]]:
+    """Completeness in % of the key roles on today's committee of the deal (its own, else its
+    account's, as the SOLUTION entry condition reads it; 0 without one): one statement."""
+    found = await committee_repo.roles_of_opportunities(session, deal_ids, clock.today())
+    return {deal: {"decision_map_coverage": coverage_of(found.get(deal, []))}
+            for deal in deal_ids}
+
+
+def coverage_of(members: Sequence[Sequence[str]]) -> float:
+    """The decision map's completeness figure (services/decision_maps.py) of these roles."""
+    held = {role for roles in members for role in roles}
+    return round(100.0 * len(held & set(KEY_ROLES)) / len(KEY_ROLES), 1)
+
+
+# (name, source): wired by the domains that own the data (interactions, decision maps). A
+# source answers every deal it is given, in one statement for all of them.
+FEATURE_SOURCES: list[tuple[str, FeatureSource]] = [
+    ("days_since_interaction", days_since_interaction),
+    ("decision_map_coverage", decision_map_coverage),
+]
 
 
 @dataclass(frozen=True)

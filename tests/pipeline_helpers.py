@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.factories import make_account
+from tests.factories import make_account, make_contact
 
 CREATE = """mutation($input: OpportunityCreateInput!) {
   opportunityCreate(input: $input) { opportunity { id stage version amount currency status } } }"""
@@ -26,6 +26,9 @@ PAY = """mutation($input: PaymentRecordInput!) {
   paymentRecord(input: $input) { payment { id kind amount paidTotal balance } } }"""
 REFUND = """mutation($input: PaymentRecordInput!) {
   paymentRefund(input: $input) { payment { id kind amount paidTotal balance } } }"""
+SEAT = """mutation($input: CommitteeMemberAddInput!) {
+  committeeMemberAdd(input: $input) { member { id role } } }"""
+ACCOUNT_OF = """query($id: ID!) { opportunity(id: $id) { account { id } } }"""
 READ = """query($id: ID!) { opportunity(id: $id) { id name stage status amount version
   stageHistory { fromStage toStage actor note } } }"""
 
@@ -39,6 +42,18 @@ async def deal(api: Api, *, amount: str = "100000.00", currency: str = "CNY",
                                              **fields}})
     found: dict[str, Any] = body["opportunityCreate"]["opportunity"]
     return found
+
+
+async def decision_maker(api: Api, found: dict[str, Any], *,
+                         on_account: bool = False) -> str:
+    """A new contact of the deal's account as DECISION_MAKER on the deal's committee (or the
+    account's): what entering SOLUTION requires."""
+    account = (await api.data(ACCOUNT_OF, {"id": found["id"]}))["opportunity"]["account"]["id"]
+    contact = await make_contact(api, account, name="王决策")
+    seat = {"accountId": account, "contactId": contact, "role": "DECISION_MAKER"}
+    await api.data(SEAT, {"input": seat if on_account else {**seat,
+                                                            "opportunityId": found["id"]}})
+    return contact
 
 
 async def move(api: Api, found: dict[str, Any], stage: str, **fields: Any) -> dict[str, Any]:

@@ -528,3 +528,33 @@ async def test_inbox_shows_only_ones_own_items(api: Api, world: World) -> None:
     assert theirs["myInbox"]["edges"] == []
     anonymous = await api.anonymous.post("{ myInbox { edges { node { title } } } }")
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+DEAL_MAP = """query($id: ID!) { opportunity(id: $id) { decisionMap { nodes { id kind } } } }"""
+
+
+@pytest.mark.parametrize(("user", "expected"), MAP_EXPECTED.items())
+async def test_a_deals_decision_map_hides_what_the_account_map_hides(
+        api: Api, world: World, user: str, expected: tuple[str, str, int] | None) -> None:
+    """The same people, seated on sales.east's deal instead of the account: each reader sees
+    them as on the account's map; a reader who may not see the deal gets no deal."""
+    from tests.pipeline_helpers import SEAT, deal
+    from tests.test_relationships_api import relate
+
+    secret_contact = await contact(api, "admin", world.secret)
+    sales = api.as_user("sales.east")
+    made = await deal(sales, account=world.east)
+    await sales.data(SEAT, {"input": {"accountId": world.east, "contactId": world.east_contact,
+                                      "role": "DECISION_MAKER", "opportunityId": made["id"]}})
+    for source in (world.north_contact, secret_contact):
+        await relate(api, kind="INFLUENCES", fromId=source, toId=world.east_contact,
+                     weight=0.5)
+    await api.projector.drain()
+    body = await api.as_user(user).post(DEAL_MAP, {"id": made["id"]})
+    if expected is None:
+        assert body == {"data": {"opportunity": None}}
+        return
+    kinds = {node["id"]: node["kind"]
+             for node in body["data"]["opportunity"]["decisionMap"]["nodes"]}
+    assert (kinds[world.north_contact], kinds[secret_contact]) == expected[:2]
+    assert set(kinds) == {world.east_contact, world.north_contact, secret_contact}

@@ -11,6 +11,7 @@ from tests.pipeline_helpers import (
     READ,
     approved_quote,
     deal,
+    decision_maker,
     move,
     quote,
     signed_contract,
@@ -64,6 +65,7 @@ async def test_the_same_create_with_one_key_writes_once_and_another_body_is_refu
 async def test_moves_forward_and_backwards_are_recorded_with_note_and_actor(api: Api) -> None:
     made = await deal(api)
     made = await move(api, made, "QUALIFICATION", note="需求明确")
+    await decision_maker(api, made)
     made = await move(api, made, "SOLUTION")
     made = await move(api, made, "QUALIFICATION", note="客户重新评估")
     assert made["stage"] == "QUALIFICATION"

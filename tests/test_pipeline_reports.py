@@ -17,8 +17,8 @@ from relational.uow import RequestMeta
 from services import demo_pipeline, forecasting
 from services.identity.users import builtin_actor
 from tests.conftest import Api, Seed
-from tests.factories import global_id, make_account, raw_id
-from tests.pipeline_helpers import approved_quote, deal, move
+from tests.factories import global_id, make_account, make_contact, raw_id
+from tests.pipeline_helpers import approved_quote, deal, decision_maker, move
 
 CONVERSION = """query($since: Date, $until: Date) { pipelineConversion(since: $since,
   until: $until) { stage entered advanced rate medianDaysInStage } }"""
@@ -35,6 +35,7 @@ async def sql(api: Api, statement: str) -> None:
 
 async def test_conversion_counts_entries_advances_and_median_days(api: Api) -> None:
     a = await deal(api)
+    await decision_maker(api, a)
     await move(api, await move(api, a, "QUALIFICATION"), "SOLUTION")
     b = await deal(api)
     await move(api, await move(api, b, "QUALIFICATION"), "LOST", lostReason="预算取消")
@@ -136,6 +137,8 @@ async def actor(api: Api, username: str) -> Actor:
 async def test_the_demo_history_trains_a_model_and_scores_open_deals(api: Api,
                                                                      seed: Seed) -> None:
     accounts = [await make_account(api, name=f"演示客户{n}") for n in range(6)]
+    for n, account in enumerate(accounts):
+        await make_contact(api, account, name=f"决策人{n}")
     owner, signer = await actor(api, "sales.east"), await actor(api, "manager.east")
     async with api.stores.uow(RequestMeta(actor="test")) as uow:
         counts = await demo_pipeline.seed(
@@ -143,6 +146,15 @@ async def test_the_demo_history_trains_a_model_and_scores_open_deals(api: Api,
             [(uuid.UUID(raw_id(a)), owner) for a in accounts], deals=300,
             now=datetime.now(UTC))
     assert counts["opportunities"] == 300 and counts["forecast_snapshots"] == 26
+    # Every deal that entered SOLUTION has the decision maker that stage requires.
+    assert counts["committee_members"] == await api.scalar(
+        "SELECT count(DISTINCT opportunity_id) FROM opportunity_stage_history "
+        "WHERE to_stage = 'SOLUTION'")
+    assert await api.scalar(
+        "SELECT count(*) FROM opportunity_stage_history h WHERE h.to_stage = 'SOLUTION' AND "
+        "NOT EXISTS (SELECT 1 FROM committee_members m WHERE m.opportunity_id = "
+        "h.opportunity_id AND 'DECISION_MAKER' = ANY (m.roles))") == 0
+    assert counts["committee_members"] > 100
     trained = await api.data("mutation { winModelTrain { model { kind samples auc brier "
                              "version } } }")
     model = trained["winModelTrain"]["model"]

@@ -27,7 +27,7 @@ COVERED = {
     "GroupTree.descendants", "Account.interactions", "Contact.interactions",
     "Query.interactions", "Interaction.contacts", "Account.committee", "DecisionMap.nodes",
     "DecisionMap.edges", "DecisionMap.brokers", "DecisionMap.gaps",
-    "Account.supplyChain", "Query.exposure", "Exposure.path",
+    "Account.supplyChain", "Query.exposure", "Exposure.path", "Exposure.opportunities",
     "Query.opportunities", "Opportunity.stageHistory",
     "Opportunity.quotes", "Opportunity.contracts", "Opportunity.risks", "Quote.lines",
     "Query.tickets", "Ticket.history", "Account.tags",
@@ -233,6 +233,7 @@ EXPOSURE = """
 query($id: ID!) {
   exposure(accountId: $id, maxTier: 3) {
     tier score account { id ... on Account { name } } path { id ... on Account { name } }
+    opportunities { name amount }
   }
 }
 """
@@ -311,18 +312,26 @@ async def test_exposure_costs_the_same_for_1_and_12_exposed_accounts(
     api: Api, statements: Statements
 ) -> None:
     lone, hub = await make_account(api, name="单一供应商"), await make_account(api, name="枢纽")
-    await supplies(api, lone, await make_account(api, name="客户甲"), "LOW", "10")
+    customer = await make_account(api, name="客户甲")
+    await supplies(api, lone, customer, "LOW", "10")
+    await deal(api, account=customer)
     for n in range(6):
         buyer = await make_account(api, name=f"一级{n}")
         await supplies(api, hub, buyer, "SOLE_SOURCE", "100")
         await supplies(api, buyer, await make_account(api, name=f"二级{n}"), "MEDIUM", "40")
+        for _ in range(2):
+            await deal(api, account=buyer)
     await cost(api, statements, EXPOSURE, id=lone)  # warm the connection pools
     small = await cost(api, statements, EXPOSURE, id=lone)
     large = await cost(api, statements, EXPOSURE, id=hub)
     assert [len(found.data["exposure"]) for found in (small, large)] == [1, 12]
-    # 1 rate-limit counter; 4 authentication; 2 reads: the source account, then every
-    # exposed account and path member (one statement); 1 Cypher query for the snapshot.
-    assert same_cost(small, large) == (7, 1)
+    assert [sum(len(item["opportunities"]) for item in found.data["exposure"])
+            for found in (small, large)] == [1, 12]
+    # 1 rate-limit counter; 4 authentication; 3 reads: the source account, then every
+    # exposed account and path member (one statement), the open deals of every exposed
+    # account (one statement); 3 the read.sensitive record of the amounts; 1 Cypher query
+    # for the snapshot.
+    assert same_cost(small, large) == (11, 1)
 
 
 async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
@@ -338,11 +347,12 @@ async def test_opportunities_page_costs_the_same_for_2_and_12_deals(
     large = await cost(api, statements, DEALS, first=12)
     assert len(large.data["opportunities"]["edges"]) == 12
     # 1 rate-limit counter; 4 authentication;
-    # 16 reads: the page, totalCount, the owners, the accounts, the stage histories (visible
+    # 18 reads: the page, totalCount, the owners, the accounts, the stage histories (visible
     #   deals, their moves), quotes and their lines, contracts, tenders and their milestones,
-    #   win scores (the model, the deals, their moves, quote discounts, tender flags);
+    #   win scores (the model, the deals, their moves, quote discounts, tender flags, the
+    #   days since the last interaction, the committees' roles);
     # 3 the read.sensitive record of the amounts.
-    assert same_cost(small, large) == (24, 0)
+    assert same_cost(small, large) == (26, 0)
 
 
 async def test_ticket_page_costs_the_same_for_2_and_12_tickets(

@@ -1,51 +1,102 @@
-"""Buying committee members and their stored influence scores."""
+"""Buying committee members and their stored influence scores. A committee is keyed by its
+account and its opportunity (`Key`; opportunity None: the account's own committee)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from relational.models import CommitteeMember, Contact, InfluenceScore
+from relational.pipeline_models import Opportunity
 
 
-async def members(session: AsyncSession, account_ids: Sequence[uuid.UUID],
-                  on: date) -> dict[uuid.UUID, list[CommitteeMember]]:
-    """The members of each account's committee on `on` (by start, id)."""
-    if not account_ids:
+class Key(NamedTuple):
+    """A committee: the account's own (`opportunity_id` None) or one opportunity's."""
+
+    account_id: uuid.UUID
+    opportunity_id: uuid.UUID | None = None
+
+    def sort_key(self) -> tuple[str, str]:
+        return str(self.account_id), str(self.opportunity_id or "")
+
+
+def key_of(row: CommitteeMember | InfluenceScore) -> Key:
+    return Key(row.account_id, row.opportunity_id)
+
+
+def _of(model: type[CommitteeMember] | type[InfluenceScore],
+        keys: Sequence[Key]) -> ColumnElement[bool]:
+    """Rows of these committees (the NULL opportunity compared through a placeholder)."""
+    column = model.opportunity_id
+    if not keys:
+        return false()
+    return or_(*(and_(model.account_id == key.account_id,
+                      column.is_(None) if key.opportunity_id is None
+                      else column == key.opportunity_id)
+                 for key in sorted(set(keys), key=Key.sort_key)))
+
+
+def _on(on: date) -> ColumnElement[bool]:
+    return and_(CommitteeMember.valid_from <= on,
+                or_(CommitteeMember.valid_to.is_(None), CommitteeMember.valid_to >= on))
+
+
+async def members(session: AsyncSession, keys: Sequence[Key],
+                  on: date) -> dict[Key, list[CommitteeMember]]:
+    """The members of each committee on `on` (by start, id)."""
+    if not keys:
         return {}
     rows = await session.scalars(
-        select(CommitteeMember).where(
-            CommitteeMember.account_id.in_(list(set(account_ids))),
-            CommitteeMember.valid_from <= on,
-            or_(CommitteeMember.valid_to.is_(None), CommitteeMember.valid_to >= on))
+        select(CommitteeMember).where(_of(CommitteeMember, keys), _on(on))
         .order_by(CommitteeMember.account_id, CommitteeMember.valid_from, CommitteeMember.id))
-    found: dict[uuid.UUID, list[CommitteeMember]] = {key: [] for key in account_ids}
+    found: dict[Key, list[CommitteeMember]] = {key: [] for key in keys}
     for row in rows:
-        found[row.account_id].append(row)
+        found[key_of(row)].append(row)
     return found
 
 
-async def all_members(session: AsyncSession, on: date) -> dict[uuid.UUID, list[CommitteeMember]]:
-    """Every committee's members on `on`, by account (full recomputes)."""
+async def all_members(session: AsyncSession, on: date) -> dict[Key, list[CommitteeMember]]:
+    """Every committee's members on `on` (full recomputes)."""
     rows = await session.scalars(
-        select(CommitteeMember).where(
-            CommitteeMember.valid_from <= on,
-            or_(CommitteeMember.valid_to.is_(None), CommitteeMember.valid_to >= on))
+        select(CommitteeMember).where(_on(on))
         .order_by(CommitteeMember.account_id, CommitteeMember.valid_from, CommitteeMember.id))
-    found: dict[uuid.UUID, list[CommitteeMember]] = {}
+    found: dict[Key, list[CommitteeMember]] = {}
     for row in rows:
-        found.setdefault(row.account_id, []).append(row)
+        found.setdefault(key_of(row), []).append(row)
+    return found
+
+
+async def roles_of_opportunities(session: AsyncSession, opportunity_ids: Sequence[uuid.UUID],
+                                 on: date) -> dict[uuid.UUID, list[list[str]]]:
+    """In one statement, the roles of each current member of each opportunity's committee, or
+    of its account's committee when the opportunity has none."""
+    if not opportunity_ids:
+        return {}
+    mine = aliased(CommitteeMember)
+    own = select(mine.id).where(
+        mine.opportunity_id == Opportunity.id, mine.valid_from <= on,
+        or_(mine.valid_to.is_(None), mine.valid_to >= on)).exists()
+    rows = await session.execute(
+        select(Opportunity.id, CommitteeMember.roles)
+        .join(CommitteeMember, CommitteeMember.account_id == Opportunity.account_id)
+        .where(Opportunity.id.in_(list(set(opportunity_ids))), _on(on),
+               or_(CommitteeMember.opportunity_id == Opportunity.id,
+                   and_(CommitteeMember.opportunity_id.is_(None), ~own))))
+    found: dict[uuid.UUID, list[list[str]]] = {}
+    for opportunity_id, roles in rows:
+        found.setdefault(opportunity_id, []).append(list(roles))
     return found
 
 
 async def replace_all_scores(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Every stored score becomes `rows` (account_id, contact_id, influence, betweenness,
-    explanation, computed_at)."""
+    """Every stored score becomes `rows` (account_id, opportunity_id, contact_id, influence,
+    betweenness, explanation, computed_at)."""
     await session.execute(delete(InfluenceScore))
     for start in range(0, len(rows), 5000):
         await session.execute(insert(InfluenceScore), list(rows[start:start + 5000]))
@@ -59,48 +110,52 @@ async def get(session: AsyncSession, member_id: uuid.UUID) -> CommitteeMember | 
 async def open_membership(session: AsyncSession, account_id: uuid.UUID, contact_id: uuid.UUID,
                           opportunity_id: uuid.UUID | None) -> CommitteeMember | None:
     statement = select(CommitteeMember).where(
-        CommitteeMember.account_id == account_id, CommitteeMember.contact_id == contact_id,
-        CommitteeMember.valid_to.is_(None))
-    statement = statement.where(CommitteeMember.opportunity_id.is_(None) if opportunity_id is None
-                                else CommitteeMember.opportunity_id == opportunity_id)
+        _of(CommitteeMember, [Key(account_id, opportunity_id)]),
+        CommitteeMember.contact_id == contact_id, CommitteeMember.valid_to.is_(None))
     return (await session.scalars(statement)).one_or_none()
 
 
-async def accounts_with_members(session: AsyncSession,
-                                contact_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Accounts whose committee (any period) has one of these contacts."""
+async def committees_with_members(session: AsyncSession,
+                                  contact_ids: Sequence[uuid.UUID]) -> set[Key]:
+    """Committees (any period) with one of these contacts."""
     if not contact_ids:
         return set()
-    return set((await session.scalars(select(CommitteeMember.account_id).distinct().where(
-        CommitteeMember.contact_id.in_(list(set(contact_ids)))))).all())
+    rows = await session.execute(select(
+        CommitteeMember.account_id, CommitteeMember.opportunity_id).distinct().where(
+        CommitteeMember.contact_id.in_(list(set(contact_ids)))))
+    return {Key(account_id, opportunity_id) for account_id, opportunity_id in rows}
 
 
-async def scores(session: AsyncSession,
-                 account_id: uuid.UUID) -> dict[uuid.UUID, InfluenceScore]:
-    rows = await session.scalars(select(InfluenceScore).where(
-        InfluenceScore.account_id == account_id))
+async def scores(session: AsyncSession, key: Key) -> dict[uuid.UUID, InfluenceScore]:
+    rows = await session.scalars(select(InfluenceScore).where(_of(InfluenceScore, [key])))
     return {row.contact_id: row for row in rows}
 
 
-async def scores_of(session: AsyncSession, account_ids: Sequence[uuid.UUID]
-                    ) -> dict[uuid.UUID, dict[uuid.UUID, InfluenceScore]]:
-    found: dict[uuid.UUID, dict[uuid.UUID, InfluenceScore]] = {key: {} for key in account_ids}
-    if account_ids:
-        for row in await session.scalars(select(InfluenceScore).where(
-                InfluenceScore.account_id.in_(list(set(account_ids))))):
-            found[row.account_id][row.contact_id] = row
-    return found
-
-
-async def replace_scores(session: AsyncSession, account_id: uuid.UUID,
-                         rows: Sequence[dict[str, Any]], computed_at: datetime) -> None:
-    """The account's stored scores become `rows` (contact_id, influence, betweenness,
+async def replace_scores(session: AsyncSession, key: Key, rows: Sequence[dict[str, Any]],
+                         computed_at: datetime) -> None:
+    """The committee's stored scores become `rows` (contact_id, influence, betweenness,
     explanation); contacts deleted meanwhile are skipped."""
-    await session.execute(delete(InfluenceScore).where(InfluenceScore.account_id == account_id))
+    await session.execute(delete(InfluenceScore).where(_of(InfluenceScore, [key])))
     wanted = [row["contact_id"] for row in rows]
     alive = set((await session.scalars(select(Contact.id).where(Contact.id.in_(wanted)))).all()
                 ) if wanted else set()
-    kept = [{**row, "account_id": account_id, "computed_at": computed_at}
-            for row in rows if row["contact_id"] in alive]
+    kept = [{**row, "account_id": key.account_id, "opportunity_id": key.opportunity_id,
+             "computed_at": computed_at} for row in rows if row["contact_id"] in alive]
     if kept:
         await session.execute(insert(InfluenceScore), kept)
+
+
+async def seatable(session: AsyncSession, account_ids: Sequence[uuid.UUID]
+                   ) -> tuple[set[uuid.UUID], dict[uuid.UUID, uuid.UUID]]:
+    """(demo data) The accounts whose own committee has a decision maker at any time, and the
+    first contact (by id) of each account."""
+    if not account_ids:
+        return set(), {}
+    wanted = list(set(account_ids))
+    decided = set((await session.scalars(select(CommitteeMember.account_id).distinct().where(
+        CommitteeMember.account_id.in_(wanted), CommitteeMember.opportunity_id.is_(None),
+        CommitteeMember.roles.any_() == "DECISION_MAKER"))).all())
+    firsts = await session.execute(
+        select(Contact.account_id, Contact.id).distinct(Contact.account_id)
+        .where(Contact.account_id.in_(wanted)).order_by(Contact.account_id, Contact.id))
+    return decided, {account_id: contact_id for account_id, contact_id in firsts}

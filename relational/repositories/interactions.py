@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account, Interaction, InteractionContact
+from relational.pipeline_models import Opportunity
 from relational.repositories.visibility import Visibility, accounts_readable
 
 
@@ -151,3 +152,20 @@ async def last_contact(session: AsyncSession, contact_ids: Sequence[uuid.UUID],
     if until is not None:
         statement = statement.where(Interaction.occurred_at < until)
     return {contact_id: at for contact_id, at in await session.execute(statement)}
+
+
+async def days_since_last_by_deal(session: AsyncSession, opportunity_ids: Sequence[uuid.UUID]
+                                  ) -> dict[uuid.UUID, float]:
+    """Per deal, in one statement: days from the last interaction with its account (before
+    the deal closed, for a closed one) to its close, or to now while it is open. Deals whose
+    account had no interaction by then are left out."""
+    if not opportunity_ids:
+        return {}
+    until = func.coalesce(Opportunity.closed_at, func.now())
+    last = func.max(Interaction.occurred_at)
+    statement = (select(Opportunity.id, func.extract("epoch", until - last) / 86400.0)
+                 .join(Interaction, and_(Interaction.account_id == Opportunity.account_id,
+                                         Interaction.occurred_at <= until))
+                 .where(Opportunity.id.in_(list(set(opportunity_ids))))
+                 .group_by(Opportunity.id))
+    return {deal: max(float(days), 0.0) for deal, days in await session.execute(statement)}

@@ -90,6 +90,18 @@ async def get_many(session: AsyncSession, ids: Sequence[uuid.UUID],
     return {row.id: row for row in rows}
 
 
+async def open_of_accounts(session: AsyncSession, account_ids: Sequence[uuid.UUID],
+                           seen: Visibility) -> list[Opportunity]:
+    """The open deals the reader may see on any of these accounts, in one statement (by
+    account, then newest first)."""
+    if not account_ids:
+        return []
+    return list((await session.scalars(select(Opportunity).where(
+        Opportunity.account_id.in_(list(set(account_ids))), Opportunity.status == "OPEN",
+        opportunities_readable(seen)).order_by(
+        Opportunity.account_id, Opportunity.created_at.desc(), Opportunity.id.desc()))).all())
+
+
 async def get_for_update(session: AsyncSession, opportunity_id: uuid.UUID,
                          seen: Visibility) -> Opportunity | None:
     statement = select(Opportunity).where(
