@@ -305,18 +305,25 @@ class CrmGraphQL(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization") or params.get("token")
-        scheme, _, credentials = str(raw or "").partition(" ")
-        context.bearer = credentials.strip() if scheme.lower() == "bearer" else str(raw or "")
+        if raw:  # else the upgrade request's Authorization header, for non-browser clients
+            scheme, _, credentials = str(raw).partition(" ")
+            context.bearer = credentials.strip() if scheme.lower() == "bearer" else str(raw)
         try:
             actor = await context.actor()
-        except DomainError as error:
-            raise ConnectionRejectionError from error
         except Exception as error:
-            # The token cannot be checked (a store outage): the socket is refused, not let in.
-            log.warning("socket refused, its token could not be checked: %s", error)
-            raise ConnectionRejectionError from error
-        if not actor.authenticated:
-            raise ConnectionRejectionError
+            outage = isinstance(error, Unavailable) or (
+                not isinstance(error, DomainError) and store_failure(error, 1) is not None)
+            if not outage:
+                if isinstance(error, DomainError):
+                    raise ConnectionRejectionError from error
+                raise
+            # The token cannot be checked during an outage: the socket is let in, but every
+            # operation authenticates again (and answers UNAVAILABLE until the ledger is
+            # back), and the watcher closes it (4403) once the token turns out invalid.
+            log.warning("socket accepted unverified, its token could not be checked: %s", error)
+        else:
+            if not actor.authenticated:
+                raise ConnectionRejectionError
         watch = asyncio.create_task(_watch_token(context, self.settings.ws_auth_recheck_seconds))
         _WATCHERS.add(watch)
         watch.add_done_callback(_WATCHERS.discard)
@@ -526,8 +533,10 @@ def create_app(settings: Settings | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_stores(settings, pool_size=settings.db_pool_size,
-                               clock=clock) as runtime:
+        # The scheduler's connection is the in-process worker's: requests defer jobs in
+        # their own transactions and need none.
+        async with open_stores(settings, pool_size=settings.db_pool_size, clock=clock,
+                               jobs=settings.worker_in_process) as runtime:
             await _prepare(runtime)
             async with running(runtime, worker=settings.worker_in_process):
                 yield {"stores": runtime.stores, "projector": runtime.projector,

@@ -93,7 +93,7 @@ async def open_stores(settings: Settings, *, pool_size: int, clock: Clock | None
     dispatcher.after = hand_on
     try:
         if not jobs:
-            yield Runtime(stores, projector)
+            yield Runtime(stores, projector, dispatcher)
             return
         async with scheduler.opened(settings.database_url,
                                     pool_size=settings.worker_concurrency + 2):

@@ -54,7 +54,13 @@ class Context:
             self._actor = asyncio.ensure_future(
                 sessions.authenticate(self.stores.ledger, self.stores.settings, self.bearer,
                                       self.ip))
-        self._known = await asyncio.shield(self._actor)
+        try:
+            self._known = await asyncio.shield(self._actor)
+        except Exception:
+            # Shared by the fields waiting on it, but not remembered: a socket that outlives
+            # an outage authenticates again with its next operation.
+            self._actor = None
+            raise
         return self._known
 
     def fresh_loaders(self) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from composition import Runtime
 from relational.uow import RequestMeta
 from services import lifecycle
+from services.pipelines import DEFAULT_PIPELINE_ID
 from tests.conftest import Api
 from tests.factories import make_account
 
@@ -37,10 +38,12 @@ async def interaction(api: Api, account: uuid.UUID, channel: str, days_ago: int)
 
 async def won(api: Api, account: uuid.UUID, amount: str, campaign: uuid.UUID | None) -> None:
     admin = await api.scalar("SELECT id FROM users WHERE username = 'admin'")
-    await sql(api, "INSERT INTO opportunities (id, account_id, owner_id, name, amount, currency, "
-                   "stage, status, closed_at, campaign_id, version, created_at, updated_at) "
-                   "VALUES (gen_random_uuid(), :a, :u, 'deal', :m, 'CNY', 'won', 'WON', now(), "
-                   ":c, 1, now(), now())", a=account, u=admin, m=amount, c=campaign)
+    await sql(api, "INSERT INTO opportunities (id, account_id, owner_id, name, amount, "
+                   "currency, pipeline_id, stage, status, closed_at, expected_close_on, "
+                   "campaign_id, version, created_at, updated_at) VALUES (gen_random_uuid(), "
+                   ":a, :u, 'deal', :m, 'CNY', :p, 'WON', 'WON', now(), current_date, :c, 1, "
+                   "now(), now())", a=account, u=admin, m=amount, c=campaign,
+              p=DEFAULT_PIPELINE_ID)
 
 
 async def test_high_intent_rule_over_interactions_and_won_deals(api: Api) -> None:

@@ -7,8 +7,9 @@ from tests.conftest import Api
 UPSERT = """mutation($input: RoleUpsertInput!) { roleUpsert(input: $input) {
   role { name permissions dataScope ipAllowlist builtin } } }"""
 ME = "{ me { permissions } }"
-FINANCE_PERMISSIONS = ["account:read", "amount:read", "contact:read", "opportunity:read",
-                       "payment:write"]
+FINANCE_PERMISSIONS = sorted(["account:read", "amount:read", "contact:read", "opportunity:read",
+                              "payment:write", "relationship:read", "interaction:read",
+                              "campaign:read"])
 FINANCE = {"name": "finance", "permissions": FINANCE_PERMISSIONS, "dataScope": "ALL"}
 
 

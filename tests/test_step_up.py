@@ -72,7 +72,8 @@ def last_sms(api: Api, phone: str) -> str:
     """The code of the newest line the file gateway wrote for `phone`."""
     outbox = api.stores.settings.data_dir / "sms-outbox.log"
     lines = [line.split() for line in outbox.read_text(encoding="utf-8").splitlines()]
-    codes = [code for _, to, code in lines if to == phone]
+    # Step-up codes are `<time> <phone> <code>`; notification texts share the file.
+    codes = [parts[2] for parts in lines if len(parts) == 3 and parts[1] == phone]
     return codes[-1]
 
 
