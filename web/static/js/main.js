@@ -168,14 +168,16 @@ async function loadMap() {
 
 async function select(id) {
   state.selected = id;
-  const nodes = state.map ? state.map.nodes : contactsAsNodes(state.account);
+  // An account without a committee on that day still lists its contacts.
+  const onMap = Boolean(state.map && state.map.nodes.length);
+  const nodes = onMap ? state.map.nodes : contactsAsNodes(state.account);
   const node = nodes.find((item) => item.id === id) || null;
-  if (state.map) {
+  if (onMap) {
     mapView.select(node ? id : null);
     if (node && node.explanation.length) mapView.explain(node.explanation);
   }
   drawPeople($("people"), nodes, id, guarded(select));
-  drawDetail($("detail"), state.map ? node : null, names(), guarded(findPaths));
+  drawDetail($("detail"), onMap ? node : null, names(), guarded(findPaths));
   replace($("paths"));
 }
 
