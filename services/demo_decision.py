@@ -52,8 +52,9 @@ async def _people(uow: UnitOfWork, owner: Actor, cipher: FieldCipher, account_id
     made = []
     for title, _, _ in _SEATS[:size]:
         name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
-        made.append((await contacts.create(uow, owner, cipher, account_id,
-                                           ContactDraft(name=name, title=title))).id)
+        phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"  # a mobile number's shape
+        made.append((await contacts.create(uow, owner, cipher, account_id, ContactDraft(
+            name=name, title=title, phone=phone))).id)
     return made
 
 

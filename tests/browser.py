@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +29,6 @@ LAPTOP = ViewportSize(width=1440, height=900)
 TABLET = ViewportSize(width=820, height=1180)
 TABLET_LANDSCAPE = ViewportSize(width=1180, height=820)
 WAIT_SECONDS = 15.0
-SCHEMA = Path(__file__).resolve().parents[1] / "schema" / "schema.graphql"
-
-
-def has_decision_maps() -> bool:
-    """True once the API has the decision-map fields the page draws (contract D)."""
-    return re.search(r"^\s+decisionMap\(", SCHEMA.read_text(), re.MULTILINE) is not None
 
 
 @pytest.fixture(name="chromium", scope="module")

@@ -18,7 +18,6 @@ from tests.browser import (
     Explorer,
     _chromium,  # noqa: F401  (the `chromium` fixture)
     _tab,  # noqa: F401  (the `tab` fixture)
-    has_decision_maps,
     tree_of,
 )
 from tests.conftest import Api
@@ -124,10 +123,6 @@ async def test_salesperson_explores_a_group(tab: Explorer, api: Api, group: Grou
                                     for edge in answer["contacts"]["edges"])
     assert "explore:tree-drawn" in await tab.marks()
     assert await tab.unnamed_controls() == []
-    if not has_decision_maps():  # an API without them: each view says so, the rest works
-        await tab.until("document.getElementById('map-notice').textContent")
-        assert "decisionMap" in await tab.page.inner_text("#map-notice")
-        assert "supplyChain" in await tab.page.inner_text("#supply-notice")
     await tab.screenshot("sales-east-laptop")
 
     # The asOf slider, by keyboard: a week back, and the choice is kept in the address.

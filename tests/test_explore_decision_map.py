@@ -16,13 +16,9 @@ from tests.browser import (
     Explorer,
     _chromium,  # noqa: F401  (the `chromium` fixture)
     _tab,  # noqa: F401  (the `tab` fixture)
-    has_decision_maps,
 )
 from tests.conftest import Api
 from tests.factories import make_account, make_contact, new_uscc
-
-pytestmark = pytest.mark.skipif(not has_decision_maps(),
-                                reason="the schema has no decisionMap yet (issue 7)")
 
 RELATE = """mutation($input: RelationshipCreateInput!) {
   relationshipCreate(input: $input) { relationship { id } } }"""

@@ -103,7 +103,10 @@ def kill_and_heal(server: Server, store: str, process: psutil.Process) -> float:
         seen.append(body)
         return status == 503
 
-    wait_until(not_ready, 10, "reported down")
+    try:
+        wait_until(not_ready, 10, "reported down")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; /readyz said {seen[-3:]}") from None
     assert seen[-1]["status"] == "not ready"
     assert seen[-1][store] == "down"
     wait_until(lambda: server.ready()[0] == 200, 60, "ready again")
