@@ -29,10 +29,10 @@ QUERY = """{
 }"""
 
 
-def start(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start(data_dir: Path, port: int, **extra: str) -> subprocess.Popen[str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DATABASE_URL", "GRAPH_URL", "FIELD_KEYS", "BLIND_INDEX_KEY"}}
-    env.update(DATA_DIR=str(data_dir), PORT=str(port))
+    env.update(DATA_DIR=str(data_dir), PORT=str(port), **extra)
     return subprocess.Popen(
         [sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
