@@ -13,7 +13,6 @@ import asyncio
 import itertools
 import math
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -83,17 +82,12 @@ class Deployment:
     data_dir: Path
     server: Server
     loads: list[Load] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
+    earlier: list[Server] = field(default_factory=list)  # servers replaced by a new start
 
-    def __post_init__(self) -> None:
-        self.drain()
-
-    def drain(self) -> None:
-        """Read the app's output as it comes: under load its warnings would fill the pipe, and
-        a full pipe blocks the app's event loop in a logging call."""
-        output = self.server.process.stdout
-        assert output is not None
-        threading.Thread(target=lambda: self.log.extend(output), daemon=True).start()
+    @property
+    def log(self) -> list[str]:
+        """Every line the app printed, across its starts (`Served` reads it as it comes)."""
+        return [line for server in [*self.earlier, self.server] for line in server.process.lines]
 
 
 def body_of(response: httpx.Response) -> dict[str, Any] | None:
@@ -341,8 +335,8 @@ async def test_killed_app_under_load_then_a_new_start(deployment: Deployment) ->
         killed.process.send_signal(signal.SIGKILL)
         killed.process.wait(30)
         wait_until(lambda: store_processes(deployment.data_dir) == [], 15, "stores gone")
+        deployment.earlier.append(killed)
         deployment.server = Server(deployment.data_dir, killed.port)
-        deployment.drain()
 
     load = await under_load(deployment, "应用", fault)
     assert deployment.server.process.pid != killed.process.pid

@@ -36,10 +36,7 @@ MARK = "自愈测试"  # every account this module creates has it in its name
 class Server:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir, self.port = data_dir, port or free_port()
-        # KNOWN OPEN BUG (closing note of this session): with the job worker in the app
-        # process, a write while the embedded graph is down hangs past a minute. The healing
-        # of the stores is proven here without the in-process worker until that is fixed.
-        self.process = start(data_dir, self.port, WORKER_IN_PROCESS="false")
+        self.process = start(data_dir, self.port)
         wait_ready(self.process, self.port)
         wait_until(lambda: self.ready()[0] == 200, 60, "ready after start")
         self.token = login(self.port)
@@ -180,7 +177,8 @@ def test_killed_app_takes_its_stores_along_and_the_next_start_has_the_data(
     assert set(store_processes(server.data_dir)) == {"postgres", "redis-server"}
     killed = time.monotonic()
     server.process.send_signal(signal.SIGKILL)
-    output, _ = server.process.communicate(timeout=30)
+    server.process.wait(30)
+    output = server.process.output
     # Each death and each restart was logged as a warning.
     for store in ("graph", "graph", "ledger"):
         # One structured warning line each (crm.supervisor), JSON off a terminal.

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,19 +30,39 @@ QUERY = """{
 }"""
 
 
-def start(data_dir: Path, port: int, **extra: str) -> subprocess.Popen[str]:
+class Served(subprocess.Popen[str]):
+    """`crm serve` as a child process whose output is read as it comes, into `lines`: nobody
+    reading the pipe would let it fill (the job worker logs every job), and a full pipe blocks
+    the app's event loop inside a logging call, which looks like a hung server."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        super().__init__(args, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+        self.lines: list[str] = []
+        stream = self.stdout
+        assert stream is not None
+        self._reader = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
+        self._reader.start()
+
+    @property
+    def output(self) -> str:
+        """Everything the app printed so far (all of it once it has exited)."""
+        if self.poll() is not None:
+            self._reader.join(10)
+        return "".join(self.lines)
+
+
+def start(data_dir: Path, port: int, **extra: str) -> Served:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DATABASE_URL", "GRAPH_URL", "FIELD_KEYS", "BLIND_INDEX_KEY"}}
     env.update(DATA_DIR=str(data_dir), PORT=str(port), **extra)
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return Served([sys.executable, "-m", "cli", "serve"], env)
 
 
-def wait_ready(server: subprocess.Popen[str], port: int) -> None:
+def wait_ready(server: Served, port: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        assert server.poll() is None, server.output
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return
@@ -79,10 +100,11 @@ def store_processes(data_dir: Path) -> list[str]:
     return found
 
 
-def stop(server: subprocess.Popen[str]) -> str:
+def stop(server: Served) -> str:
+    """Ctrl-C, and what the app printed until it exited."""
     server.send_signal(signal.SIGINT)
-    output, _ = server.communicate(timeout=60)
-    return output
+    server.wait(60)
+    return server.output
 
 
 def test_serve_from_nothing_then_restart_keeps_data(tmp_path: Path) -> None:
