@@ -7,15 +7,18 @@ verified, audit chain intact, new outbox events after the restored ones)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,7 +29,8 @@ import recovery
 from composition import Runtime, open_stores
 from graph.embedded import EmbeddedFalkorDB
 from jobs import scheduler
-from relational.embedded import EmbeddedPostgres
+from relational import logical_backup as logical
+from relational.embedded import EmbeddedPostgres, create_database
 from relational.migrate import head, upgrade
 from relational.uow import RequestMeta
 from services import accounts, backups, graph_sync
@@ -105,7 +109,11 @@ async def test_point_in_time_restore_of_a_backup_taken_under_load(
     assert manifest.migration == head()
     assert manifest.before["max_audit_seq"] >= 15
     assert set(manifest.files) == {"keys.env.sealed", "pg/backup_manifest", "pg/base.tar.gz",
-                                   "pg/pg_wal.tar.gz"}
+                                   "pg/pg_wal.tar.gz", "dump/ledger.dump"}
+    assert manifest.dump == "dump/ledger.dump"
+    assert manifest.dump_tool_version and "18." in manifest.dump_tool_version
+    assert manifest.dumped_at is not None
+    assert manifest.created_at < manifest.dumped_at < manifest.finished_at
 
 
 @dataclass(frozen=True)
@@ -153,18 +161,23 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
     ids = [write.id for write in load.writes]
     assert await asyncio.to_thread(drill.restored_ids, restored, "postgres", ids) == set(ids)
 
-    # Served again: the restored ledger takes a new write whose event follows the restored
-    # ones, is projected once, and graph and ledger agree.
-    server = EmbeddedPostgres(restored / "pg", port=free_port())
-    settings = stores.settings.model_copy(update={
-        "database_url": server.start(), "graph_name": "backup_full", "data_dir": restored})
+    await _serves_new_writes_without_duplicates(stores.settings.model_copy(update={
+        "graph_name": "backup_full", "data_dir": restored}), server=EmbeddedPostgres(
+            restored / "pg", port=free_port()))
+
+
+async def _serves_new_writes_without_duplicates(
+        settings: Settings, *, server: EmbeddedPostgres | None = None) -> None:
+    """Served again: the restored ledger takes a new write whose event follows the restored
+    ones, is projected once, and graph and ledger agree."""
+    if server is not None:
+        settings = settings.model_copy(update={"database_url": server.start()})
     try:
         async with open_stores(settings, pool_size=2, jobs=False) as runtime:
             marks = await backups.high_water(runtime.stores.read)
             async with runtime.stores.uow(RequestMeta(actor="test")) as uow:
                 await accounts.create(uow, drill.DRILL_ACTOR, accounts.AccountDraft(
-                    name="恢复后新客户", uscc=make_uscc(random.Random(99),
-                                                             division="310000"),
+                    name="恢复后新客户", uscc=make_uscc(random.Random(99), division="310000"),
                     region="华东", industry="after restore"))
             assert await runtime.projector.catch_up() == 1
             after = await backups.high_water(runtime.stores.read)
@@ -172,12 +185,117 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
             # recovery): a new event never reuses the id of one already projected.
             assert after["max_outbox_id"] > marks["max_outbox_id"]
             assert after["outbox"] == marks["outbox"] + 1
-            report = await graph_sync.verify(runtime.stores.read,
-                                                            runtime.stores.graph)
+            report = await graph_sync.verify(runtime.stores.read, runtime.stores.graph)
             assert report.differences == []
             assert report.pending_events == 0
     finally:
+        if server is not None:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def external() -> Iterator[EmbeddedPostgres]:
+    """A second PostgreSQL server standing in for an external one (a DATABASE_URL)."""
+    root = Path(tempfile.mkdtemp(prefix="crm-external-test-"))
+    server = EmbeddedPostgres(root / "data", port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _crm(*argv: str, url: str, graph_url: str, graph_name: str,
+         data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CRM, *argv], capture_output=True, text=True, check=False,  # noqa: S603
+                          timeout=300, env=_env(
+                              DATABASE_URL=url, GRAPH_URL=graph_url, GRAPH_NAME=graph_name,
+                              DATA_DIR=str(data_dir), FIELD_KEYS=FIELD_KEY_V1,
+                              BLIND_INDEX_KEY=BLIND_INDEX_KEY))
+
+
+def _ids_in(url: str, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    with logical.Libpq.of(url).connect() as conn:
+        rows = conn.execute("SELECT id FROM accounts WHERE id = ANY(%s)", (ids,)).fetchall()
+    return {row[0] for row in rows}
+
+
+async def test_restore_into_an_empty_external_database_from_the_dump(
+        source: Source, falkor: EmbeddedFalkorDB, full_backup: Taken,
+        external: EmbeddedPostgres, tmp_path: Path) -> None:
+    backup, load = full_backup.directory, full_backup.load
+    manifest = Manifest.read(backup)
+    assert manifest.dumped_at is not None
+    url = create_database(external.url or "", "restored_dump")
+    crm = partial(_crm, url=url, graph_url=falkor.start(), graph_name="backup_dump",
+                  data_dir=tmp_path / "data")
+    done = await asyncio.to_thread(crm, "restore", str(backup))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"database restored as of {manifest.dumped_at.isoformat()}" in done.stdout
+    assert "graph and ledger agree" in done.stdout and "intact" in done.stdout, done.stdout
+    assert "pg_restore (items): 100.0%" in done.stderr
+    # Every write acknowledged before the dump began is there; none begun after the backup.
+    acked = [write.id for write in load.writes if write.acked <= manifest.dumped_at]
+    later = [write.id for write in load.writes if write.started > manifest.finished_at]
+    assert len(acked) >= 5 and len(later) >= 1
+    assert await asyncio.to_thread(_ids_in, url, acked + later) == set(acked)
+    for argv, said in ((("graph", "verify"), "graph and ledger agree"),
+                       (("audit", "verify"), "audit chain intact")):
+        checked = await asyncio.to_thread(crm, *argv)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert said in checked.stdout
+    await _serves_new_writes_without_duplicates(source.settings.model_copy(update={
+        "database_url": url, "graph_name": "backup_dump", "data_dir": tmp_path / "data"}))
+
+
+async def test_point_in_time_restore_into_an_external_database(
+        falkor: EmbeddedFalkorDB, full_backup: Taken, external: EmbeddedPostgres,
+        tmp_path: Path) -> None:
+    backup, load = full_backup.directory, full_backup.load
+    manifest = Manifest.read(backup)
+    after_backup = [write for write in load.writes if write.started > manifest.finished_at]
+    assert len(after_backup) >= 3
+    to = after_backup[1].acked
+    url = create_database(external.url or "", "restored_pitr")
+    done = await asyncio.to_thread(
+        _crm, "restore", str(backup), "--to", to.isoformat(), url=url,
+        graph_url=falkor.start(), graph_name="backup_pitr_external", data_dir=tmp_path / "d")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"database restored as of {to.isoformat()}" in done.stdout
+    assert "graph and ledger agree" in done.stdout and "intact" in done.stdout, done.stdout
+    before = [write.id for write in load.writes if write.acked <= to]
+    after = [write.id for write in load.writes if write.started > to]
+    assert len(after) >= 1
+    assert await asyncio.to_thread(_ids_in, url, before + after) == set(before)
+
+
+def test_restore_into_a_database_that_is_not_empty_is_refused_and_changes_nothing(
+        falkor: EmbeddedFalkorDB, full_backup: Taken, external: EmbeddedPostgres,
+        tmp_path: Path) -> None:
+    url = create_database(external.url or "", "occupied")
+    with logical.Libpq.of(url).connect() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS operator_notes (note text)")
+        conn.execute("INSERT INTO operator_notes VALUES ('keep me')")
+    done = _crm("restore", str(full_backup.directory), url=url, graph_url=falkor.start(),
+                graph_name="backup_refused", data_dir=tmp_path / "data")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert ("crm restore: the database of DATABASE_URL is not empty (public.operator_notes): "
+            "restore into an empty database") in done.stderr
+    assert logical.objects_in(url) == ["public.operator_notes"]
+    with logical.Libpq.of(url).connect() as conn:
+        assert conn.execute("SELECT note FROM operator_notes").fetchall() == [("keep me",)]
+    assert not (tmp_path / "data").exists()  # no keys, no graph: nothing was started
+
+
+def test_restore_into_an_older_server_is_refused(full_backup: Taken,
+                                                 external: EmbeddedPostgres) -> None:
+    url = create_database(external.url or "", "older")
+    newer = dataclasses.replace(Manifest.read(full_backup.directory), server_version="99.1")
+    with pytest.raises(recovery.RestoreRefused, match="the backup is of PostgreSQL 99, "
+                       "DATABASE_URL's server runs 18: restore into PostgreSQL 99 or newer"):
+        recovery.check_target(url, newer)
+    assert logical.objects_in(url) == []
 
 
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(full_backup: Taken,
