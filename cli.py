@@ -248,6 +248,8 @@ def _backup_verify(settings: Settings, directory: Path) -> int:
     print("restored into a scratch instance: " + ", ".join(
         f"{name} {value}" for name, value in checked.counts.items()))
     print(f"audit chain: {checked.audit_records} records checked")
+    print(f"logical dump: {checked.dump_items} items readable" if checked.dump_items is not None
+          else "logical dump: none in this backup (it restores only into a DATA_DIR)")
     for problem in checked.problems:
         print(problem)
     verdict = "FAILED" if checked.problems else "OK"
@@ -483,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(args, settings)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {INTERRUPTED.get(args.command, 'stopped')}", file=sys.stderr)
+        verifying = args.command == "backup" and args.target[0] == "verify"
+        what = INTERRUPTED.get("verify" if verifying else args.command, "stopped")
+        print(f"\ninterrupted: {what}", file=sys.stderr)
         return 130
     except (recovery.RestoreRefused, pg_backup.BackupError) as error:
         print(f"crm {args.command}: {error}", file=sys.stderr)
@@ -498,7 +502,9 @@ INTERRUPTED = {
     "influence": "the stored influence scores are as they were; run `crm influence recompute` "
                  "again",
     "backup": "the partial backup was removed",
-    "restore": "the partial restore was removed; DATA_DIR is as before",
+    "restore": "the partial restore was removed; DATA_DIR (or the database of DATABASE_URL) is "
+               "as before",
+    "verify": "nothing changed; the scratch instance was removed",
 }
 
 

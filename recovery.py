@@ -134,6 +134,7 @@ class Checked:
     counts: dict[str, int]
     problems: list[str] = field(default_factory=list)
     audit_records: int = 0
+    dump_items: int | None = None  # entries of the logical dump's table of contents
 
 
 async def check_ledger(ledger: Ledger, manifest: Manifest) -> Checked:
@@ -157,7 +158,8 @@ async def rebuild_graph(stores: Stores, phase: Phase) -> graph_sync.Report:
 async def verify(settings: Settings, directory: Path, *, passphrase: str | None,
                  phase: Phase) -> Checked:
     """`crm backup verify`: the backup restored into a scratch instance (a temporary
-    directory, removed afterwards) to the end of the backup, then checked."""
+    directory, removed afterwards) to the end of the backup, then checked; the logical dump's
+    table of contents is read too."""
     with tempfile.TemporaryDirectory(prefix="crm-verify-") as scratch:
         scratch_settings = settings.model_copy(update={"data_dir": Path(scratch)})
         manifest = unpack(scratch_settings, directory, data_dir=Path(scratch) / "pg", to=None,
@@ -171,9 +173,13 @@ async def verify(settings: Settings, directory: Path, *, passphrase: str | None,
                 from composition import AUDIT_CHAIN
 
                 ledger = Ledger(make_sessionmaker(database), AUDIT_CHAIN)
-                return await check_ledger(ledger, manifest)
+                checked = await check_ledger(ledger, manifest)
             finally:
                 await database.dispose()
+            if manifest.dump:
+                checked.dump_items = logical.entries(pg.tool("pg_restore"),
+                                                     directory / manifest.dump)
+            return checked
 
 
 def check_target(url: str, manifest: Manifest) -> None:

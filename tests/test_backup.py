@@ -10,10 +10,13 @@ import asyncio
 import dataclasses
 import os
 import random
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -152,6 +155,7 @@ async def test_restore_to_the_end_serves_new_writes_without_duplicate_events(
         timeout=300)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "backup verify OK" in verified.stdout
+    assert re.search(r"^logical dump: [1-9]\d+ items readable$", verified.stdout, re.M)
 
     restored = source.root / "restored-full"
     code, output = await asyncio.to_thread(
@@ -286,6 +290,58 @@ def test_restore_into_a_database_that_is_not_empty_is_refused_and_changes_nothin
     with logical.Libpq.of(url).connect() as conn:
         assert conn.execute("SELECT note FROM operator_notes").fetchall() == [("keep me",)]
     assert not (tmp_path / "data").exists()  # no keys, no graph: nothing was started
+
+
+def _interrupt_at(process: subprocess.Popen[str], prefix: str) -> tuple[float, str]:
+    """SIGINT once a stderr line starts with `prefix`; seconds until it exited, its output."""
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith(prefix):
+            break
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    out, rest = process.communicate(timeout=60)
+    return time.monotonic() - sent, out + "".join(seen) + rest
+
+
+def _others_on(url: str) -> int:
+    with logical.Libpq.of(url).connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_restore_shows_progress_and_ctrl_c_leaves_the_database_empty(
+        falkor: EmbeddedFalkorDB, full_backup: Taken, external: EmbeddedPostgres,
+        tmp_path: Path) -> None:
+    url = create_database(external.url or "", "interrupted")
+    # A transaction creating an extension the dump creates too holds pg_restore at that item
+    # until the test lets go: the Ctrl-C lands while the restore's transaction is open.
+    with logical.Libpq.of(url).connect() as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute("CREATE EXTENSION btree_gin")
+        process = subprocess.Popen(  # noqa: S603
+            [CRM, "restore", str(full_backup.directory)], text=True, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=_env(
+                DATABASE_URL=url, GRAPH_URL=falkor.start(), GRAPH_NAME="backup_interrupted",
+                DATA_DIR=str(tmp_path / "data"), FIELD_KEYS=FIELD_KEY_V1,
+                BLIND_INDEX_KEY=BLIND_INDEX_KEY))
+        waited, output = _interrupt_at(process, "pg_restore (items):")
+        blocker.execute("ROLLBACK")
+    assert process.returncode == 130, output
+    assert "pg_restore (items):   0.0% 0/" in output
+    assert ("interrupted: the partial restore was removed; DATA_DIR (or the database of "
+            "DATABASE_URL) is as before") in output
+    print(f"\nstopped {waited:.2f} s after SIGINT", flush=True)  # reported, not asserted
+    deadline = time.monotonic() + 30
+    while _others_on(url) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the killed pg_restore's session ends once its lock wait does
+    assert logical.objects_in(url) == []
+    with logical.Libpq.of(url).connect() as conn:
+        assert conn.execute("SELECT extname FROM pg_extension ORDER BY 1").fetchall() == [
+            ("plpgsql",)]
 
 
 def test_restore_into_an_older_server_is_refused(full_backup: Taken,
