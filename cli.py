@@ -265,7 +265,7 @@ async def _drill(stores: Stores, projector: Projector, *, graph_url: str) -> int
                                   passphrase=_passphrase(stores.settings),
                                   writes_before=50, writes_between=25)
     print("\n".join(figures.lines()))
-    return 0 if figures.missing_before_to == 0 and figures.restored_after_to == 0 else 1
+    return 0 if figures.lost_nothing else 1
 
 
 def _moment(text: str) -> datetime:

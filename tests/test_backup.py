@@ -88,13 +88,15 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 async def test_point_in_time_restore_of_a_backup_taken_under_load(
-        source: Source, source_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+        source: Source, source_runtime: Runtime, external: EmbeddedPostgres,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # The restore finds no keys in its environment: they must come from the sealed copy.
     monkeypatch.delenv("FIELD_KEYS")
     monkeypatch.delenv("BLIND_INDEX_KEY")
     figures = await drill.run(source_runtime.stores, source.root / "pitr",
                               graph_url=source.settings.graph_url or "", passphrase=PASSPHRASE,
-                              writes_before=15, writes_between=15)
+                              writes_before=15, writes_between=15,
+                              external_url=create_database(external.url or "", "drill"))
     # Every write acknowledged before --to is back; none begun after it.
     assert figures.acked_before_to >= 30
     assert figures.missing_before_to == 0
@@ -102,6 +104,12 @@ async def test_point_in_time_restore_of_a_backup_taken_under_load(
     assert figures.restored_after_to == 0
     assert "graph and ledger agree" in figures.output, figures.output
     assert "audit chain: " in figures.output and "intact" in figures.output
+    # The same backup into an external database: its dump, the keys from the sealed copy.
+    assert figures.external is not None
+    assert figures.external.acked_before_dump >= 15
+    assert figures.external.missing == 0
+    assert "graph and ledger agree" in figures.external.output, figures.external.output
+    assert figures.lost_nothing
     # The keys came back from the sealed copy (none were in the restore's environment).
     restored_keys = (source.root / "pitr" / "restored" / "keys.env").read_text()
     assert f"FIELD_KEYS={FIELD_KEY_V1}" in restored_keys
