@@ -352,6 +352,25 @@ def test_restore_shows_progress_and_ctrl_c_leaves_the_database_empty(
             ("plpgsql",)]
 
 
+def test_restore_into_data_dir_shows_progress_and_ctrl_c_removes_the_cluster(
+        falkor: EmbeddedFalkorDB, full_backup: Taken, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(  # noqa: S603
+        [CRM, "restore", str(full_backup.directory)], text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=_env(
+            DATA_DIR=str(data_dir), GRAPH_URL=falkor.start(), GRAPH_NAME="backup_ctrl_c",
+            FIELD_KEYS=FIELD_KEY_V1, BLIND_INDEX_KEY=BLIND_INDEX_KEY))
+    # The first progress line comes before anything is unpacked; the server start, the WAL
+    # replay and the rebuild after it take seconds: the SIGINT lands in one of them.
+    waited, output = _interrupt_at(process, "unpack:")
+    assert process.returncode == 130, output
+    assert re.search(r"^unpack: +[\d.]+% [\d.]+/[\d.]+ MiB [\d.]+ MiB/s ETA \d+ s$", output, re.M)
+    assert "restored: " not in output
+    assert "interrupted: the partial restore was removed" in output
+    print(f"\nstopped {waited:.2f} s after SIGINT", flush=True)  # reported, not asserted
+    assert not (data_dir / "pg").exists()
+
+
 def test_restore_into_an_older_server_is_refused(full_backup: Taken,
                                                  external: EmbeddedPostgres) -> None:
     url = create_database(external.url or "", "older")
