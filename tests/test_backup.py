@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import random
 import re
@@ -398,6 +399,26 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(full_backup: Taken,
     assert done.returncode == 1
     assert "pg/pg_wal.tar.gz: checksum differs" in done.stderr
     assert not (data_dir / "pg").exists()
+
+
+def test_a_backup_without_a_dump_is_refused_for_a_database_url(
+        full_backup: Taken, external: EmbeddedPostgres, tmp_path: Path) -> None:
+    """A backup written before dumps were added (its manifest has no dump fields) still reads,
+    and restores only into a DATA_DIR."""
+    older = tmp_path / "older"
+    shutil.copytree(full_backup.directory, older)
+    body = json.loads((older / "manifest.json").read_text())
+    for name in ("dump", "dump_tool_version", "dumped_at"):
+        del body[name]
+    del body["files"]["dump/ledger.dump"]
+    shutil.rmtree(older / "dump")
+    (older / "manifest.json").write_text(json.dumps(body))
+    manifest = recovery.check_files(older, physical=False)
+    assert manifest.dump is None and manifest.dumped_at is None
+    url = create_database(external.url or "", "for_an_older_backup")
+    with pytest.raises(recovery.RestoreRefused, match="this backup holds no logical dump"):
+        recovery.check_target(url, manifest)
+    assert logical.objects_in(url) == []
 
 
 def test_retention_keeps_seven_daily_and_four_weekly() -> None:
