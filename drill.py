@@ -30,6 +30,7 @@ from relational import backup as pg
 from relational.embedded import EmbeddedPostgres
 from relational.uow import RequestMeta
 from services import accounts
+from services.backups import Manifest
 from services.stores import Stores
 from services.uscc import make_uscc
 
@@ -83,11 +84,15 @@ def wait_archived(url: str, timeout: float = 120) -> None:
 
 
 def restore_command(backup: Path, data_dir: Path, to: datetime | None, *, graph_url: str,
-                    graph_name: str, passphrase: str | None) -> tuple[int, str]:
-    """`crm restore` as an operator runs it, in a subprocess; its exit code and output."""
+                    graph_name: str, passphrase: str | None,
+                    database_url: str | None = None) -> tuple[int, str]:
+    """`crm restore` as an operator runs it, in a subprocess (into `data_dir`, or into the
+    empty database `database_url` names); its exit code and output."""
     env = {**os.environ, "DATA_DIR": str(data_dir), "GRAPH_URL": graph_url,
            "GRAPH_NAME": graph_name, "LOG_FORMAT": "json"}
     env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     if passphrase:
         env["BACKUP_PASSPHRASE"] = passphrase
     argv = [str(Path(sys.executable).parent / "crm"), "restore", str(backup)]
@@ -108,6 +113,27 @@ def restored_ids(data_dir: Path, database: str, ids: list[uuid.UUID]) -> set[uui
 
 
 @dataclass
+class External:
+    """`crm restore` into the empty database of a DATABASE_URL (pg_restore of the dump)."""
+
+    restore_s: float = 0.0
+    rebuild_s: float = 0.0
+    acked_before_dump: int = 0
+    missing: int = 0
+    output: str = ""
+
+    def lines(self) -> list[str]:
+        return [
+            f"restore into an external DATABASE_URL (pg_restore of the dump): "
+            f"{self.restore_s:.1f} s",
+            f"graph rebuild from that ledger: {self.rebuild_s:.1f} s",
+            f"RTO into DATABASE_URL (restore + rebuild): {self.restore_s + self.rebuild_s:.1f} s",
+            f"acknowledged before the dump began: {self.acked_before_dump}, missing after that "
+            f"restore: {self.missing}",
+        ]
+
+
+@dataclass
 class Figures:
     backup_s: float = 0.0
     restore_s: float = 0.0
@@ -119,15 +145,23 @@ class Figures:
     restored_after_to: int = 0
     archive_timeout_s: int = 0
     output: str = ""
+    # The restore of the same backup's dump into an external database (when one was given).
+    external: External | None = None
 
     @property
     def rto_s(self) -> float:
         return self.restore_s + self.rebuild_s
 
+    @property
+    def lost_nothing(self) -> bool:
+        """No acknowledged write before --to (or before the dump) missing, none after it back."""
+        return (self.missing_before_to == 0 and self.restored_after_to == 0
+                and (self.external is None or self.external.missing == 0))
+
     def lines(self) -> list[str]:
         return [
             f"ledger: {self.accounts:,} accounts",
-            f"backup (pg_basebackup, under load): {self.backup_s:.1f} s",
+            f"backup (pg_basebackup + pg_dump, under load): {self.backup_s:.1f} s",
             f"restore (unpack + WAL replay to --to): {self.restore_s:.1f} s",
             f"graph rebuild from the restored ledger: {self.rebuild_s:.1f} s",
             f"RTO (restore + rebuild): {self.rto_s:.1f} s",
@@ -137,6 +171,7 @@ class Figures:
             f"({self.restored_after_to} of them restored, must be 0)",
             f"RPO on losing the server: at most the archive interval, "
             f"{self.archive_timeout_s} s (ARCHIVE_TIMEOUT_SECONDS)",
+            *(self.external.lines() if self.external else []),
         ]
 
 
@@ -144,8 +179,10 @@ _TIMES = re.compile(r"restore ([\d.]+) s, graph rebuild ([\d.]+) s")
 
 
 async def run(stores: Stores, work: Path, *, graph_url: str, passphrase: str | None,
-              writes_before: int = 20, writes_between: int = 20) -> Figures:
-    """The drill on the ledger `stores` hold (with WAL archiving on); `work` is scratch."""
+              writes_before: int = 20, writes_between: int = 20,
+              external_url: str | None = None) -> Figures:
+    """The drill on the ledger `stores` hold (with WAL archiving on); `work` is scratch.
+    With `external_url` (an empty database), the backup is restored into it too."""
     settings = stores.settings
     url = settings.database_url or ""
     figures = Figures(archive_timeout_s=settings.archive_timeout_seconds)
@@ -182,4 +219,28 @@ async def run(stores: Stores, work: Path, *, graph_url: str, passphrase: str | N
     figures.missing_before_to = len(set(before) - found)
     figures.after_to = len(after)
     figures.restored_after_to = len(set(after) & found)
+    if external_url:
+        figures.external = await _external(work, load, external_url, graph_url=graph_url,
+                                           graph_name=f"{settings.graph_name}_drill_external",
+                                           passphrase=passphrase)
     return figures
+
+
+async def _external(work: Path, load: Load, url: str, *, graph_url: str, graph_name: str,
+                    passphrase: str | None) -> External:
+    external = External()
+    code, external.output = await asyncio.to_thread(
+        restore_command, work / "backup", work / "restored-external", None,
+        graph_url=graph_url, graph_name=graph_name, passphrase=passphrase, database_url=url)
+    if code != 0:
+        raise RuntimeError(f"crm restore into DATABASE_URL failed ({code}):\n{external.output}")
+    times = _TIMES.search(external.output)
+    if times:
+        external.restore_s, external.rebuild_s = float(times.group(1)), float(times.group(2))
+    dumped_at = Manifest.read(work / "backup").dumped_at
+    before = [write.id for write in load.writes if dumped_at and write.acked <= dumped_at]
+    with psycopg.connect(pg.conninfo(url)) as conn:
+        rows = conn.execute("SELECT id FROM accounts WHERE id = ANY(%s)", (before,)).fetchall()
+    external.acked_before_dump = len(before)
+    external.missing = len(set(before) - {row[0] for row in rows})
+    return external

@@ -3,13 +3,17 @@
 A backup directory holds `pg/` (PostgreSQL's `pg_basebackup`: the whole cluster, its WAL and
 PostgreSQL's own manifest), `keys.env.sealed` (the field-encryption keys under a passphrase;
 absent, with a loud warning, when no passphrase is given) and `manifest.json` (time, versions,
-checksums of every file, the ledger's high-water marks before and after the copy). A restore
-unpacks `pg/` into an empty `DATA_DIR`, replays the WAL archive (up to `--to`), rebuilds the
-graph from the ledger and checks the graph and the audit chain.
+checksums of every file, the ledger's high-water marks before and after the copy) and
+`dump/ledger.dump` (`pg_dump -Fc` of the database). A restore into `DATA_DIR` unpacks `pg/`
+into it and replays the WAL archive (up to `--to`); a restore into the empty database of a
+`DATABASE_URL` restores the dump with `pg_restore` (with `--to`: recovers `pg/` to that time in
+a scratch cluster first and dumps that). Either way the graph is then rebuilt from the ledger
+and the graph and the audit chain are checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -18,9 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
+
 from auth import key_backup
 from auth.keys import KEY_FILE_NAME
 from relational import backup as pg
+from relational import logical_backup as logical
 from relational.database import make_engine, make_sessionmaker
 from relational.embedded import EmbeddedPostgres
 from relational.ledger import Ledger
@@ -38,9 +45,9 @@ RestoreRefused = backups.Refused
 take = backups.take
 
 
-def check_files(directory: Path) -> Manifest:
+def check_files(directory: Path, *, physical: bool = True) -> Manifest:
     """The manifest of a backup whose files are all there and unchanged (RestoreRefused else);
-    PostgreSQL's own manifest is checked too."""
+    PostgreSQL's own manifest is checked too when the physical copy is to be used."""
     try:
         manifest = Manifest.read(directory)
     except ValueError as error:
@@ -48,6 +55,8 @@ def check_files(directory: Path) -> Manifest:
     damaged = manifest.damaged(directory)
     if damaged:
         raise RestoreRefused("the backup is damaged: " + "; ".join(damaged))
+    if not physical:
+        return manifest
     try:
         pg.verify_backup(directory / "pg")
     except pg.BackupError as error:
@@ -89,11 +98,12 @@ def _restore_keys(settings: Settings, directory: Path, manifest: Manifest,
 
 def unpack(settings: Settings, directory: Path, *, data_dir: Path, to: datetime | None,
            wal_archive: Path | None, passphrase: str | None, phase: Phase,
-           replay_archive: bool = True) -> Manifest:
+           replay_archive: bool = True, checked: Manifest | None = None) -> Manifest:
     """Everything of a restore before the server starts: the backup checked, the keys back,
     the cluster unpacked into the empty `data_dir` with its recovery settings. A failure or a
-    Ctrl-C leaves `data_dir` as it was (removed)."""
-    manifest = check_files(directory)
+    Ctrl-C leaves `data_dir` as it was (removed). `checked`: the manifest, if `check_files`
+    has already passed."""
+    manifest = checked or check_files(directory)
     if data_dir.exists() and any(data_dir.iterdir()):
         raise RestoreRefused(f"{data_dir} is not empty: restore into an empty DATA_DIR")
     if to is not None and to < manifest.finished_at:
@@ -124,6 +134,7 @@ class Checked:
     counts: dict[str, int]
     problems: list[str] = field(default_factory=list)
     audit_records: int = 0
+    dump_items: int | None = None  # entries of the logical dump's table of contents
 
 
 async def check_ledger(ledger: Ledger, manifest: Manifest) -> Checked:
@@ -147,7 +158,8 @@ async def rebuild_graph(stores: Stores, phase: Phase) -> graph_sync.Report:
 async def verify(settings: Settings, directory: Path, *, passphrase: str | None,
                  phase: Phase) -> Checked:
     """`crm backup verify`: the backup restored into a scratch instance (a temporary
-    directory, removed afterwards) to the end of the backup, then checked."""
+    directory, removed afterwards) to the end of the backup, then checked; the logical dump's
+    table of contents is read too."""
     with tempfile.TemporaryDirectory(prefix="crm-verify-") as scratch:
         scratch_settings = settings.model_copy(update={"data_dir": Path(scratch)})
         manifest = unpack(scratch_settings, directory, data_dir=Path(scratch) / "pg", to=None,
@@ -161,9 +173,64 @@ async def verify(settings: Settings, directory: Path, *, passphrase: str | None,
                 from composition import AUDIT_CHAIN
 
                 ledger = Ledger(make_sessionmaker(database), AUDIT_CHAIN)
-                return await check_ledger(ledger, manifest)
+                checked = await check_ledger(ledger, manifest)
             finally:
                 await database.dispose()
+            if manifest.dump:
+                checked.dump_items = logical.entries(pg.tool("pg_restore"),
+                                                     directory / manifest.dump)
+            return checked
+
+
+def check_target(url: str, manifest: Manifest) -> None:
+    """The database a restore goes into: empty, and of the backup's major version or newer
+    (PostgreSQL's tools do not promise a dump loads into an older server)."""
+    if manifest.dump is None or manifest.dump_tool_version is None:
+        raise RestoreRefused("this backup holds no logical dump (it predates them), so it "
+                             "restores only into an empty DATA_DIR: unset DATABASE_URL")
+    try:
+        found = logical.objects_in(url)
+        target = logical.server_major(url)
+    except psycopg.Error as error:
+        raise RestoreRefused(f"cannot reach the target database: {error}".strip()) from None
+    if found:
+        raise RestoreRefused(f"the database of DATABASE_URL is not empty ({', '.join(found)}"
+                             f"{', …' if len(found) >= 5 else ''}): restore into an empty "
+                             "database (createdb a new one)")
+    source = logical.major(manifest.server_version)
+    if target < source:
+        raise RestoreRefused(f"the backup is of PostgreSQL {source}, DATABASE_URL's server "
+                             f"runs {target}: restore into PostgreSQL {source} or newer")
+
+
+def restore_database(settings: Settings, directory: Path, *, to: datetime | None,
+                     wal_archive: Path | None, passphrase: str | None, phase: Phase) -> Manifest:
+    """`crm restore` into the empty database DATABASE_URL names (an external PostgreSQL).
+    Without `--to`: the backup's logical dump, with `pg_restore`, as of `dumped_at`. With
+    `--to`: point-in-time recovery needs the physical copy and the WAL archive, so they are
+    recovered to `--to` in a scratch cluster (removed afterwards), dumped, and that dump
+    restored. Either way the target is written in one transaction: a failure or a Ctrl-C
+    leaves it empty."""
+    url = settings.database_url or ""
+    manifest = check_files(directory, physical=to is not None)
+    check_target(url, manifest)
+    if to is None:
+        _restore_keys(settings, directory, manifest, passphrase)
+        asyncio.run(logical.restore(url, directory / (manifest.dump or ""),
+                                    dumped_by=manifest.dump_tool_version or "",
+                                    progress=phase("pg_restore (items)", "")))
+        return manifest
+    with tempfile.TemporaryDirectory(prefix="crm-pitr-") as scratch:
+        unpack(settings, directory, data_dir=Path(scratch) / "pg", to=to,
+               wal_archive=wal_archive, passphrase=passphrase, phase=phase, checked=manifest)
+        with EmbeddedPostgres(Path(scratch) / "pg", port=_scratch_port()) as server:
+            recovered = (server.url or "").replace("/postgres?", f"/{manifest.database}?")
+            pg.wait_promoted(recovered, timeout=4 * 3600)
+            dump = Path(scratch) / "recovered.dump"
+            dumped_by = asyncio.run(logical.dump(recovered, dump, phase("dump (tables)", "")))
+        asyncio.run(logical.restore(url, dump, dumped_by=dumped_by,
+                                    progress=phase("pg_restore (items)", "")))
+    return manifest
 
 
 def _scratch_port() -> int:
@@ -171,5 +238,5 @@ def _scratch_port() -> int:
     return 40000 + os.getpid() % 20000
 
 
-__all__ = ["Checked", "RestoreRefused", "check_files", "check_ledger",
-           "rebuild_graph", "take", "unpack", "verify"]
+__all__ = ["Checked", "RestoreRefused", "check_files", "check_ledger", "check_target",
+           "rebuild_graph", "restore_database", "take", "unpack", "verify"]

@@ -15,12 +15,15 @@ RETURN a.id AS id, a.name AS name, a.region AS region, a.industry AS industry,
        a.disruptedSince AS disruptedSince
 ORDER BY a.id LIMIT $limit
 """
+# The page is cut before the expansion: expanding first would follow WORKS_AT for every
+# contact after the cursor on every page (quadratic in the number of pages).
 _CONTACTS = """
 MATCH (c:Contact) WHERE c.id > $after
+WITH c ORDER BY c.id LIMIT $limit
 OPTIONAL MATCH (c)-[:WORKS_AT]->(a:Account)
 RETURN c.id AS id, c.name AS name, c.title AS title, c.accountId AS accountId,
        collect(a.id) AS worksAt
-ORDER BY c.id LIMIT $limit
+ORDER BY id
 """
 _OWNERSHIPS = """
 MATCH (p:Account)-[r:OWNS]->(c:Account) WHERE p.id + '/' + c.id > $after

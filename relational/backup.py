@@ -93,16 +93,30 @@ async def base_backup(url: str, target: Path, progress: Progress) -> None:
             "-X", "stream", "-c", "fast", "-P", "--manifest-checksums=SHA256",
             "-l", f"graph-crm {datetime.now().astimezone().isoformat(timespec='seconds')}"]
     try:
-        await _run_with_progress(argv, progress)
+        await run_with_progress(argv, _basebackup_progress(progress))
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
 
 
-async def _run_with_progress(argv: list[str], progress: Progress) -> None:
+def _basebackup_progress(progress: Progress) -> Callable[[bytes], bool]:
+    def on_line(line: bytes) -> bool:
+        match = _PROGRESS.search(line)
+        if match:
+            progress(int(match.group(1)) * 1024, int(match.group(2)) * 1024)
+        return match is not None
+
+    return on_line
+
+
+async def run_with_progress(argv: list[str], on_line: Callable[[bytes], bool], *,
+                            env: dict[str, str] | None = None) -> None:
+    """Run a PostgreSQL client program, handing each line it writes to stderr to `on_line`
+    (True: a progress line; the others are kept for the error message). Cancelled (Ctrl-C),
+    the program is killed at once."""
     process = await asyncio.create_subprocess_exec(
         *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env=_server_env(), start_new_session=True)
+        env={**_server_env(), **(env or {})}, start_new_session=True)
     assert process.stderr is not None  # noqa: S101 - stderr=PIPE above
     messages: list[bytes] = []
     try:
@@ -110,12 +124,8 @@ async def _run_with_progress(argv: list[str], progress: Progress) -> None:
         while chunk := await process.stderr.read(4096):
             buffer += chunk
             *lines, buffer = re.split(rb"[\r\n]", buffer)
-            for line in lines:
-                match = _PROGRESS.search(line)
-                if match:
-                    progress(int(match.group(1)) * 1024, int(match.group(2)) * 1024)
-                elif line.strip():
-                    messages.append(line)
+            messages += [line for line in lines if not on_line(line) and line.strip()]
+            del messages[:-20]
         code = await process.wait()
     except BaseException:
         with contextlib.suppress(ProcessLookupError):

@@ -20,6 +20,7 @@ from typing import Any
 
 from auth import key_backup
 from relational import backup as pg
+from relational import logical_backup as logical
 from relational.ledger import Reader
 from relational.repositories import backups as repo
 from services.stores import Stores
@@ -42,6 +43,7 @@ def warn(text: str) -> None:
 
 MANIFEST = "manifest.json"
 SEALED_KEYS = "keys.env.sealed"
+DUMP = "dump/ledger.dump"
 FORMAT = 1
 KEEP_DAILY = 7
 KEEP_WEEKLY = 4
@@ -86,11 +88,19 @@ class Manifest:
     before: dict[str, int]
     after: dict[str, int]
     files: dict[str, str]
+    # The logical dump (`pg_dump -Fc` of the database) that restores into a DATABASE_URL;
+    # absent from backups written before it was added. Every write acknowledged before
+    # `dumped_at` is in it.
+    dump: str | None = None
+    dump_tool_version: str | None = None
+    dumped_at: datetime | None = None
 
     def write(self, directory: Path) -> None:
         body: dict[str, Any] = {"format": FORMAT, **self.__dict__,
                                 "created_at": self.created_at.isoformat(),
-                                "finished_at": self.finished_at.isoformat()}
+                                "finished_at": self.finished_at.isoformat(),
+                                "dumped_at": self.dumped_at.isoformat() if self.dumped_at
+                                else None}
         (directory / MANIFEST).write_text(json.dumps(body, indent=1, ensure_ascii=False))
 
     @classmethod
@@ -103,6 +113,8 @@ class Manifest:
             raise ValueError(f"{directory / MANIFEST} is not a Graph CRM backup manifest")
         body["created_at"] = datetime.fromisoformat(body["created_at"])
         body["finished_at"] = datetime.fromisoformat(body["finished_at"])
+        if body.get("dumped_at"):
+            body["dumped_at"] = datetime.fromisoformat(body["dumped_at"])
         return cls(**body)
 
     def damaged(self, directory: Path) -> list[str]:
@@ -137,8 +149,10 @@ def _empty_dir(directory: Path) -> None:
 
 async def take(stores: Stores, directory: Path, *, passphrase: str | None,
                phase: Phase) -> Manifest:
-    """A consistent backup of the ledger the stores are connected to, into `directory`.
-    Cancelled (Ctrl-C), the copy stops at once and nothing of it is left."""
+    """A consistent backup of the ledger the stores are connected to, into `directory`: the
+    physical copy of the cluster (point-in-time recovery starts from it) and a logical dump of
+    the database (restores into another server's empty database). Cancelled (Ctrl-C), the
+    copy stops at once and nothing of it is left."""
     settings = stores.settings
     url = settings.database_url or ""
     _empty_dir(directory)
@@ -150,6 +164,8 @@ async def take(stores: Stores, directory: Path, *, passphrase: str | None,
         first_wal = pg.current_segment(url) if archiving else None
         before = await high_water(stores.read)
         await pg.base_backup(url, directory / "pg", phase("backup", "B"))
+        dumped_at = datetime.now(UTC)
+        dump_tool = await logical.dump(url, directory / DUMP, phase("dump (tables)", ""))
         after = await high_water(stores.read)
         manifest = Manifest(
             created_at=started, finished_at=datetime.now(UTC),
@@ -160,7 +176,8 @@ async def take(stores: Stores, directory: Path, *, passphrase: str | None,
             wal_archive=str(settings.wal_archive_dir) if archiving else None,
             archive_timeout=str(facts["archive_timeout"]) if archiving else None,
             first_wal=first_wal, keys=keys, before=before, after=after,
-            files=checksums(directory))
+            files=checksums(directory), dump=DUMP, dump_tool_version=dump_tool,
+            dumped_at=dumped_at)
         manifest.write(directory)
     except BaseException:
         # Cut short (Ctrl-C, a failed copy): no half backup is left to be mistaken for one.

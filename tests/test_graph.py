@@ -181,3 +181,24 @@ async def test_graph_down_writes_are_kept_and_projected_after_restart(
     assert result.returncode == 0, result.stdout + result.stderr
     data = await api.data(TREE, {"id": child, "depth": 2})
     assert data["account"]["parent"] == {"id": parent}
+
+
+async def test_verify_reads_the_graph_back_in_pages(api: Api,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of two: every node and edge read once, in id order, and a contact's workplace
+    comes with it even when the page is cut right after it."""
+    events = [GraphEvent("account.created", {"id": f"a{i}", "name": f"户{i}", "region": "华东",
+                                             "industry": "x", "lifecycleStage": "POTENTIAL"})
+              for i in range(5)]
+    events += [GraphEvent("contact.created", {"id": f"c{i}", "accountId": f"a{i % 2}",
+                                              "name": f"人{i}", "title": None})
+               for i in range(5)]
+    events += [GraphEvent("ownership.linked", {"parentId": "a0", "childId": f"a{i}",
+                                               "share": "10.0000"}) for i in range(1, 4)]
+    await graph_projector.apply(api.stores.graph, events)
+    monkeypatch.setattr(snapshot, "_PAGE", 2)
+    accounts, contacts, ownerships = await _dump(api)
+    assert [row["id"] for row in accounts] == [f"a{i}" for i in range(5)]
+    assert [(row["id"], row["worksAt"]) for row in contacts] == [
+        (f"c{i}", [f"a{i % 2}"]) for i in range(5)]
+    assert [row["id"] for row in ownerships] == [f"a0/a{i}" for i in range(1, 4)]
