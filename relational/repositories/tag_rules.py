@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     column,
     delete,
+    exists,
     func,
     literal,
     not_,
@@ -41,8 +42,6 @@ interactions = table("interactions", column("account_id"), column("channel"),
 opportunities = table("opportunities", column("account_id"), column("status"),
                       column("closed_at"), column("amount"), column("campaign_id"))
 orders = table("orders", column("account_id"), column("ordered_at"), column("amount"))
-SOURCES = {"interactions": "interactions", "wonOpportunities": "opportunities",
-           "orders": "orders", "tickets": "tickets"}
 
 _ATTRIBUTES: dict[str, Any] = {
     "region": Account.region, "industry": Account.industry, "name": Account.name,
@@ -96,14 +95,6 @@ async def _bounded(session: AsyncSession, milliseconds: int = STATEMENT_TIMEOUT_
     await session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
 
 
-async def missing_tables(session: AsyncSession, names: Sequence[str]) -> list[str]:
-    found = []
-    for name in names:
-        if await session.scalar(text("SELECT to_regclass(:name)"), {"name": name}) is None:
-            found.append(name)
-    return found
-
-
 async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: Visibility,
                   sample: int) -> tuple[int, list[uuid.UUID]]:
     await _bounded(session)
@@ -119,35 +110,42 @@ async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[b
                 seen: Visibility, now: datetime,
                 account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
     """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
-    those it no longer matches; (added, removed). A tag set by hand is left alone."""
+    those it no longer matches; (added, removed). A tag set by hand is left alone.
+
+    One statement: the matches are diffed against the rule's recorded tags, so only the
+    accounts whose tags change are written (a re-evaluation that changes nothing writes
+    nothing); the provenance rows and `accounts.tags` (which the tag filter's GIN index
+    reads) change together."""
     await _bounded(session, STATEMENT_TIMEOUT_MS if account_ids is not None else FULL_TIMEOUT_MS)
     scope = [accounts_readable(seen), condition]
+    recorded: list[ColumnElement[bool]] = [AccountTag.rule_id == rule.id]
     if account_ids is not None:
         scope.append(Account.id.in_(list(account_ids)))
-    added_ids = list(await session.scalars(
-        insert(AccountTag).from_select(
-            ["account_id", "name", "rule_id", "set_at"],
-            select(Account.id, literal(rule.name), literal(rule.id), literal(now))
-            .where(and_(*scope)))
+        recorded.append(AccountTag.account_id.in_(list(account_ids)))
+    matched = select(Account.id.label("id")).where(and_(*scope)).cte("matched")
+    added = (insert(AccountTag).from_select(
+        ["account_id", "name", "rule_id", "set_at"],
+        select(matched.c.id, literal(rule.name), literal(rule.id), literal(now)))
         .on_conflict_do_nothing(index_elements=["account_id", "name"])
-        .returning(AccountTag.account_id)))
-    stale = [AccountTag.rule_id == rule.id,
-             AccountTag.account_id.not_in(select(Account.id).where(and_(*scope)))]
-    if account_ids is not None:
-        stale.append(AccountTag.account_id.in_(list(account_ids)))
-    removed_ids = list(await session.scalars(
-        delete(AccountTag).where(and_(*stale)).returning(AccountTag.account_id)))
-    # Every account the rule tagged carries the tag (also after a hand edit dropped it).
-    tagged = select(AccountTag.account_id).where(AccountTag.rule_id == rule.id)
-    if account_ids is not None:
-        tagged = tagged.where(AccountTag.account_id.in_(list(account_ids)))
-    await session.execute(update(Account).where(
-        Account.id.in_(tagged), not_(Account.tags.contains([rule.name])))
-        .values(tags=func.array_append(Account.tags, rule.name)))
-    if removed_ids:
-        await session.execute(update(Account).where(Account.id.in_(removed_ids))
-                              .values(tags=func.array_remove(Account.tags, rule.name)))
-    return len(added_ids), len(removed_ids)
+        .returning(AccountTag.account_id).cte("added"))
+    removed = (delete(AccountTag).where(
+        *recorded, ~exists().where(matched.c.id == AccountTag.account_id))
+        .returning(AccountTag.account_id).cte("removed"))
+    # Every account the rule matches carries the tag (also after a hand edit dropped it).
+    tagged = (update(Account).where(Account.id.in_(select(matched.c.id)),
+                                    not_(Account.tags.contains([rule.name])))
+              .values(tags=func.array_append(Account.tags, rule.name))
+              .returning(Account.id).cte("tagged"))
+    untagged = (update(Account).where(Account.id.in_(select(removed.c.account_id)))
+                .values(tags=func.array_remove(Account.tags, rule.name))
+                .returning(Account.id).cte("untagged"))
+    counts = select(
+        select(func.count()).select_from(added).scalar_subquery(),
+        select(func.count()).select_from(removed).scalar_subquery(),
+        select(func.count()).select_from(tagged).scalar_subquery(),
+        select(func.count()).select_from(untagged).scalar_subquery())
+    row = (await session.execute(counts)).one()
+    return int(row[0]), int(row[1])
 
 
 async def enabled_rules(session: AsyncSession) -> list[TagRule]:
