@@ -247,8 +247,7 @@ async def opportunity_create(info: Info, input: OpportunityCreateInput
         name=input.name, amount=input.amount, currency=input.currency,
         expected_close_on=input.expected_close_on,
         pipeline_id=_raw(input.pipeline_id, "Pipeline", "pipelineId"),
-        campaign_id=None if input.campaign_id is None else resolve.uuid_or_none(
-            str(input.campaign_id)))
+        campaign_id=_raw(input.campaign_id, "Campaign", "campaignId"))
     row = await resolve.create(info.context, draft, input.idempotency_key)
     return OpportunityCreatePayload(opportunity=Opportunity.from_row(row))
 
@@ -339,8 +338,7 @@ async def return_record(info: Info, input: ReturnRecordInput) -> RecordedPayload
 
 
 async def lead_create(info: Info, input: LeadCreateInput) -> LeadPayload:
-    campaign = None if input.campaign_id is None else resolve.uuid_or_none(
-        str(input.campaign_id))
+    campaign = _raw(input.campaign_id, "Campaign", "campaignId")
     return LeadPayload(lead=Lead.of(await reports.lead_create(
         info.context, input.draft(campaign), input.idempotency_key)))
 

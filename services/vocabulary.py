@@ -152,3 +152,19 @@ class TicketPriority(Enum):
 
 TICKET_CATEGORIES = ("售后", "安装", "培训", "投诉", "咨询", "备件")  # after-sales first
 TICKET_CHANNELS = ("PHONE", "EMAIL", "PORTAL", "WECHAT", "VISIT")
+
+
+class CampaignResponse(Enum):
+    """How far a campaign member has come (the latest response is kept, with when and a
+    note; earlier ones are in the audit trail)."""
+
+    INVITED = "INVITED"  # 已邀请
+    SENT = "SENT"  # 已发送
+    OPENED = "OPENED"  # 已打开
+    RESPONDED = "RESPONDED"  # 已回复
+    ATTENDED = "ATTENDED"  # 已参加
+    CONVERTED = "CONVERTED"  # 已转化
+    OPTED_OUT = "OPTED_OUT"  # 退订
+
+
+CAMPAIGN_RESPONSES = tuple(item.value for item in CampaignResponse)
