@@ -6,8 +6,6 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -21,19 +19,18 @@ from schema.directives import guard
 from schema.writes import Settle
 from services.campaigns import CampaignRecord, MemberRecord
 from services.pagination import Page
-from services.vocabulary import CampaignResponse as ResponseValues
+from services.vocabulary import CampaignResponse
 
-CampaignResponse = strawberry.enum(
-    Enum("CampaignResponse", {item.name: item.value for item in ResponseValues}),
-    description="A member's latest response: INVITED, SENT, OPENED, RESPONDED, ATTENDED, "
-                "CONVERTED, OPTED_OUT.")
+strawberry.enum(CampaignResponse, name="CampaignResponse",
+                description="A member's latest response: INVITED, SENT, OPENED, RESPONDED, "
+                            "ATTENDED, CONVERTED, OPTED_OUT.")
 
 
 @strawberry.type(description="A member of a campaign and its latest response.")
 class CampaignMember:
     account: AccountRef = strawberry.field(description="The member account.")
     joined_at: datetime = strawberry.field(description="Enrolled (UTC).")
-    response: CampaignResponse | None = strawberry.field(  # type: ignore[valid-type]
+    response: CampaignResponse | None = strawberry.field(
         description="Latest response; null before the first.")
     responded_at: datetime | None = strawberry.field(description="When it was recorded (UTC).")
     note: str | None = strawberry.field(description="Note recorded with it.")
@@ -55,7 +52,7 @@ class CampaignMemberEdge:
 
 @strawberry.type(description="How many members gave one response.")
 class CampaignResponseCount:
-    response: CampaignResponse | None = strawberry.field(  # type: ignore[valid-type]
+    response: CampaignResponse | None = strawberry.field(
         description="The latest response; null: none yet.")
     count: int = strawberry.field(description="Members among the accounts you may see.")
 
@@ -96,7 +93,7 @@ class CampaignMembers:
         counts = await self._counts(info)
         return [CampaignResponseCount(response=None if key is None else CampaignResponse(key),
                                       count=counts.get(key, 0))
-                for key in [*(item.value for item in ResponseValues), None]]
+                for key in [*(item.value for item in CampaignResponse), None]]
 
     @strawberry.field(description="A page of the members, earliest enrolled first.")
     async def edges(self, info: Info) -> list[CampaignMemberEdge]:
@@ -143,7 +140,7 @@ class Campaign(relay.Node):
     @strawberry.field(description="Its members among the accounts you may see, optionally "
                                   "those whose latest response is `response`.")
     def members(self, first: FirstArg = 20, after: AfterArg = None,
-                response: CampaignResponse | None = None  # type: ignore[valid-type]
+                response: CampaignResponse | None = None
                 ) -> CampaignMembers:
         return CampaignMembers(campaign=self.row, first=first, after=after,
                                response=None if response is None else response.value)
@@ -174,7 +171,7 @@ async def campaign_create(info: Info, input: CampaignCreateInput) -> CampaignCre
 class CampaignMemberRespondInput:
     campaign_id: strawberry.ID = strawberry.field(description="The campaign.")
     account_id: strawberry.ID = strawberry.field(description="A member account you may see.")
-    response: CampaignResponse = strawberry.field(  # type: ignore[valid-type]
+    response: CampaignResponse = strawberry.field(
         description="The response.")
     note: str | None = strawberry.field(default=None, description="Note, ≤ 500 characters.")
 

@@ -296,7 +296,7 @@ async def quote_reject(info: Info, input: QuoteDecisionInput) -> QuotePayload:
 async def contract_create_from_quote(info: Info, input: ContractCreateFromQuoteInput
                                      ) -> ContractPayload:
     return ContractPayload(contract=Contract.of(await resolve.contract_from_quote(
-        info.context, str(input.quote_id), input.terms)))
+        info.context, str(input.quote_id), input.terms, input.ends_on)))
 
 
 async def contract_sign(info: Info, input: ContractSignInput) -> ContractPayload:
@@ -306,7 +306,7 @@ async def contract_sign(info: Info, input: ContractSignInput) -> ContractPayload
 
 async def contract_amend(info: Info, input: ContractAmendInput) -> ContractPayload:
     return ContractPayload(contract=Contract.of(await resolve.contract_amend(
-        info.context, str(input.contract_id), input.terms)))
+        info.context, str(input.contract_id), input.terms, input.ends_on)))
 
 
 async def payment_record(info: Info, input: PaymentRecordInput) -> PaymentPayload:

@@ -168,3 +168,16 @@ class CampaignResponse(Enum):
 
 
 CAMPAIGN_RESPONSES = tuple(item.value for item in CampaignResponse)
+
+
+class ContactDateKind(Enum):
+    """A contact's important date; personal data (read under `contact.importantDates:read`)."""
+
+    BIRTHDAY = "BIRTHDAY"  # 生日
+    WORK_ANNIVERSARY = "WORK_ANNIVERSARY"  # 入职纪念日
+    WEDDING_ANNIVERSARY = "WEDDING_ANNIVERSARY"  # 结婚纪念日
+    OTHER = "OTHER"  # 其他 (with a label)
+
+
+CONTACT_DATE_LABELS = {"BIRTHDAY": "生日", "WORK_ANNIVERSARY": "入职纪念日",
+                       "WEDDING_ANNIVERSARY": "结婚纪念日", "OTHER": "纪念日"}
