@@ -151,6 +151,14 @@ async def respond(uow: UnitOfWork, actor: Actor, *, campaign_id: uuid.UUID,
     return MemberRecord.of(member)
 
 
+async def members_in(uow: UnitOfWork, actor: Actor, campaign_id: uuid.UUID,
+                     limit: int = 100) -> list[uuid.UUID]:
+    """Account ids of the first members `actor` may see, within this unit of work."""
+    rows = await repo.members_page(uow.session, campaign_id, policy.visibility(actor), None,
+                                   None, limit)
+    return [row.account_id for row in rows]
+
+
 async def response_counts(read: Reader, actor: Actor,
                           ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str | None, int]]:
     async with read() as session:

@@ -98,17 +98,24 @@ async def preview(read: Reader, actor: Actor, expression: str,
                            for key in ids if key in rows])
 
 
-async def _author(uow: UnitOfWork, rule: TagRule) -> Actor | None:
-    user = await users_repo.user(uow.session, rule.author_id)
-    if user is None or not user.active:
-        return None
-    return await actor_for_user(uow.session, user, None)
+Authors = dict[uuid.UUID, Actor | None]
+
+
+async def _author(uow: UnitOfWork, rule: TagRule, known: Authors) -> Actor | None:
+    """The rule's author as they are now (None if gone or inactive); each looked up once per
+    evaluation run."""
+    if rule.author_id not in known:
+        user = await users_repo.user(uow.session, rule.author_id)
+        known[rule.author_id] = None if user is None or not user.active else \
+            await actor_for_user(uow.session, user, None)
+    return known[rule.author_id]
 
 
 async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
-                   account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
+                   account_ids: Sequence[uuid.UUID] | None = None,
+                   authors: Authors | None = None) -> tuple[int, int]:
     """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
-    author = await _author(uow, rule)
+    author = await _author(uow, rule, {} if authors is None else authors)
     seen = policy.visibility(author) if author is not None else policy.visibility(Actor("none"))
     try:
         tree = tag_language.parse(rule.expression)
@@ -134,9 +141,9 @@ async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> t
 async def evaluate_all(uow: UnitOfWork, now: datetime,
                        account_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Every enabled rule (on `account_ids`, or in full); the tags changed."""
-    changed = 0
+    changed, authors = 0, Authors()
     for rule in await repo.enabled_rules(uow.session):
-        added, removed = await evaluate(uow, rule, now, account_ids)
+        added, removed = await evaluate(uow, rule, now, account_ids, authors)
         changed += added + removed
     return changed
 
