@@ -111,11 +111,11 @@ async def _author(uow: UnitOfWork, rule: TagRule, known: Authors) -> Actor | Non
     return known[rule.author_id]
 
 
-async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
-                   account_ids: Sequence[uuid.UUID] | None = None,
-                   authors: Authors | None = None) -> tuple[int, int]:
-    """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
-    author = await _author(uow, rule, {} if authors is None else authors)
+async def _evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
+                    account_ids: Sequence[uuid.UUID] | None, authors: Authors
+                    ) -> tuple[int, int]:
+    """One rule of a run (`repo.open_changes` before, `repo.sync_tags` after)."""
+    author = await _author(uow, rule, authors)
     seen = policy.visibility(author) if author is not None else policy.visibility(Actor("none"))
     try:
         tree = tag_language.parse(rule.expression)
@@ -131,6 +131,15 @@ async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
     return added, removed
 
 
+async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
+                   account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
+    """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
+    await repo.open_changes(uow.session, full=account_ids is None)
+    result = await _evaluate(uow, rule, now, account_ids, Authors())
+    await repo.sync_tags(uow.session)
+    return result
+
+
 async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> tuple[int, int]:
     rule = await uow.session.get(TagRule, rule_id)
     if rule is None or not rule.enabled:
@@ -142,9 +151,11 @@ async def evaluate_all(uow: UnitOfWork, now: datetime,
                        account_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Every enabled rule (on `account_ids`, or in full); the tags changed."""
     changed, authors = 0, Authors()
+    await repo.open_changes(uow.session, full=account_ids is None)
     for rule in await repo.enabled_rules(uow.session):
-        added, removed = await evaluate(uow, rule, now, account_ids, authors)
+        added, removed = await _evaluate(uow, rule, now, account_ids, authors)
         changed += added + removed
+    await repo.sync_tags(uow.session)
     return changed
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
     select,
     table,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,17 +105,31 @@ async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: V
     return total, ids
 
 
+# The tag changes of one evaluation run, applied to `accounts.tags` once at its end.
+changes = table("tag_changes", column("account_id"), column("name"), column("added"))
+
+
+async def open_changes(session: AsyncSession, *, full: bool) -> None:
+    """Start an evaluation run in this transaction: its statement timeout and its (empty)
+    table of tag changes."""
+    await _bounded(session, FULL_TIMEOUT_MS if full else STATEMENT_TIMEOUT_MS)
+    await session.execute(text(
+        "CREATE TEMP TABLE IF NOT EXISTS tag_changes (account_id uuid NOT NULL, "
+        "name text NOT NULL, added boolean NOT NULL) ON COMMIT DROP"))
+    await session.execute(text("DELETE FROM tag_changes"))
+
+
 async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[bool],
                 seen: Visibility, now: datetime,
                 account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
     """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
     those it no longer matches; (added, removed). A tag set by hand is left alone.
 
-    One statement: the matches are diffed against the rule's recorded tags, so only the
-    accounts whose tags change are written (a re-evaluation that changes nothing writes
-    nothing); the provenance rows and `accounts.tags` (which the tag filter's GIN index
-    reads) change together."""
-    await _bounded(session, STATEMENT_TIMEOUT_MS if account_ids is not None else FULL_TIMEOUT_MS)
+    One statement: the matches are diffed against the rule's recorded tags (provenance rows
+    inserted and deleted), and the accounts whose `accounts.tags` must change are noted in
+    `tag_changes` for `sync_tags`, which writes each changed account once per run: a
+    re-evaluation that changes nothing writes nothing. Within a run every rule sees the
+    tags as they were before it (`tagCount` does not depend on the order of rules)."""
     scope = [accounts_readable(seen), condition]
     recorded: list[ColumnElement[bool]] = [AccountTag.rule_id == rule.id]
     if account_ids is not None:
@@ -132,20 +145,36 @@ async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[b
         *recorded, ~exists().where(matched.c.id == AccountTag.account_id))
         .returning(AccountTag.account_id).cte("removed"))
     # Every account the rule matches carries the tag (also after a hand edit dropped it).
-    tagged = (update(Account).where(Account.id.in_(select(matched.c.id)),
-                                    not_(Account.tags.contains([rule.name])))
-              .values(tags=func.array_append(Account.tags, rule.name))
-              .returning(Account.id).cte("tagged"))
-    untagged = (update(Account).where(Account.id.in_(select(removed.c.account_id)))
-                .values(tags=func.array_remove(Account.tags, rule.name))
-                .returning(Account.id).cte("untagged"))
+    missing = select(Account.id, literal(rule.name), literal(True)).where(
+        Account.id.in_(select(matched.c.id)), not_(Account.tags.contains([rule.name])))
+    dropped = select(removed.c.account_id, literal(rule.name), literal(False))
+    noted = (insert(changes).from_select(["account_id", "name", "added"],
+                                         missing.union_all(dropped))
+             .returning(changes.c.account_id).cte("noted"))
     counts = select(
         select(func.count()).select_from(added).scalar_subquery(),
         select(func.count()).select_from(removed).scalar_subquery(),
-        select(func.count()).select_from(tagged).scalar_subquery(),
-        select(func.count()).select_from(untagged).scalar_subquery())
+        select(func.count()).select_from(noted).scalar_subquery())
     row = (await session.execute(counts)).one()
     return int(row[0]), int(row[1])
+
+
+async def sync_tags(session: AsyncSession) -> int:
+    """Apply the run's noted changes to `accounts.tags` (which the tag filter's GIN index
+    reads), one update per changed account; the accounts written."""
+    result = await session.execute(text("""
+        UPDATE accounts a
+        SET tags = ARRAY(SELECT t.name FROM unnest(a.tags) WITH ORDINALITY AS t(name, at)
+                         WHERE t.name <> ALL(c.removed) ORDER BY t.at) || c.added
+        FROM (SELECT account_id,
+                     coalesce(array_agg(name ORDER BY name) FILTER (WHERE added),
+                              '{}'::text[]) AS added,
+                     coalesce(array_agg(name) FILTER (WHERE NOT added), '{}'::text[])
+                         AS removed
+              FROM tag_changes GROUP BY account_id) c
+        WHERE a.id = c.account_id"""))
+    await session.execute(text("DELETE FROM tag_changes"))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def enabled_rules(session: AsyncSession) -> list[TagRule]:
