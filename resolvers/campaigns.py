@@ -47,3 +47,7 @@ async def respond(ctx: Context, *, campaign_id: str, account_id: str, response: 
 
 async def roi(ctx: Context, row: CampaignRecord) -> Decimal | None:
     return (await campaigns.rois(ctx.stores.read, [row]))[row.id]
+
+
+async def attribution(ctx: Context, row: CampaignRecord) -> tuple[int, int, int]:
+    return await campaigns.attribution(ctx.stores.read, await ctx.actor(), row.id)

@@ -107,6 +107,15 @@ class CampaignMembers:
         return page_info(await self._page(info))
 
 
+@strawberry.type(description="What is attributed to a campaign (its `campaignId`), among the "
+                             "leads and opportunities you may see.")
+class CampaignAttribution:
+    leads: int = strawberry.field(description="Leads.")
+    opportunities: int = strawberry.field(description="Opportunities, any status.")
+    won_opportunities: int = strawberry.field(description="WON opportunities (their amounts "
+                                                          "make the ROI's revenue).")
+
+
 @strawberry.type(description="A marketing campaign (营销活动).")
 class Campaign(relay.Node):
     id: relay.NodeID[str]
@@ -136,6 +145,12 @@ class Campaign(relay.Node):
                                   "cost is zero. Attribution: README, 'Campaigns'.")
     async def roi(self, info: Info) -> Decimal | None:
         return await resolve.roi(info.context, self.row)
+
+    @strawberry.field(description="Leads and opportunities attributed to it that you may see.",
+                      extensions=guard("opportunity:read"))
+    async def attribution(self, info: Info) -> CampaignAttribution:
+        leads, deals, won = await resolve.attribution(info.context, self.row)
+        return CampaignAttribution(leads=leads, opportunities=deals, won_opportunities=won)
 
     @strawberry.field(description="Its members among the accounts you may see, optionally "
                                   "those whose latest response is `response`.")

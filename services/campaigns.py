@@ -182,3 +182,10 @@ async def members(read: Reader, cursor_key: bytes, actor: Actor, campaign_id: uu
         cursor_key, kind, row.joined_at.isoformat(), row.account_id),
         has_previous=after is not None)
     return page.mapped(MemberRecord.of)
+
+
+async def attribution(read: Reader, actor: Actor, campaign_id: uuid.UUID) -> tuple[int, int, int]:
+    """Leads, opportunities and WON opportunities attributed to the campaign, among those the
+    reader may see."""
+    async with read() as session:
+        return await repo.attribution(session, campaign_id, policy.visibility(actor))

@@ -16,6 +16,10 @@ MEMBERS = """query($id: ID!, $response: CampaignResponse, $after: String) { camp
   members(first: 1, response: $response, after: $after) { totalCount
     byResponse { response count }
     edges { cursor node { account { id } response note } } pageInfo { hasNextPage } } } }"""
+OPPORTUNITY = """mutation($input: OpportunityCreateInput!) { opportunityCreate(input: $input) {
+  opportunity { id } } }"""
+ATTRIBUTION = """query($id: ID!) { campaign(id: $id) { attribution { leads opportunities
+  wonOpportunities } } }"""
 LEAD = """mutation($input: LeadCreateInput!) { leadCreate(input: $input) {
   lead { id campaignId } } }"""
 
@@ -100,6 +104,17 @@ async def test_leads_are_attributed_only_to_existing_campaigns(api: Api) -> None
              "source": "官网"}
     lead = (await api.data(LEAD, {"input": {**given, "campaignId": campaign}}))
     assert lead["leadCreate"]["lead"]["campaignId"] == campaign
+    account = await make_account(api, name="上海启明星", region="华东")
+    await api.data(OPPORTUNITY, {"input": {"accountId": account, "name": "展会商机",
+                                           "amount": "1000", "currency": "CNY",
+                                           "campaignId": campaign}})
+    found = await api.data(ATTRIBUTION, {"id": campaign})
+    assert found["campaign"]["attribution"] == {"leads": 1, "opportunities": 1,
+                                                "wonOpportunities": 0}
+    # Sales see only their own leads and deals: none of the admin's.
+    north = await api.as_user("sales.north").data(ATTRIBUTION, {"id": campaign})
+    assert north["campaign"]["attribution"] == {"leads": 0, "opportunities": 0,
+                                                "wonOpportunities": 0}
     before = await ledger_counts(api)
     bogus = await api.error(LEAD, {"input": {**given, "campaignId": lead["leadCreate"][
         "lead"]["id"]}})

@@ -12,8 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
 from relational.operations_models import Campaign, CampaignMember
+from relational.pipeline_models import Lead, Opportunity
+from relational.repositories.opportunities import leads_readable
 from relational.repositories.tag_rules import STATEMENT_TIMEOUT_MS, opportunities
-from relational.repositories.visibility import Visibility, accounts_readable
+from relational.repositories.visibility import (
+    Visibility,
+    accounts_readable,
+    opportunities_readable,
+)
 
 
 async def enrol_matches(session: AsyncSession, campaign_id: uuid.UUID,
@@ -98,3 +104,16 @@ async def members_page(session: AsyncSession, campaign_id: uuid.UUID, seen: Visi
             tuple_(CampaignMember.joined_at, CampaignMember.account_id) > tuple_(*after))
     return list(await session.scalars(statement.order_by(
         CampaignMember.joined_at, CampaignMember.account_id).limit(limit)))
+
+
+async def attribution(session: AsyncSession, campaign_id: uuid.UUID,
+                      seen: Visibility) -> tuple[int, int, int]:
+    """(leads, opportunities, WON opportunities) attributed to the campaign that the reader
+    may see."""
+    leads = await session.scalar(select(func.count()).select_from(Lead).where(
+        Lead.campaign_id == campaign_id, leads_readable(seen)))
+    deals = (await session.execute(select(
+        func.count(), func.count().filter(Opportunity.status == "WON"))
+        .select_from(Opportunity).where(Opportunity.campaign_id == campaign_id,
+                                        opportunities_readable(seen)))).one()
+    return int(leads or 0), int(deals[0]), int(deals[1])

@@ -80,7 +80,8 @@ async def quiet_accounts(session: AsyncSession, today: date, default_days: int,
             WHERE a.lifecycle_stage <> 'CHURNED') q
         WHERE q.due_on <= :today AND NOT EXISTS (
             SELECT 1 FROM user_tasks t WHERE t.user_id = q.owner_id
-            AND t.dedupe_key = 'care.follow_up:' || q.id || ':' || q.due_on)
+            AND t.dedupe_key = 'care.follow_up:' || q.id || ':' || to_char(q.due_on,
+                                                                          'YYYY-MM-DD'))
         ORDER BY q.due_on, q.id LIMIT :limit"""),  # noqa: S608 - TZ is a constant
         {"default_days": default_days, "today": today, "limit": limit})
     return [QuietAccount(*row) for row in rows]
