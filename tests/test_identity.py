@@ -66,8 +66,8 @@ async def test_login_and_me(api: Api, users: None) -> None:
         "permissions": sorted(["account:read", "account:write", "contact:read", "contact:write",
                                "group:write", "contact.phone:read", "contact.email:read",
                                "contact.idNumber:read", "contact.importantDates:read",
-                               "opportunity:read", "opportunity:write", "amount:read", "quote:write",
-                               "contract:write", "relationship:read", "relationship:write",
+                               "opportunity:read", "opportunity:write", "amount:read",
+                               "quote:write", "contract:write", "relationship:read", "relationship:write",
                                "interaction:read", "interaction:write", "ticket:read",
                                "ticket:write", "campaign:read", "lifecycle:write"]),
         "dataScope": "OWN", "clearance": "INTERNAL", "regions": ["华东"]}
