@@ -67,9 +67,10 @@ async def test_login_and_me(api: Api, users: None) -> None:
                                "group:write", "contact.phone:read", "contact.email:read",
                                "contact.idNumber:read", "contact.importantDates:read",
                                "opportunity:read", "opportunity:write", "amount:read",
-                               "quote:write", "contract:write", "relationship:read", "relationship:write",
-                               "interaction:read", "interaction:write", "ticket:read",
-                               "ticket:write", "campaign:read", "lifecycle:write"]),
+                               "quote:write", "contract:write", "relationship:read",
+                               "relationship:write", "interaction:read", "interaction:write",
+                               "ticket:read", "ticket:write", "campaign:read",
+                               "lifecycle:write"]),
         "dataScope": "OWN", "clearance": "INTERNAL", "regions": ["华东"]}
     assert (await api.anonymous.data(ME)) == {"me": None}
     assert (await audit_ops(api))[-1] == "auth.login"
