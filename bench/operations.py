@@ -99,11 +99,15 @@ async def tag_rule_figures(stores: Stores) -> list[str]:
     async with stores.uow(RequestMeta(actor="system:bench")) as uow:
         changed = await tag_rules.evaluate_all(uow, stores.clock.now())
     full = time.perf_counter() - started
-    # The hourly run over unchanged data: every rule diffs its matches and writes nothing.
-    started = time.perf_counter()
-    async with stores.uow(RequestMeta(actor="system:bench")) as uow:
-        unchanged = await tag_rules.evaluate_all(uow, stores.clock.now())
-    again = time.perf_counter() - started
+    # Hourly runs over unchanged data: every rule diffs its matches against its recorded tags.
+    # The first still changes tags (rules on tagCount see the tags the run before set), the
+    # second nothing.
+    reruns = []
+    for _ in range(2):
+        started = time.perf_counter()
+        async with stores.uow(RequestMeta(actor="system:bench")) as uow:
+            reruns.append((await tag_rules.evaluate_all(uow, stores.clock.now()),
+                           time.perf_counter() - started))
     async with stores.read() as session:
         ids = list(await session.scalars(text(
             "SELECT id FROM accounts ORDER BY random() LIMIT :n"), {"n": EVENT_SAMPLES}))
@@ -115,8 +119,9 @@ async def tag_rule_figures(stores: Stores) -> list[str]:
         per_event.append((time.perf_counter() - started) * 1000)
     return [f"tag rules: {len(RULES)} rules over every account in {full:.2f} s "
             f"({changed:,} tags set) — target ≤ 5 s",
-            f"tag rules re-evaluated over every account, nothing changed: {again:.2f} s "
-            f"({unchanged:,} tags changed)",
+            f"tag rules re-evaluated over every account (hourly run): {reruns[0][1]:.2f} s "
+            f"({reruns[0][0]:,} tags changed by the tagCount rules), again "
+            f"{reruns[1][1]:.2f} s ({reruns[1][0]:,} changed)",
             f"tag rules on an event (one account, all {len(RULES)} rules): median "
             f"{statistics.median(per_event):.1f} ms, p95 {_p95(per_event):.1f} ms — "
             "target ≤ 20 ms"]

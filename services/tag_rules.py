@@ -131,6 +131,28 @@ async def _evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
     return added, removed
 
 
+async def _evaluate_accounts(uow: UnitOfWork, now: datetime,
+                             account_ids: Sequence[uuid.UUID]) -> int:
+    """Every enabled rule on a few accounts at once (repo.apply_to_accounts)."""
+    authors, compiled = Authors(), []
+    for rule in await repo.enabled_rules(uow.session):
+        try:
+            tree = tag_language.parse(rule.expression)
+        except BadUserInput:
+            continue
+        author = await _author(uow, rule, authors)
+        seen = policy.visibility(author if author is not None else Actor("none"))
+        compiled.append((rule, repo.compile_rule(tree, now), seen))
+    if not compiled:
+        return 0
+    counts = await repo.apply_to_accounts(uow.session, compiled, account_ids, now)
+    for rule_id, (added, removed) in counts.items():
+        if added or removed:
+            uow.audit("tagRule.evaluate", [str(rule_id)],
+                      after={"added": added, "removed": removed})
+    return sum(added + removed for added, removed in counts.values())
+
+
 async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
                    account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
     """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
@@ -150,6 +172,8 @@ async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> t
 async def evaluate_all(uow: UnitOfWork, now: datetime,
                        account_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Every enabled rule (on `account_ids`, or in full); the tags changed."""
+    if account_ids is not None:
+        return await _evaluate_accounts(uow, now, account_ids)
     changed, authors = 0, Authors()
     await repo.open_changes(uow.session, full=account_ids is None)
     for rule in await repo.enabled_rules(uow.session):
