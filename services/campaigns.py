@@ -79,7 +79,7 @@ async def create(uow: UnitOfWork, actor: Actor, *, name: str, budget: Decimal, c
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         raise BadUserInput("`currency` is an ISO 4217 code such as CNY", field="currency")
     try:
-        tree = await tag_rules.validated(uow, segment)
+        tree = tag_rules.validated(segment)
     except BadUserInput as error:
         raise BadUserInput(str(error).replace("expression", "segment"), field="segment") \
             from error

@@ -59,8 +59,8 @@ class Preview:
     sample: list[AccountRecord]
 
 
-async def validated(session_reader: UnitOfWork | Reader, expression: str) -> Node:
-    """Parse and type-check (every count's table is the ledger's own)."""
+def validated(expression: str) -> Node:
+    """Parse and type-check (every count's table is the ledger's own since migration 0012)."""
     return tag_language.parse(expression)
 
 
@@ -68,7 +68,7 @@ async def create(uow: UnitOfWork, actor: Actor, *, name: str, layer: str, expres
                  enabled: bool) -> TagRuleRecord:
     clean = check.text(name, "name", max_length=32)
     check.choice(layer, "layer", [item.value for item in TagLayer])
-    await validated(uow, expression)
+    validated(expression)
     if await repo.rule_by_name(uow.session, clean) is not None or actor.user_id is None:
         raise Conflict("a tag rule with this name exists", field="name")
     rule = TagRule(id=uuid.uuid4(), name=clean, layer=layer, expression=expression.strip(),
@@ -89,7 +89,7 @@ async def create(uow: UnitOfWork, actor: Actor, *, name: str, layer: str, expres
 async def preview(read: Reader, actor: Actor, expression: str,
                   now: datetime) -> Preview:
     """How many accounts the caller can see would match, and the first few by name."""
-    tree = await validated(read, expression)
+    tree = validated(expression)
     async with read() as session:
         total, ids = await repo.preview(session, repo.compile_rule(tree, now),
                                         policy.visibility(actor), PREVIEW_SAMPLE)
