@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     churn_after_days: int = Field(
         default=365, ge=30, description="a customer with no order and no interaction this long "
                                         "becomes CHURNED (lifecycle rule)")
+    care_follow_up_days: int = Field(
+        default=30, ge=1, le=365, description="days without an interaction after which the "
+        "account owner gets a follow-up reminder (each user may set their own)")
+    care_renewal_notice_days: int = Field(
+        default=30, ge=1, le=365, description="days before a contract's term ends that its "
+        "renewal reminder is due")
+    care_date_notice_days: int = Field(
+        default=3, ge=0, le=60, description="days before a contact's important date that its "
+        "reminder is due")
     winback_campaign: str = Field(
         default="流失挽回", description="campaign a CHURNED account is enrolled in, if it exists")
     value_tier_revenue_weight: str = Field(

@@ -9,6 +9,7 @@ from auth.actor import DataScope
 PERMISSIONS = (
     "account:read", "account:write", "contact:read", "contact:write",
     "contact.phone:read", "contact.email:read", "contact.idNumber:read",
+    "contact.importantDates:read",
     "group:write", "audit:read", "user:manage", "role:manage", "apiToken:manage",
     "relationship:read", "relationship:write", "interaction:read", "interaction:write",
     "opportunity:read", "opportunity:write", "amount:read", "quote:write", "quote:approve",
@@ -30,7 +31,8 @@ class RoleSpec:
 _READ = ("account:read", "contact:read", "relationship:read", "interaction:read")
 _WRITE = ("account:write", "contact:write", "group:write", "relationship:write",
           "interaction:write")
-_PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read")
+_PII = ("contact.phone:read", "contact.email:read", "contact.idNumber:read",
+        "contact.importantDates:read")
 # Deals: amounts need `amount:read` and, below scope ALL, the deal's owner or management chain
 # (services/policy.py `amount_visible`).
 _DEALS = ("opportunity:read", "opportunity:write", "amount:read", "quote:write",

@@ -20,6 +20,7 @@ from procrastinate.psycopg_connector import PsycopgConnector
 from psycopg_pool import AsyncConnectionPool
 
 from jobs import (
+    care,
     lifecycle,
     maintenance,
     notifications,
@@ -37,6 +38,7 @@ from services import scheduled_jobs
 log = logging.getLogger("crm.jobs")
 
 BLUEPRINTS: dict[str, procrastinate.Blueprint] = {
+    "care": care.blueprint,
     "lifecycle": lifecycle.blueprint,
     "maintenance": maintenance.blueprint,
     "notifications": notifications.blueprint,

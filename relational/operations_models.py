@@ -1,5 +1,6 @@
 """Ledger tables of customer operations (migration 0013): lifecycle transitions, tag rules and
-tag provenance, the service desk, user tasks, notifications, campaigns."""
+tag provenance, the service desk, user tasks, notifications, campaigns; care preferences and
+contacts' important dates (0017)."""
 
 from __future__ import annotations
 
@@ -159,6 +160,8 @@ class UserTask(Base):
     ref_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Reminders made by jobs (migration 0017): unique per user, so a rerun adds nothing.
+    dedupe_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
 
 
@@ -202,3 +205,29 @@ class CampaignMember(Base):
     joined_at: Mapped[datetime] = _now()
     response: Mapped[str | None] = mapped_column(Text)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CarePreference(Base):
+    """A user's own period of silence before a follow-up reminder (migration 0017)."""
+
+    __tablename__ = "care_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("users.id"),
+                                               primary_key=True)
+    follow_up_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = _now()
+
+
+class ContactDate(Base):
+    """An important date of a contact (birthday …): personal data (migration 0017)."""
+
+    __tablename__ = "contact_dates"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("contacts.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    month: Mapped[int] = mapped_column(SmallInteger)
+    day: Mapped[int] = mapped_column(SmallInteger)
+    year: Mapped[int | None] = mapped_column(SmallInteger)
+    label: Mapped[str] = mapped_column(Text, default="")

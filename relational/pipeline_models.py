@@ -182,6 +182,8 @@ class Contract(TimestampedMixin, Base):
     signer_id: Mapped[uuid.UUID | None] = mapped_column(_UUID)
     signer_public_key: Mapped[str | None] = mapped_column(Text)
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last day of its term (migration 0017); NULL: open-ended. Drives renewal reminders.
+    ends_on: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
 
 

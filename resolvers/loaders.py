@@ -14,6 +14,7 @@ from auth.actor import Actor
 from services import (
     account_tags,
     accounts,
+    contact_dates,
     contacts,
     contracts,
     groups,
@@ -28,6 +29,7 @@ from services import (
 )
 from services.account_tags import TagRecord
 from services.accounts import AccountRecord
+from services.contact_dates import DateRecord
 from services.contact_fields import ContactRecord
 from services.contracts import ContractRecord
 from services.groups import OwnershipEdge
@@ -74,6 +76,11 @@ class Loaders:
             self._contracts, cache_key_fn=lambda deal: deal.id)
         self.ticket_history = DataLoader[uuid.UUID, list[HistoryRecord]](self._ticket_history)
         self.account_tags = DataLoader[uuid.UUID, list[TagRecord]](self._account_tags)
+        self.contact_dates = DataLoader[uuid.UUID, list[DateRecord]](self._contact_dates)
+
+    async def _contact_dates(self, ids: Sequence[uuid.UUID]) -> list[list[DateRecord]]:
+        found = await contact_dates.of_contacts(self._stores.read, list(ids))
+        return [found.get(key, []) for key in ids]
 
     async def _ticket_history(self, ids: Sequence[uuid.UUID]) -> list[list[HistoryRecord]]:
         found = await tickets.histories(self._stores.read, list(ids))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from analytics.win import Score
@@ -135,11 +136,12 @@ async def quote_decide(ctx: Context, global_id: str, approve: bool, comment: str
                                    comment=comment, version=version)
 
 
-async def contract_from_quote(ctx: Context, global_id: str, terms: str | None
-                              ) -> ContractRecord:
+async def contract_from_quote(ctx: Context, global_id: str, terms: str | None,
+                              ends_on: date | None) -> ContractRecord:
     quote_id = from_global_id(global_id, "Quote", "quoteId")
     async with await ctx.uow() as uow:
-        return await contracts.create_from_quote(uow, await ctx.actor(), quote_id, terms)
+        return await contracts.create_from_quote(uow, await ctx.actor(), quote_id, terms,
+                                                 ends_on)
 
 
 async def contract_sign(ctx: Context, global_id: str, version: int | None) -> ContractRecord:
@@ -149,10 +151,11 @@ async def contract_sign(ctx: Context, global_id: str, version: int | None) -> Co
                                     version)
 
 
-async def contract_amend(ctx: Context, global_id: str, terms: str) -> ContractRecord:
+async def contract_amend(ctx: Context, global_id: str, terms: str,
+                         ends_on: date | None) -> ContractRecord:
     contract_id = from_global_id(global_id, "Contract", "contractId")
     async with await ctx.uow() as uow:
-        return await contracts.amend(uow, await ctx.actor(), contract_id, terms)
+        return await contracts.amend(uow, await ctx.actor(), contract_id, terms, ends_on)
 
 
 async def contract_verify(ctx: Context, global_id: str) -> Verification | None:

@@ -15,6 +15,7 @@ from resolvers import accounts as resolve_accounts
 from resolvers import contacts as resolve
 from resolvers.ids import to_global_id
 from schema.accounts import Account, Info
+from schema.care import ContactImportantDate, important_dates
 from schema.common import AfterArg, FirstArg, edges, page_info
 from schema.directives import guard
 from schema.writes import GraphWrite
@@ -89,6 +90,12 @@ class Contact(relay.Node, ContactRef):
                       extensions=guard("contact.idNumber:read", mask_as=MaskKind.ID_NUMBER))
     def id_number(self) -> str | None:
         return self.record.protected("id_number")
+
+    @strawberry.field(description="Important dates (birthday …) for customer-care reminders; "
+                                  "each date itself is personal data.",
+                      extensions=guard("contact:read"))
+    async def important_dates(self, info: Info) -> list[ContactImportantDate]:
+        return await important_dates(info, self.record.id)
 
     @strawberry.field(description="Interactions of our staff with this person, newest first.",
                       extensions=guard("interaction:read"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -92,6 +92,8 @@ class Contract:
     digest: str | None = strawberry.field(description="SM3 digest of the signed document.")
     signature: str | None = strawberry.field(description="SM2 signature (r || s, hex).")
     signed_at: datetime | None = strawberry.field(description="When it was signed (UTC).")
+    ends_on: date | None = strawberry.field(description="Last day of its term; null: "
+                                                        "open-ended.")
     version: int = strawberry.field(description="Optimistic-concurrency version.")
     row: strawberry.Private[ContractRecord]
 
@@ -102,7 +104,7 @@ class Contract:
                    amends_id=None if row.amends_id is None else strawberry.ID(
                        to_global_id("Contract", row.amends_id)),
                    digest=row.digest, signature=row.signature, signed_at=row.signed_at,
-                   version=row.version, row=row)
+                   ends_on=row.ends_on, version=row.version, row=row)
 
     @strawberry.field(description="Contract value (the quote's total).",
                       extensions=amount_guard())

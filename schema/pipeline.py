@@ -247,8 +247,7 @@ async def opportunity_create(info: Info, input: OpportunityCreateInput
         name=input.name, amount=input.amount, currency=input.currency,
         expected_close_on=input.expected_close_on,
         pipeline_id=_raw(input.pipeline_id, "Pipeline", "pipelineId"),
-        campaign_id=None if input.campaign_id is None else resolve.uuid_or_none(
-            str(input.campaign_id)))
+        campaign_id=_raw(input.campaign_id, "Campaign", "campaignId"))
     row = await resolve.create(info.context, draft, input.idempotency_key)
     return OpportunityCreatePayload(opportunity=Opportunity.from_row(row))
 
@@ -297,7 +296,7 @@ async def quote_reject(info: Info, input: QuoteDecisionInput) -> QuotePayload:
 async def contract_create_from_quote(info: Info, input: ContractCreateFromQuoteInput
                                      ) -> ContractPayload:
     return ContractPayload(contract=Contract.of(await resolve.contract_from_quote(
-        info.context, str(input.quote_id), input.terms)))
+        info.context, str(input.quote_id), input.terms, input.ends_on)))
 
 
 async def contract_sign(info: Info, input: ContractSignInput) -> ContractPayload:
@@ -307,7 +306,7 @@ async def contract_sign(info: Info, input: ContractSignInput) -> ContractPayload
 
 async def contract_amend(info: Info, input: ContractAmendInput) -> ContractPayload:
     return ContractPayload(contract=Contract.of(await resolve.contract_amend(
-        info.context, str(input.contract_id), input.terms)))
+        info.context, str(input.contract_id), input.terms, input.ends_on)))
 
 
 async def payment_record(info: Info, input: PaymentRecordInput) -> PaymentPayload:
@@ -339,8 +338,7 @@ async def return_record(info: Info, input: ReturnRecordInput) -> RecordedPayload
 
 
 async def lead_create(info: Info, input: LeadCreateInput) -> LeadPayload:
-    campaign = None if input.campaign_id is None else resolve.uuid_or_none(
-        str(input.campaign_id))
+    campaign = _raw(input.campaign_id, "Campaign", "campaignId")
     return LeadPayload(lead=Lead.of(await reports.lead_create(
         info.context, input.draft(campaign), input.idempotency_key)))
 

@@ -86,6 +86,9 @@ class QuoteDecisionInput:
 class ContractCreateFromQuoteInput:
     quote_id: strawberry.ID = strawberry.field(description="The approved quote.")
     terms: str | None = strawberry.field(default=None, description="Contract terms.")
+    ends_on: date | None = strawberry.field(
+        default=None, description="Last day of its term (signed with it); null: open-ended. "
+                                  "Its renewal reminder is due CARE_RENEWAL_NOTICE_DAYS before.")
 
 
 @strawberry.input(description="Sign a draft contract with your SM2 key.")
@@ -99,6 +102,8 @@ class ContractSignInput:
 class ContractAmendInput:
     contract_id: strawberry.ID = strawberry.field(description="The signed contract.")
     terms: str = strawberry.field(description="The amended terms.")
+    ends_on: date | None = strawberry.field(
+        default=None, description="Last day of the amended term; the contract's if not given.")
 
 
 @strawberry.input(description="A payment (or refund) against a signed contract.")

@@ -165,7 +165,7 @@ class Lead:
                    contact_name=row.contact_name, region=row.region, industry=row.industry,
                    source=row.source, score=row.score, status=row.status,
                    campaign_id=None if row.campaign_id is None else strawberry.ID(
-                       str(row.campaign_id)),
+                       to_global_id("Campaign", row.campaign_id)),
                    opportunity_id=None if row.opportunity_id is None else strawberry.ID(
                        to_global_id("Opportunity", row.opportunity_id)),
                    version=row.version, created_at=row.created_at)

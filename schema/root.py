@@ -27,6 +27,7 @@ from resolvers.ids import global_type, type_of_id_argument
 from schema import accounts, audit, contacts, groups, identity, inbox, supply, tag_rules, tickets
 from schema.accounts import Account, AccountConnection, AccountFilter, AccountOrder, Info
 from schema.campaigns import CampaignMutations, CampaignQueries
+from schema.care import CareMutations, CareQueries
 from schema.common import SCALAR_OVERRIDES, AfterArg, FirstArg
 from schema.contacts import Contact, ContactConnection, ContactFilter
 from schema.decisions import DecisionMutations
@@ -58,7 +59,7 @@ AUDIT_READ = Guard("audit:read")
 @strawberry.type(description="Read operations.")
 class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQueries,
             TicketQueries, TagRuleQueries, InboxQueries, CampaignQueries, WebhookQueries,
-            OperationsQueries):
+            OperationsQueries, CareQueries):
     me = strawberry.field(resolver=identity.me, description="The caller; null if anonymous.",
                           extensions=guard(public=True))
     departments = strawberry.field(resolver=identity.departments,
@@ -129,7 +130,8 @@ class Query(InteractionQueries, DecisionQueries, supply.SupplyQueries, PipelineQ
 @strawberry.type(description="Write operations; each runs in its own transaction.")
 class Mutation(RelationshipMutations, InteractionMutations, DecisionMutations,
                supply.SupplyMutations, PipelineMutations, TicketMutations, TagRuleMutations,
-               InboxMutations, CampaignMutations, LifecycleMutations, WebhookMutations):
+               InboxMutations, CampaignMutations, LifecycleMutations, WebhookMutations,
+               CareMutations):
     account_create = strawberry.mutation(resolver=accounts.account_create,
                                          description="Create an account.",
         extensions=[*guard("account:write", audit_as="account.create"), Settle()])

@@ -149,6 +149,12 @@ async def _locked(
     return contact
 
 
+async def locked(uow: UnitOfWork, actor: Actor, contact_id: uuid.UUID,
+                 operation: str) -> Contact:
+    """The contact locked for a write by `actor`; NOT_FOUND if missing or out of scope."""
+    return await _locked(uow, actor, contact_id, operation)
+
+
 async def update(
     uow: UnitOfWork, actor: Actor, cipher: FieldCipher, contact_id: uuid.UUID,
     changes: dict[str, Any],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,7 @@ class ContractRecord:
     signer_id: uuid.UUID | None
     signed_at: datetime | None
     version: int
+    ends_on: date | None = None
 
     @classmethod
     def of(cls, row: Contract, deal: Any) -> ContractRecord:
@@ -60,7 +61,7 @@ class ContractRecord:
                    number=row.number, amount=row.amount, currency=row.currency,
                    terms=row.terms, status=row.status, digest=row.digest,
                    signature=row.signature, signer_id=row.signer_id, signed_at=row.signed_at,
-                   version=row.version)
+                   version=row.version, ends_on=row.ends_on)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def canonical(row: Contract, lines: list[dict[str, str]]) -> bytes:
         "lines": lines, "signerId": None if row.signer_id is None else str(row.signer_id),
         "signedAt": None if row.signed_at is None else row.signed_at.astimezone(UTC).isoformat(),
     }
+    if row.ends_on is not None:  # a term end is signed too (absent: as signed before it existed)
+        document["endsOn"] = row.ends_on.isoformat()
     return json.dumps(document, sort_keys=True, ensure_ascii=False,
                       separators=(",", ":")).encode()
 
@@ -101,11 +104,13 @@ async def _locked(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID,
 def _view(row: Contract) -> dict[str, Any]:
     return {"quoteId": str(row.quote_id), "number": row.number, "amount": str(row.amount),
             "currency": row.currency, "status": row.status,
-            "amendsId": None if row.amends_id is None else str(row.amends_id)}
+            "amendsId": None if row.amends_id is None else str(row.amends_id),
+            "endsOn": None if row.ends_on is None else row.ends_on.isoformat()}
 
 
 async def create_from_quote(uow: UnitOfWork, actor: Actor, quote_id: uuid.UUID,
-                            terms: str | None = None) -> ContractRecord:
+                            terms: str | None = None, ends_on: date | None = None
+                            ) -> ContractRecord:
     quote, deal = await opportunities.locked_document(uow, actor, Quote, quote_id,
                                                       "contract.create", field="quoteId",
                                                       noun="quote")
@@ -117,7 +122,7 @@ async def create_from_quote(uow: UnitOfWork, actor: Actor, quote_id: uuid.UUID,
     quote.status, quote.version = "ACCEPTED", quote.version + 1
     row = Contract(id=uuid.uuid4(), quote_id=quote.id, opportunity_id=deal.id,
                    account_id=deal.account_id, number=1, amount=quote.total,
-                   currency=quote.currency, status="DRAFT", version=1,
+                   currency=quote.currency, status="DRAFT", version=1, ends_on=ends_on,
                    terms=check.text(terms or "", "terms", max_length=20000, required=False))
     return await _added(uow, row, deal, "contract.create")
 
@@ -130,9 +135,10 @@ async def _added(uow: UnitOfWork, row: Contract, deal: Any, operation: str) -> C
     return ContractRecord.of(row, deal)
 
 
-async def amend(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID, terms: str
-                ) -> ContractRecord:
-    """A new draft contract linked to a signed one, with changed terms."""
+async def amend(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID, terms: str,
+                ends_on: date | None = None) -> ContractRecord:
+    """A new draft contract linked to a signed one, with changed terms (and term end; the
+    signed one's if not given)."""
     row, deal = await _locked(uow, actor, contract_id, "contract.amend")
     if row.status != "SIGNED":
         raise BadUserInput("only a signed contract is amended; change the draft instead",
@@ -141,6 +147,7 @@ async def amend(uow: UnitOfWork, actor: Actor, contract_id: uuid.UUID, terms: st
                          account_id=row.account_id, amends_id=row.id,
                          number=await repo.latest_amendment(uow.session, row.id) + 1,
                          amount=row.amount, currency=row.currency, status="DRAFT", version=1,
+                         ends_on=ends_on or row.ends_on,
                          terms=check.text(terms, "terms", max_length=20000))
     return await _added(uow, amendment, deal, "contract.amend")
 

@@ -15,7 +15,7 @@ from relational.uow import UnitOfWork
 from services import campaigns, tag_rules, tasks, tickets
 from services.calendar import CHINA
 from services.tickets import TicketDraft
-from services.vocabulary import TICKET_CATEGORIES
+from services.vocabulary import CAMPAIGN_RESPONSES, TICKET_CATEGORIES
 
 HOLIDAYS = {  # 2026 public holidays (False) and make-up working days (True)
     date(2026, 1, 1): (False, "元旦"), date(2026, 2, 16): (False, "春节"),
@@ -59,15 +59,30 @@ async def seed_operations(uow: UnitOfWork, people: dict[str, Actor],
     await campaigns.create(uow, people["admin"], name="流失挽回", budget=Decimal(200000),
                            currency="CNY", segment='lifecycleStage = "CHURNED"',
                            cost=Decimal(35000), now=now)
-    await campaigns.create(uow, people["admin"], name="华东防务展", budget=Decimal(500000),
-                           currency="CNY", segment='region = "华东" and annualRevenue > 100000000',
-                           cost=Decimal(420000), now=now)
+    fair = await campaigns.create(uow, people["admin"], name="华东防务展",
+                                  budget=Decimal(500000), currency="CNY",
+                                  segment='region = "华东" and annualRevenue > 100000000',
+                                  cost=Decimal(420000), now=now)
+    await _responses(uow, people["admin"], fair.id, now, rng)
     today = datetime.combine(now.astimezone(CHINA).date(), datetime.min.time(), CHINA)
     for username, actor in people.items():
         if actor.user_id is not None:
             tasks.create(uow, user_id=actor.user_id, kind="care", title=f"今日回访 ({username})",
                          due_at=today + timedelta(hours=17))
     return {"tickets": made, "rules": len(RULES), "campaigns": 2}
+
+
+async def _responses(uow: UnitOfWork, admin: Actor, campaign_id: uuid.UUID, now: datetime,
+                     rng: random.Random) -> None:
+    """The fair's members at every step of the funnel (one in five has not answered)."""
+    found = await campaigns.members_in(uow, admin, campaign_id)
+    for index, account_id in enumerate(found):
+        if index % 5 == 4:
+            continue
+        await campaigns.respond(uow, admin, campaign_id=campaign_id, account_id=account_id,
+                                response=CAMPAIGN_RESPONSES[index % len(CAMPAIGN_RESPONSES)],
+                                note="展台洽谈" if index % 3 == 0 else None,
+                                now=now - timedelta(days=rng.uniform(0, 20)))
 
 
 async def _tickets(uow: UnitOfWork, people: dict[str, Actor], account_ids: list[uuid.UUID],

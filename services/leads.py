@@ -105,6 +105,7 @@ async def _create(uow: UnitOfWork, actor: Actor, draft: LeadDraft) -> LeadRecord
         raise BadUserInput("only a user can own a lead", field="ownerId")
     if not 0 <= draft.score <= 100:
         raise BadUserInput("`score` is between 0 and 100", field="score")
+    await opportunities.check_campaign(uow, draft.campaign_id)
     row = Lead(id=uuid.uuid4(), company_name=check.text(draft.company_name, "companyName",
                                                        max_length=200),
                uscc=_uscc(draft.uscc), region=check.choice(draft.region, "region", REGIONS),

@@ -13,6 +13,7 @@ from auth.actor import Actor
 from relational.ledger import Reader
 from relational.pipeline_models import Contract, Opportunity, Quote, StageChange, Tender
 from relational.repositories import accounts as accounts_repo
+from relational.repositories import campaigns as campaigns_repo
 from relational.repositories import money as money_repo
 from relational.repositories import opportunities as repo
 from relational.repositories.opportunities import OpportunityQuery
@@ -132,12 +133,19 @@ async def _create(uow: UnitOfWork, actor: Actor, draft: OpportunityDraft) -> Opp
                                        field="accountId")
     pipeline = await pipelines.get(uow.session, draft.pipeline_id or
                                    pipelines.DEFAULT_PIPELINE_ID)
+    await check_campaign(uow, draft.campaign_id)
     row = add(uow, actor, account_id=account.id, name=name, amount=amount, currency=currency,
               pipeline=pipeline, expected=draft.expected_close_on, campaign_id=draft.campaign_id,
               lead_id=draft.lead_id)
     await uow.session.flush()
     record_created(uow, row)
     return OpportunityRecord.of(row)
+
+
+async def check_campaign(uow: UnitOfWork, campaign_id: uuid.UUID | None) -> None:
+    """A lead or opportunity is attributed only to a campaign that exists."""
+    if campaign_id is not None and not await campaigns_repo.exists(uow.session, campaign_id):
+        raise NotFound("no campaign with this id", field="campaignId")
 
 
 def record_created(uow: UnitOfWork, row: Opportunity) -> None:

@@ -59,8 +59,8 @@ class Preview:
     sample: list[AccountRecord]
 
 
-async def validated(session_reader: UnitOfWork | Reader, expression: str) -> Node:
-    """Parse and type-check (every count's table is the ledger's own)."""
+def validated(expression: str) -> Node:
+    """Parse and type-check (every count's table is the ledger's own since migration 0012)."""
     return tag_language.parse(expression)
 
 
@@ -68,7 +68,7 @@ async def create(uow: UnitOfWork, actor: Actor, *, name: str, layer: str, expres
                  enabled: bool) -> TagRuleRecord:
     clean = check.text(name, "name", max_length=32)
     check.choice(layer, "layer", [item.value for item in TagLayer])
-    await validated(uow, expression)
+    validated(expression)
     if await repo.rule_by_name(uow.session, clean) is not None or actor.user_id is None:
         raise Conflict("a tag rule with this name exists", field="name")
     rule = TagRule(id=uuid.uuid4(), name=clean, layer=layer, expression=expression.strip(),
@@ -89,7 +89,7 @@ async def create(uow: UnitOfWork, actor: Actor, *, name: str, layer: str, expres
 async def preview(read: Reader, actor: Actor, expression: str,
                   now: datetime) -> Preview:
     """How many accounts the caller can see would match, and the first few by name."""
-    tree = await validated(read, expression)
+    tree = validated(expression)
     async with read() as session:
         total, ids = await repo.preview(session, repo.compile_rule(tree, now),
                                         policy.visibility(actor), PREVIEW_SAMPLE)
@@ -98,17 +98,24 @@ async def preview(read: Reader, actor: Actor, expression: str,
                            for key in ids if key in rows])
 
 
-async def _author(uow: UnitOfWork, rule: TagRule) -> Actor | None:
-    user = await users_repo.user(uow.session, rule.author_id)
-    if user is None or not user.active:
-        return None
-    return await actor_for_user(uow.session, user, None)
+Authors = dict[uuid.UUID, Actor | None]
 
 
-async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
-                   account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
-    """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
-    author = await _author(uow, rule)
+async def _author(uow: UnitOfWork, rule: TagRule, known: Authors) -> Actor | None:
+    """The rule's author as they are now (None if gone or inactive); each looked up once per
+    evaluation run."""
+    if rule.author_id not in known:
+        user = await users_repo.user(uow.session, rule.author_id)
+        known[rule.author_id] = None if user is None or not user.active else \
+            await actor_for_user(uow.session, user, None)
+    return known[rule.author_id]
+
+
+async def _evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
+                    account_ids: Sequence[uuid.UUID] | None, authors: Authors
+                    ) -> tuple[int, int]:
+    """One rule of a run (`repo.open_changes` before, `repo.sync_tags` after)."""
+    author = await _author(uow, rule, authors)
     seen = policy.visibility(author) if author is not None else policy.visibility(Actor("none"))
     try:
         tree = tag_language.parse(rule.expression)
@@ -124,6 +131,37 @@ async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
     return added, removed
 
 
+async def _evaluate_accounts(uow: UnitOfWork, now: datetime,
+                             account_ids: Sequence[uuid.UUID]) -> int:
+    """Every enabled rule on a few accounts at once (repo.apply_to_accounts)."""
+    authors, compiled = Authors(), []
+    for rule in await repo.enabled_rules(uow.session):
+        try:
+            tree = tag_language.parse(rule.expression)
+        except BadUserInput:
+            continue
+        author = await _author(uow, rule, authors)
+        seen = policy.visibility(author if author is not None else Actor("none"))
+        compiled.append((rule, repo.compile_rule(tree, now), seen))
+    if not compiled:
+        return 0
+    counts = await repo.apply_to_accounts(uow.session, compiled, account_ids, now)
+    for rule_id, (added, removed) in counts.items():
+        if added or removed:
+            uow.audit("tagRule.evaluate", [str(rule_id)],
+                      after={"added": added, "removed": removed})
+    return sum(added + removed for added, removed in counts.values())
+
+
+async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
+                   account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
+    """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
+    await repo.open_changes(uow.session, full=account_ids is None)
+    result = await _evaluate(uow, rule, now, account_ids, Authors())
+    await repo.sync_tags(uow.session)
+    return result
+
+
 async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> tuple[int, int]:
     rule = await uow.session.get(TagRule, rule_id)
     if rule is None or not rule.enabled:
@@ -134,10 +172,14 @@ async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> t
 async def evaluate_all(uow: UnitOfWork, now: datetime,
                        account_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Every enabled rule (on `account_ids`, or in full); the tags changed."""
-    changed = 0
+    if account_ids is not None:
+        return await _evaluate_accounts(uow, now, account_ids)
+    changed, authors = 0, Authors()
+    await repo.open_changes(uow.session, full=account_ids is None)
     for rule in await repo.enabled_rules(uow.session):
-        added, removed = await evaluate(uow, rule, now, account_ids)
+        added, removed = await _evaluate(uow, rule, now, account_ids, authors)
         changed += added + removed
+    await repo.sync_tags(uow.session)
     return changed
 
 

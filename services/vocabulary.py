@@ -152,3 +152,32 @@ class TicketPriority(Enum):
 
 TICKET_CATEGORIES = ("售后", "安装", "培训", "投诉", "咨询", "备件")  # after-sales first
 TICKET_CHANNELS = ("PHONE", "EMAIL", "PORTAL", "WECHAT", "VISIT")
+
+
+class CampaignResponse(Enum):
+    """How far a campaign member has come (the latest response is kept, with when and a
+    note; earlier ones are in the audit trail)."""
+
+    INVITED = "INVITED"  # 已邀请
+    SENT = "SENT"  # 已发送
+    OPENED = "OPENED"  # 已打开
+    RESPONDED = "RESPONDED"  # 已回复
+    ATTENDED = "ATTENDED"  # 已参加
+    CONVERTED = "CONVERTED"  # 已转化
+    OPTED_OUT = "OPTED_OUT"  # 退订
+
+
+CAMPAIGN_RESPONSES = tuple(item.value for item in CampaignResponse)
+
+
+class ContactDateKind(Enum):
+    """A contact's important date; personal data (read under `contact.importantDates:read`)."""
+
+    BIRTHDAY = "BIRTHDAY"  # 生日
+    WORK_ANNIVERSARY = "WORK_ANNIVERSARY"  # 入职纪念日
+    WEDDING_ANNIVERSARY = "WEDDING_ANNIVERSARY"  # 结婚纪念日
+    OTHER = "OTHER"  # 其他 (with a label)
+
+
+CONTACT_DATE_LABELS = {"BIRTHDAY": "生日", "WORK_ANNIVERSARY": "入职纪念日",
+                       "WEDDING_ANNIVERSARY": "结婚纪念日", "OTHER": "纪念日"}

@@ -57,7 +57,7 @@ TABLES = ", ".join((
     "procrastinate_workers", "lifecycle_transitions", "tag_rules", "account_tags",
     "outbox_positions", "service_engineers", "calendar_days", "tickets", "ticket_history",
     "user_tasks", "notifications", "campaigns", "campaign_members", "webhook_endpoints",
-    "webhook_deliveries", "webhook_attempts",
+    "webhook_deliveries", "webhook_attempts", "care_preferences", "contact_dates",
 ))
 
 

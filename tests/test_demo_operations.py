@@ -29,6 +29,7 @@ async def test_the_demo_seed_has_operations_in_use(runtime: Runtime) -> None:
     assert await scalar(runtime, "SELECT count(*) FROM tickets WHERE escalation_level = 2") >= 1
     assert await scalar(runtime, "SELECT count(DISTINCT rule_id) FROM account_tags") >= 3
     assert await scalar(runtime, "SELECT count(*) FROM campaign_members") > 0
+    assert await scalar(runtime, "SELECT count(DISTINCT response) FROM campaign_members") >= 2
     assert await scalar(runtime, "SELECT count(DISTINCT user_id) FROM user_tasks "
                                  "WHERE kind = 'care'") == 7
     assert await scalar(runtime, "SELECT count(*) FROM accounts WHERE value_tier IS NULL") == 0

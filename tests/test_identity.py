@@ -65,11 +65,12 @@ async def test_login_and_me(api: Api, users: None) -> None:
         "username": "sales.east", "kind": "user", "roles": ["sales"],
         "permissions": sorted(["account:read", "account:write", "contact:read", "contact:write",
                                "group:write", "contact.phone:read", "contact.email:read",
-                               "contact.idNumber:read", "opportunity:read",
-                               "opportunity:write", "amount:read", "quote:write",
-                               "contract:write", "relationship:read", "relationship:write",
-                               "interaction:read", "interaction:write", "ticket:read",
-                               "ticket:write", "campaign:read", "lifecycle:write"]),
+                               "contact.idNumber:read", "contact.importantDates:read",
+                               "opportunity:read", "opportunity:write", "amount:read",
+                               "quote:write", "contract:write", "relationship:read",
+                               "relationship:write", "interaction:read", "interaction:write",
+                               "ticket:read", "ticket:write", "campaign:read",
+                               "lifecycle:write"]),
         "dataScope": "OWN", "clearance": "INTERNAL", "regions": ["华东"]}
     assert (await api.anonymous.data(ME)) == {"me": None}
     assert (await audit_ops(api))[-1] == "auth.login"

@@ -157,6 +157,14 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
                  {"id": global_id("Campaign", USER_ID)}),
     "campaignCreate": ("""mutation { campaignCreate(input: {name: "c", budget: "1",
         segment: "region = \\"华东\\""}) { campaign { id } } }""", {}),
+    "campaignMemberRespond": ("""mutation($c: ID!, $a: ID!) { campaignMemberRespond(input: {
+        campaignId: $c, accountId: $a, response: OPENED}) { member { response } } }""",
+                              {"c": global_id("Campaign", USER_ID), "a": ANY_ID}),
+    "contactImportantDateSet": ("""mutation($id: ID!) { contactImportantDateSet(input: {
+        contactId: $id, kind: BIRTHDAY, month: 5, day: 17}) { importantDate { kind } } }""",
+                                {"id": CONTACT_ID}),
+    "contactImportantDateRemove": ("""mutation($id: ID!) { contactImportantDateRemove(input: {
+        contactId: $id, kind: BIRTHDAY}) { removed } }""", {"id": CONTACT_ID}),
     "accountLifecycleTransition": ("""mutation($id: ID!) { accountLifecycleTransition(input: {
         accountId: $id, to: INTENT, reason: "r"}) { account { id } } }""", {"id": ANY_ID}),
     "webhookEndpoints": ("{ webhookEndpoints { url } }", {}),

@@ -78,6 +78,14 @@ async def test_a_saved_rule_tags_its_matches_with_provenance(
         assert await tag_rules.on_events(uow, runtime.stores.clock.now()) == 3
     listed = (await api.data(BY_TAG, {"tag": "高价值"}))["accounts"]
     assert sorted(edge["node"]["name"] for edge in listed["edges"]) == ["大客户", "小客户"]
+    # And shrinks again: the per-account evaluation takes the tag and its provenance away.
+    await api.data("""mutation($id: ID!) { accountUpdate(input: {id: $id,
+        annualRevenue: "100", tags: ["手工"]}) { account { id } } }""", {"id": small})
+    async with runtime.stores.uow(RequestMeta(actor="test")) as uow:
+        assert await tag_rules.on_events(uow, runtime.stores.clock.now()) == 1
+    assert [(tag["name"], tag["rule"]) for tag in (await api.data(TAGS, {"id": small}))[
+        "account"]["tags"]] == [("手工", None)]
+    assert await api.scalar("SELECT count(*) FROM account_tags WHERE rule_id IS NOT NULL") == 1
     await api.data("""mutation($id: ID!) { accountUpdate(input: {id: $id,
         annualRevenue: "1"}) { account { id } } }""", {"id": big})
     async with runtime.stores.uow(RequestMeta(actor="test")) as uow:
