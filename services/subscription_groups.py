@@ -131,6 +131,8 @@ class Group:
         found = shared.rendered.get(variant)
         if found is None:
             found = shared.rendered[variant] = asyncio.ensure_future(self._render(change))
+        if found.done():  # the usual case: another member rendered it
+            return found.result()
         return await asyncio.shield(found)
 
     async def _render(self, change: Change) -> Rendered:
