@@ -43,6 +43,7 @@ TOPICS: dict[str, Topic] = {
     "relationship.created": Topic("relationship", "LINKED"),
     "relationship.updated": Topic("relationship", "UPDATED"),
     "relationship.ended": Topic("relationship", "UNLINKED"),  # valid_to set; history keeps it
+    "relationship.deleted": Topic("relationship", "DELETED"),  # gone with a deleted contact
     # A move to WON or LOST is two events: the stage change and the close (`topic` tells).
     "opportunity.created": Topic("opportunity", "CREATED"),
     "opportunity.updated": Topic("opportunity", "UPDATED"),
