@@ -26,8 +26,7 @@ _OPEN_BATCH = 25
 async def _subscriber(url: str, token: str) -> ClientConnection:
     socket = await connect(url.replace("http://", "ws://") + "/graphql",
                            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                           max_queue=None, ping_interval=None, open_timeout=300,
-                           compression=None)
+                           max_queue=None, ping_interval=None, open_timeout=300)
     await socket.send(json.dumps({"type": "connection_init",
                                   "payload": {"authorization": f"Bearer {token}"}}))
     await socket.recv()
