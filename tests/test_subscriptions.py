@@ -403,3 +403,28 @@ async def test_subscribers_sharing_a_rendering_each_get_their_own_operation_id(
     assert [message["payload"]["data"]["accountChanged"]["id"] for message in got] == [made] * 3
     for socket in (one, two):
         await socket.close()
+
+
+async def test_each_member_of_a_group_records_its_own_sensitive_reads(
+        server: str, api: Api) -> None:
+    query = "subscription { contactChanged { kind contact { name phone } } }"
+    sockets = [await socket_for(server, api, "admin") for _ in range(2)]
+    for socket in sockets:
+        await socket.subscribe("c", query)
+    await wait_subscribed(api.stores, "contactChanged", 2)
+    reads = ("SELECT count(*) FROM audit_log WHERE operation = 'read.sensitive' "
+             "AND actor = 'admin'")
+    before = await api.scalar(reads)
+    seller = api.as_user("sales.east")  # the writes' own reads are not the admin's
+    account = await make_account(seller, name="读审计公司", region="华东")
+    await make_contact(seller, account, name="韩梅梅", phone="13912345678")
+    for socket in sockets:
+        got = (await socket.next())["contactChanged"]
+        assert got["contact"] == {"name": "韩梅梅", "phone": "13912345678"}
+    async with asyncio.timeout(5):
+        while await api.scalar(reads) < before + 2:  # noqa: ASYNC110 - a DB poll
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert await api.scalar(reads) == before + 2  # one per subscriber, none for the group
+    for socket in sockets:
+        await socket.close()
