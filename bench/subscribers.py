@@ -1,5 +1,6 @@
 """The subscriber side of bench/subscriptions.py, in processes of its own so that the figures
-are the server's, not the client's: `python -m bench.subscribers URL TOKEN N EVENTS OUT`.
+are the server's, not the client's: `python -m bench.subscribers URL N EVENTS OUT`, the access
+token in `BENCH_TOKEN` (not on the command line, where `ps` shows it).
 
 It opens N graphql-transport-ws sockets with one `accountChanged` subscription each, prints
 `ready` once all are acknowledged and subscribed, and notes when each `next` arrives
@@ -13,6 +14,7 @@ import array
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,5 +76,5 @@ def _write(arrivals: list[list[tuple[str, float]]], committed_at: Path, out: Pat
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
-                     Path(sys.argv[5])))
+    asyncio.run(main(sys.argv[1], os.environ["BENCH_TOKEN"], int(sys.argv[2]),
+                     int(sys.argv[3]), Path(sys.argv[4])))

@@ -128,8 +128,9 @@ async def _clients(url: str, token: str, subscribers: int, events: int,
         share = subscribers // processes + (1 if n < subscribers % processes else 0)
         out = workdir / f"subscribers-{subscribers}-{n}.json"
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.subscribers", url, token, str(share), str(events),
-            str(out), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable, "-m", "bench.subscribers", url, str(share), str(events), str(out),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "BENCH_TOKEN": token})
         started.append((process, out))
     for process, _ in started:
         assert process.stdout is not None
