@@ -39,6 +39,7 @@ from relational.uow import RequestMeta
 from resolvers.context import Context
 from schema.errors import error_body, log_outage
 from schema.root import AUDIT_READ, build_schema
+from schema.subscription_transport import TransportWSHandler
 from services import audit, metrics, rate_limit
 from services import health as health_state
 from services.audit import TrailFilter
@@ -280,6 +281,8 @@ class CrmGraphQL(GraphQL[Context, None]):
     `graphql-ws` subprotocol is refused: 4406). The socket's token comes in connection_init
     (`{"authorization": "Bearer …"}`); a bad one closes it with 4403, so does its expiry or
     revocation later (checked every WS_AUTH_RECHECK_SECONDS)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, schema: Any, settings: Settings, **options: Any) -> None:
         super().__init__(

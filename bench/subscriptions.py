@@ -1,15 +1,19 @@
 """Subscriptions and webhooks under load (`make bench`, or alone: `python -m bench.subscriptions`).
 
-The app runs in its own process (its RSS is measured alone) on fresh embedded stores; this
-process opens N graphql-transport-ws subscribers (`accountChanged`, as one admin), commits a
-burst of accounts straight through the use case (each commit time noted), and measures each
-event's delivery latency to every subscriber, the events lost (must be 0) and the server's RSS
-per 1,000 subscribers. Then a webhook endpoint to a local receiver: deliveries per second.
+The app runs in its own process (its RSS is measured alone) on fresh embedded stores; the N
+graphql-transport-ws subscribers (`accountChanged`, as one admin) run in processes of their own
+(`bench.subscribers`, `BENCH_CLIENT_PROCESSES`, default 2), so that a slow client does not pass
+for a slow server; this process commits a burst of accounts straight through the use case, one
+after another (each commit time noted), and measures each event's delivery latency to every
+subscriber, the events lost (must be 0) and the server's RSS per 1,000 subscribers. Then a
+webhook endpoint to a local receiver: a burst committed by 4 writers at once, and the
+deliveries per second from its start to the last delivery.
 
 `BENCH_SUBSCRIBERS` (default "1000 5000") and `BENCH_BURST` (default 1000) set the sizes."""
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import json
@@ -30,7 +34,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from websockets.asyncio.client import ClientConnection, connect
 
 from bench.config import BenchConfig, progress
 from bench.identity import log_in_admin
@@ -84,39 +87,20 @@ async def _server(settings: Settings, workdir: Path) -> AsyncIterator[tuple[str,
         await asyncio.wait_for(process.wait(), 30)
 
 
-async def _subscriber(url: str, token: str) -> ClientConnection:
-    socket = await connect(url.replace("http://", "ws://") + "/graphql",
-                           subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                           max_queue=None, ping_interval=None, open_timeout=120)
-    await socket.send(json.dumps({"type": "connection_init",
-                                  "payload": {"authorization": f"Bearer {token}"}}))
-    await socket.recv()
-    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
-    return socket
-
-
-async def _collect(socket: ClientConnection, expected: int, arrivals: list[tuple[str, float]],
-                   deadline: float) -> int:
-    got = 0
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(max(deadline - time.monotonic(), 0.1)):
-            while got < expected:
-                message = json.loads(await socket.recv())
-                if message.get("type") == "next":
-                    arrivals.append((message["payload"]["data"]["accountChanged"]["id"],
-                                     time.perf_counter()))
-                    got += 1
-    return got
-
-
-async def _burst(stores: Stores, token: str, count: int) -> dict[str, float]:
+async def _burst(stores: Stores, token: str, count: int, *, writers: int = 1,
+                 offset: int = 0) -> dict[str, float]:
+    if writers > 1:
+        shares = await asyncio.gather(*[_burst(
+            stores, token, count // writers + (1 if n < count % writers else 0),
+            offset=offset + n * 1_000_000) for n in range(writers)])
+        return {key: at for share in shares for key, at in share.items()}
     actor = await sessions.authenticate(stores.ledger, stores.settings, token)
     committed: dict[str, float] = {}
-    for n in range(count):
+    for n in range(offset, offset + count):
         async with stores.uow(RequestMeta(actor="system:bench")) as uow:
             made = await accounts.create(uow, actor, AccountDraft(
                 name=f"订阅压测{n}公司", uscc=_uscc(n), region="华东", industry="机械制造"))
-        committed[_gid(made.id)] = time.perf_counter()
+        committed[_gid(made.id)] = time.monotonic()
     return committed
 
 
@@ -134,30 +118,54 @@ def _uscc(n: int) -> str:
     return make_uscc(random.Random(10_000_000 + n + time.time_ns()), division="310000")
 
 
+async def _clients(url: str, token: str, subscribers: int, events: int,
+                   workdir: Path) -> list[tuple[asyncio.subprocess.Process, Path]]:
+    """The subscribers, in `BENCH_CLIENT_PROCESSES` processes of their own (bench.subscribers),
+    each once it has printed `ready`."""
+    processes = max(1, min(int(os.environ.get("BENCH_CLIENT_PROCESSES", "2")), subscribers))
+    started: list[tuple[asyncio.subprocess.Process, Path]] = []
+    for n in range(processes):
+        share = subscribers // processes + (1 if n < subscribers % processes else 0)
+        out = workdir / f"subscribers-{subscribers}-{n}.json"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.subscribers", url, str(share), str(events), str(out),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "BENCH_TOKEN": token})
+        started.append((process, out))
+    for process, _ in started:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 1800)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"a subscriber process did not start: {line!r}")
+    return started
+
+
 async def _round(url: str, server: psutil.Process, stores: Stores, token: str,
-                 subscribers: int, events: int) -> Figures:
+                 subscribers: int, events: int, workdir: Path) -> Figures:
     before = server.memory_info().rss
-    sockets: list[ClientConnection] = []
     audited = await _audited(stores)
-    for start in range(0, subscribers, _SUBSCRIBE_BATCH):
-        sockets += await asyncio.gather(*[_subscriber(url, token) for _ in range(
-            min(_SUBSCRIBE_BATCH, subscribers - start))])
-        while await _audited(stores) < audited + len(sockets):  # noqa: ASYNC110 - a DB poll
-            await asyncio.sleep(0.05)
+    clients = await _clients(url, token, subscribers, events, workdir)
+    while await _audited(stores) < audited + subscribers:  # noqa: ASYNC110 - a DB poll
+        await asyncio.sleep(0.05)
     await asyncio.sleep(1)  # the last listeners register right after their audit record
     rss = (server.memory_info().rss - before) / (subscribers / 1000) / 2**20
-    arrivals: list[list[tuple[str, float]]] = [[] for _ in sockets]
-    deadline = time.monotonic() + 60 + events * subscribers / 5000
-    collectors = [asyncio.create_task(_collect(one, events, arrivals[n], deadline))
-                  for n, one in enumerate(sockets)]
+    started = time.monotonic()
     committed = await _burst(stores, token, events)
-    received = await asyncio.gather(*collectors)
-    latencies = sorted((at - committed[key]) * 1000 for one in arrivals for key, at in one
-                       if key in committed)
-    for one in sockets:
-        await one.close()
-    lost = subscribers * events - sum(received)
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    times = workdir / f"committed-{subscribers}.json"
+    times.write_text(json.dumps(committed))
+    grace = 60 + events * subscribers / 5000 - (time.monotonic() - started)
+    received, latencies = 0, array.array("d")
+    for process, _ in clients:
+        assert process.stdin is not None
+        process.stdin.write(f"{times}\n{max(grace, 10):.0f}\n".encode())
+        await process.stdin.drain()
+    for process, out in clients:
+        await process.wait()
+        received += sum(json.loads(out.read_text())["received"])
+        latencies.frombytes(out.with_suffix(".lat").read_bytes())
+    lost = subscribers * events - received
+    ordered = sorted(latencies)
+    quantiles = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else [0.0] * 99
     return Figures(subscribers, events, quantiles[49], quantiles[98], lost, rss)
 
 
@@ -180,7 +188,7 @@ class _Receiver:
 
 
 async def _webhooks(url: str, client: httpx.AsyncClient, stores: Stores, token: str,
-                    count: int) -> float:
+                    count: int) -> tuple[float, float]:
     receiver = _Receiver(count)
     async with serve_asgi(Starlette(routes=[Route("/hook", receiver.hook,
                                                   methods=["POST"])])) as target:
@@ -191,10 +199,11 @@ async def _webhooks(url: str, client: httpx.AsyncClient, stores: Stores, token: 
           webhookEndpointCreate(input: $i) { endpoint { id } } }""", "variables": {"i": {
             "url": f"{target}/hook", "eventTypes": ["account.created"],
             "secret": "bench-secret-0123456789", "apiTokenId": issued}}})
-        started = time.perf_counter()
-        await _burst(stores, token, count)
+        started = time.monotonic()
+        await _burst(stores, token, count, writers=4)
+        committed = time.monotonic() - started
         await asyncio.wait_for(receiver.done.wait(), 300)
-        return count / (time.perf_counter() - started)
+        return count / committed, count / (time.monotonic() - started)
 
 
 async def measure(sizes: list[int], burst: int) -> list[str]:
@@ -209,7 +218,7 @@ async def measure(sizes: list[int], burst: int) -> list[str]:
             token = client.headers["Authorization"].removeprefix("Bearer ")
             for subscribers in sizes:
                 progress(f"subscriptions: {subscribers:,} subscribers, a burst of {burst:,}")
-                found = await _round(url, server, stores, token, subscribers, burst)
+                found = await _round(url, server, stores, token, subscribers, burst, workdir)
                 lines.append(
                     f"{found.subscribers:>6,} subscribers × {found.events:,} events: "
                     f"p50 {found.p50_ms:.0f} ms, p99 {found.p99_ms:.0f} ms, lost "
@@ -217,9 +226,10 @@ async def measure(sizes: list[int], burst: int) -> list[str]:
                     "subscribers")
                 progress(lines[-1])  # on record even if a later round fails
             progress("webhooks: deliveries to a local receiver")
-            rate = await _webhooks(url, client, stores, token, burst)
-            lines.append(f"webhooks: {rate:.0f} deliveries/s ({burst:,} events, signed, "
-                         "one endpoint, worker in the app process)")
+            commits, rate = await _webhooks(url, client, stores, token, burst)
+            lines.append(f"webhooks: {rate:.0f} deliveries/s ({burst:,} events committed by 4 "
+                         f"writers at {commits:.0f}/s, signed, one endpoint, worker in the app "
+                         "process)")
     return lines
 
 

@@ -1,5 +1,6 @@
-"""The webhook delivery task: one attempt per run (the use case defers the next one with its
-backoff), sent with the process's HTTP client."""
+"""The webhook delivery tasks, sent with the process's one pooled HTTP client: the first
+attempts of a fan-out batch (one job per endpoint and batch), and one attempt of one delivery
+per run for retries and replays (the use case defers the next one with its backoff)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,11 @@ async def deliver(delivery_id: str) -> None:
     async with runtime.uow("webhooks:deliver") as uow:
         await webhooks.attempt(uow, runtime.stores.cipher, uuid.UUID(delivery_id),
                                runtime.clock.now(), send, _rng)
+
+
+@blueprint.task(name="deliver_batch")
+async def deliver_batch(delivery_ids: list[str]) -> None:
+    runtime = current()
+    await webhooks.attempt_batch(
+        lambda: runtime.uow("webhooks:deliver_batch"), runtime.stores.cipher,
+        [uuid.UUID(one) for one in delivery_ids], runtime.clock.now, send, _rng)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
 
@@ -24,6 +24,20 @@ class Projection(Protocol):
     async def wait_for(self, ids: Sequence[int], seconds: float) -> bool: ...
 
 
+class Feed:
+    """The changes a subscription group hands its own run of the operation, one at a time."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def put(self, change: object) -> None:
+        self._queue.put_nowait(change)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while True:
+            yield await self._queue.get()
+
+
 @dataclass
 class Context:
     stores: Stores
@@ -35,6 +49,7 @@ class Context:
     reason: str | None = None  # the caller's stated purpose (X-Audit-Reason), audited
     dispatcher: Dispatcher | None = None  # live change streams (None: no subscriptions)
     connection_params: dict[str, object] | None = None  # a socket's connection_init payload
+    feed: Feed | None = None  # set: a subscription group's run (resolvers.subscriptions)
     loaders: Loaders = field(init=False)
     _actor: asyncio.Future[Actor] | None = field(default=None, init=False)
     _known: Actor | None = field(default=None, init=False)  # the actor, once authenticated
@@ -62,6 +77,29 @@ class Context:
             self._actor = None
             raise
         return self._known
+
+    def acting_as(self, actor: Actor) -> None:
+        """A context without a token of its own (a subscription group's): it acts as `actor`."""
+        self._known = actor
+
+    def take_notes(self) -> object:
+        """The reads and misses noted so far, handed over instead of recorded."""
+        notes = (self._reads, self._misses)
+        self._reads, self._misses = [], []
+        return notes if notes[0] or notes[1] else None
+
+    def add_notes(self, notes: object) -> None:
+        """Reads another context noted on this one's behalf (`take_notes`)."""
+        if isinstance(notes, tuple):
+            reads, misses = notes
+            self._reads.extend(reads)
+            self._misses.extend(misses)
+
+    async def send_text(self, text: str) -> None:
+        """A message on the WebSocket this context serves."""
+        send = getattr(self.connection, "send_text", None)
+        if send is not None:
+            await send(text)
 
     def fresh_loaders(self) -> None:
         """New DataLoaders: a subscription renders each event from the ledger as it is then."""

@@ -130,7 +130,7 @@ class RelationshipEdge:
 
 @strawberry.type(description="A change to a relationship edge: a shareholding (LINKED, "
                              "UNLINKED) or a decision-map or supply edge (LINKED when created, "
-                             "UPDATED, UNLINKED when ended).")
+                             "UPDATED, UNLINKED when ended, DELETED with a deleted contact).")
 class RelationshipChange:
     cursor: str = strawberry.field(description="Resume after this event with `after:`.")
     kind: ChangeKind = strawberry.field(description="What happened.")
@@ -139,10 +139,10 @@ class RelationshipChange:
                     "Account held.")
     at: datetime = strawberry.field(description="When the change was committed (UTC).")
     relationship: RelationshipEdge | None = strawberry.field(
-        description="A shareholding; null for other edges and REVOKED.")
+        description="A shareholding; null for other edges, REVOKED and DELETED.")
     edge: Relationship | None = strawberry.field(
         description="An INFLUENCES, REPORTS_TO, KNOWS or SUPPLIES edge as queries return it; "
-                    "null for shareholdings and REVOKED.")
+                    "null for shareholdings, REVOKED and DELETED.")
 
 
 @strawberry.type(description="A change to an opportunity (a deal).")

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from relational.ledger import Reader
 from relational.repositories import event_log
@@ -45,6 +45,16 @@ class Dispatched:
     cursor: str | None = None  # sealed once, shared by every subscriber
 
 
+class Sink(Protocol):
+    """What the dispatcher hands events to: one subscriber's queue, or a group of them."""
+
+    streams: frozenset[str]
+
+    def offer_all(self, items: Sequence[Dispatched]) -> None: ...
+
+    def serves(self, identity: str) -> int: ...
+
+
 @dataclass(eq=False)
 class Listener:
     """One subscriber's bounded queue. `overflowed` once it fell `limit` events behind: it
@@ -63,6 +73,15 @@ class Listener:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def offer_all(self, items: Sequence[Dispatched]) -> None:
+        """A batch of its streams' events, in id order (the dispatcher's one call per batch)."""
+        for item in items:
+            self.offer(item)
+
+    def serves(self, identity: str) -> int:
+        """How many subscriptions of `identity` this listener carries."""
+        return 1 if self.identity == identity else 0
+
     async def next(self) -> Dispatched:
         return await self.queue.get()
 
@@ -77,7 +96,7 @@ class Dispatcher:
         self.retention = retention
         self.queue_limit = queue_limit
         self._wake = asyncio.Event()
-        self._listeners: set[Listener] = set()
+        self._listeners: set[Sink] = set()
         self._last: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._gap: tuple[int, int, int] | None = None  # (first missing id, xmax, phase)
         self.position: int | None = None  # None until started
@@ -107,7 +126,15 @@ class Dispatcher:
         self._listeners.add(listener)
         return listener, self.position
 
-    def leave(self, listener: Listener) -> None:
+    def attach(self, listener: Sink) -> int:
+        """Register a listener of its own kind (a group of subscribers); the position it
+        starts after."""
+        if self.position is None:
+            raise RuntimeError("dispatcher not started")
+        self._listeners.add(listener)
+        return self.position
+
+    def leave(self, listener: Sink) -> None:
         self._listeners.discard(listener)
 
     @property
@@ -116,7 +143,7 @@ class Dispatcher:
 
     def active(self, identity: str) -> int:
         """Subscriptions this instance serves to one identity."""
-        return sum(1 for listener in self._listeners if listener.identity == identity)
+        return sum(listener.serves(identity) for listener in self._listeners)
 
     async def prepare(self, stream: str, events: Sequence[LoggedEvent]) -> dict[str, Any]:
         return await self._prepare[stream](events)
@@ -169,15 +196,25 @@ class Dispatcher:
         wanted = {stream for listener in self._listeners for stream in listener.streams}
         for stream, found in by_stream.items():
             subjects[stream] = await self._prepare[stream](found) if stream in wanted else {}
+        items: list[Dispatched] = []
         for event in events:
             stream = self._streams.get(event.topic)
             if stream is None:
                 continue
             subject = subjects[stream].get(event.aggregate_id)
-            item = Dispatched(event, stream, subject, self._remember(stream, event, subject))
-            for listener in list(self._listeners):
-                if stream in listener.streams:
-                    listener.offer(item)
+            items.append(Dispatched(event, stream, subject,
+                                    self._remember(stream, event, subject)))
+        per_stream: dict[str, list[Dispatched]] = {}
+        for item in items:
+            per_stream.setdefault(item.stream, []).append(item)
+        # One call per listener and batch: a group of thousands of subscribers is one listener.
+        for listener in list(self._listeners):
+            if len(listener.streams) == 1:
+                mine = per_stream.get(next(iter(listener.streams)), [])
+            else:
+                mine = [item for item in items if item.stream in listener.streams]
+            if mine:
+                listener.offer_all(mine)
 
     def _remember(self, stream: str, event: LoggedEvent, subject: Any) -> Any:
         key = (stream, event.aggregate_id)

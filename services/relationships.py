@@ -261,10 +261,12 @@ async def end(uow: UnitOfWork, actor: Actor, relationship_id: uuid.UUID,
 
 
 async def forget_contact(uow: UnitOfWork, contact_id: uuid.UUID) -> None:
-    """A contact is deleted: its edges go with it (the graph's DETACH DELETE removes them)."""
+    """A contact is deleted: its edges go with it (the graph's DETACH DELETE removes them),
+    each with its event (subscribers who were shown the edge get DELETED)."""
     for row in await repo.remove_touching(uow.session, contact_id):
         uow.audit("relationship.delete", [str(row.id), str(contact_id)],
                   before=audit_view(row))
+        uow.emit("relationship.deleted", str(row.id), graph_row(row))
 
 
 def changes_of(**given: Any) -> RelationshipChanges:

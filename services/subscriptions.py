@@ -43,6 +43,7 @@ TOPICS: dict[str, Topic] = {
     "relationship.created": Topic("relationship", "LINKED"),
     "relationship.updated": Topic("relationship", "UPDATED"),
     "relationship.ended": Topic("relationship", "UNLINKED"),  # valid_to set; history keeps it
+    "relationship.deleted": Topic("relationship", "DELETED"),  # gone with a deleted contact
     # A move to WON or LOST is two events: the stage change and the close (`topic` tells).
     "opportunity.created": Topic("opportunity", "CREATED"),
     "opportunity.updated": Topic("opportunity", "UPDATED"),
@@ -106,7 +107,7 @@ def opened(secret: bytes, dispatcher: Dispatcher, stream: str, cursor: str,
 
 
 @dataclass
-class _View:
+class View:
     """What one subscriber has been shown: records delivered and records revoked."""
 
     actor: Actor
@@ -115,22 +116,30 @@ class _View:
     revoked: set[str] = field(default_factory=set)
 
     def decide(self, secret: bytes, item: Dispatched) -> Change | None:
-        event, subject, before = item.event, item.subject, item.before
         if item.cursor is None:
-            item.cursor = seal(secret, item.stream, event)
-        cursor = item.cursor
+            item.cursor = seal(secret, item.stream, item.event)
+        subject, before = item.subject, item.before
+        now_visible = subject is not None and self._sees(subject)
+        hit = now_visible and self.matches(TOPICS[item.event.topic].kind, subject.record)
+        return self.decided(item, now_visible, hit, before is not None and self._sees(before))
+
+    def decided(self, item: Dispatched, now_visible: bool, hit: bool,
+                before_seen: bool) -> Change | None:
+        """The change this subscriber gets, given what its authorization decides about the
+        event: the record is visible now (`now_visible`), and matches the filter too (`hit`),
+        and the record's previous subject was visible (`before_seen`)."""
+        event, cursor = item.event, item.cursor or ""
         kind = TOPICS[event.topic].kind
         key = event.aggregate_id
-        now_visible = subject is not None and self._sees(subject)
-        if now_visible and self.matches(kind, subject.record):
+        if hit:
             self.shown.add(key)
             self.revoked.discard(key)
-            return Change(cursor, kind, key, event.at, subject.record, event.topic)
-        was = key in self.shown or (before is not None and self._sees(before))
+            return Change(cursor, kind, key, event.at, item.subject.record, event.topic)
+        was = key in self.shown or before_seen
         if not was or key in self.revoked or now_visible:
             return None
         self.shown.discard(key)
-        if kind == "DELETED" and subject is None:
+        if kind == "DELETED" and item.subject is None:
             return Change(cursor, kind, key, event.at, None, event.topic)
         self.revoked.add(key)
         return Change(cursor, "REVOKED", key, event.at, None, event.topic)
@@ -139,7 +148,7 @@ class _View:
         return subject.visible_to(self.actor)
 
 
-async def _replay(dispatcher: Dispatcher, read: Reader, stream: str, after: int,
+async def replay(dispatcher: Dispatcher, read: Reader, stream: str, after: int,
                   until: int) -> AsyncIterator[Dispatched]:
     """Events of the stream in (after, until] from the outbox, each with its subject."""
     topics, last = topics_of(stream), after
@@ -167,10 +176,10 @@ async def changes(dispatcher: Dispatcher, read: Reader, secret: bytes, actor: Ac
                                                datetime.now(UTC))
     await dispatcher.start()
     listener, position = dispatcher.listen(frozenset({stream}), actor.label)
-    view = _View(actor, matches)
+    view = View(actor, matches)
     try:
         if start is not None:
-            async for item in _replay(dispatcher, read, stream, start, position):
+            async for item in replay(dispatcher, read, stream, start, position):
                 if (change := view.decide(secret, item)) is not None:
                     yield change
         while True:

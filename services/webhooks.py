@@ -39,7 +39,9 @@ ALGORITHMS = ("HMAC-SHA256", "HMAC-SM3")
 RETRY_FOR = timedelta(hours=72)
 FIRST_RETRY_SECONDS = 30.0
 LONGEST_RETRY_SECONDS = 6 * 3600.0
-TASK = "webhooks:deliver"
+TASK = "webhooks:deliver"  # one attempt of one delivery: retries and replays
+BATCH_TASK = "webhooks:deliver_batch"  # the first attempts of one fan-out batch, per endpoint
+_CHUNK = 50  # first attempts recorded per transaction
 STREAM_PERMISSION = {"account": "account:read", "contact": "contact:read",
                      "relationship": "account:read", "opportunity": "opportunity:read",
                      "ticket": "ticket:read", "security": "audit:read"}
@@ -213,6 +215,7 @@ async def fan_out(ledger: Ledger, prepare: dict[str, Prepare], until: int,
         endpoints = await repo.active_endpoints(uow.session)
         owners = {row.api_token_id: await api_token_owner(uow.session, row.api_token_id)
                   for row in endpoints}
+        batches: dict[uuid.UUID, list[str]] = {}
         for stream in {TOPICS[event.topic].stream for event in events if event.topic in TOPICS}:
             mine = [event for event in events if event.topic in TOPICS
                     and TOPICS[event.topic].stream == stream]
@@ -223,21 +226,26 @@ async def fan_out(ledger: Ledger, prepare: dict[str, Prepare], until: int,
                     subject = subjects.get(event.aggregate_id)
                     if (owner is not None and isinstance(subject, Subject)
                             and _wants(endpoint, owner, event.topic, subject)):
-                        _deliver_later(uow, endpoint, event, render(
-                            owner, event.topic, event.id, event.at, subject), now)
+                        batches.setdefault(endpoint.id, []).append(_deliver_later(
+                            uow, endpoint, event, render(
+                                owner, event.topic, event.id, event.at, subject), now))
+        # One job per endpoint and batch sends the first attempts in event order; a delivery
+        # that needs another attempt gets its own job (`attempt`).
+        for ids in batches.values():
+            uow.defer(BATCH_TASK, {"delivery_ids": ids})
         more = len(events) == _BATCH
         await repo.set_position(uow.session, events[-1].id if more else until)
     return more
 
 
 def _deliver_later(uow: UnitOfWork, endpoint: WebhookEndpoint, event: event_log.LoggedEvent,
-                   body: str, now: datetime) -> None:
+                   body: str, now: datetime) -> str:
     delivery = WebhookDelivery(id=uuid.uuid4(), endpoint_id=endpoint.id, event_id=event.id,
                                event_type=event.topic, occurred_at=event.at, body=body,
                                status="PENDING", attempts=0, next_attempt_at=now,
                                created_at=now)
     uow.session.add(delivery)
-    uow.defer(TASK, {"delivery_id": str(delivery.id)})
+    return str(delivery.id)
 
 
 def signature(algorithm: str, secret: str, timestamp: int, body: str) -> str:
@@ -291,6 +299,45 @@ async def attempt(uow: UnitOfWork, cipher: FieldCipher, delivery_id: uuid.UUID,
     if endpoint is None:
         return None
     secret = cipher.open(endpoint.id, _SECRET_FIELD, endpoint.secret_sealed)
+    return await _attempt(uow, endpoint, secret, delivery, now, send, rng)
+
+
+async def attempt_batch(open_uow: Callable[[], UnitOfWork], cipher: FieldCipher,
+                        delivery_ids: Sequence[uuid.UUID], clock: Callable[[], datetime],
+                        send: Send, rng: random.Random) -> int:
+    """The first attempts of a fan-out batch (one endpoint's, in event order), `_CHUNK` per
+    transaction over one kept-alive client; how many were sent. Once the endpoint fails, the
+    rest each get their own job (`TASK`) and back off alone. A delivery already attempted
+    (this job run again after a crash) is left to its own job: a receiver may get an event
+    twice (never none), and tells by `Webhook-Id`."""
+    sent, failing = 0, False
+    for start in range(0, len(delivery_ids), _CHUNK):
+        async with open_uow() as uow:
+            rows = await repo.deliveries_for_update(uow.session,
+                                                    delivery_ids[start:start + _CHUNK])
+            secrets: dict[uuid.UUID, tuple[WebhookEndpoint, str] | None] = {}
+            for delivery in rows:
+                if delivery.status != "PENDING" or delivery.attempts:
+                    continue
+                if failing:
+                    uow.defer(TASK, {"delivery_id": str(delivery.id)})
+                    continue
+                if delivery.endpoint_id not in secrets:
+                    found = await repo.endpoint(uow.session, delivery.endpoint_id)
+                    secrets[delivery.endpoint_id] = None if found is None else (
+                        found, cipher.open(found.id, _SECRET_FIELD, found.secret_sealed))
+                known = secrets[delivery.endpoint_id]
+                if known is None:
+                    continue
+                status = await _attempt(uow, known[0], known[1], delivery, clock(), send, rng)
+                sent += 1
+                failing = status == "PENDING"
+    return sent
+
+
+async def _attempt(uow: UnitOfWork, endpoint: WebhookEndpoint, secret: str,
+                   delivery: WebhookDelivery, now: datetime, send: Send,
+                   rng: random.Random) -> str:
     timestamp = int(now.timestamp())
     headers = {"content-type": "application/json", "webhook-id": f"evt_{delivery.event_id}",
                "webhook-timestamp": str(timestamp),

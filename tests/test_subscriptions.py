@@ -15,7 +15,7 @@ from app import create_app
 from auth import secrets
 from settings import Settings
 from tests.conftest import Api, Seed, serving
-from tests.factories import UPDATE_ACCOUNT, make_account, make_contact
+from tests.factories import DELETE_CONTACT, UPDATE_ACCOUNT, make_account, make_contact
 from tests.operations_helpers import TRANSITION, add_engineer, customer, open_ticket
 from tests.pipeline_helpers import deal, move
 from tests.ws_client import Socket, wait_subscribed
@@ -296,4 +296,135 @@ async def test_an_influences_edge_reaches_only_who_sees_both_contacts(
     first = (await north.next())["relationshipChanged"]
     assert (first["kind"], first["id"]) == ("LINKED", theirs)
     for socket in (admin, north):
+        await socket.close()
+
+
+AMOUNT = """mutation($input: OpportunityUpdateInput!) {
+  opportunityUpdate(input: $input) { opportunity { id version } } }"""
+
+
+async def test_a_deal_leaving_the_scope_sends_one_revoked_and_amount_changes_arrive(
+        server: str, api: Api) -> None:
+    east = await socket_for(server, api, "sales.east")
+    finance = await socket_for(server, api, "finance")
+    for socket in (east, finance):
+        await socket.subscribe("d", DEALS)
+    await wait_subscribed(api.stores, "opportunityChanged", 2)
+
+    seller = api.as_user("sales.east")
+    account = await make_account(seller, name="华东保密商机公司", region="华东")
+    made = await deal(seller, amount="100.00", account=account)
+    assert (await east.next())["opportunityChanged"]["kind"] == "CREATED"
+    assert (await finance.next())["opportunityChanged"]["kind"] == "CREATED"
+    changed = await api.data(AMOUNT, {"input": {"opportunityId": made["id"],
+                                                "version": made["version"],
+                                                "amount": "150.00"}})
+    amount = (await east.next())["opportunityChanged"]
+    assert (amount["kind"], amount["topic"], amount["opportunity"]["amount"]) == (
+        "UPDATED", "opportunity.updated", "150.00")
+    assert (await finance.next())["opportunityChanged"]["opportunity"]["amount"] == "150.00"
+
+    # The account is classified above the salesperson's clearance: the deal's next event is
+    # one REVOKED for them (the finance reader, cleared INTERNAL too, loses it alike).
+    await api.data(UPDATE_ACCOUNT, {"input": {"id": account, "classification": "SECRET"}})
+    moved = await move(api, {**made, **changed["opportunityUpdate"]["opportunity"]},
+                       "QUALIFICATION")
+    revoked = (await east.next())["opportunityChanged"]
+    assert (revoked["kind"], revoked["id"], revoked["opportunity"]) == (
+        "REVOKED", made["id"], None)
+    assert (await finance.next())["opportunityChanged"]["kind"] == "REVOKED"
+    await api.data(AMOUNT, {"input": {"opportunityId": made["id"], "version": moved["version"],
+                                      "amount": "175.00"}})
+    later = await deal(seller, account=await make_account(seller, name="华东后续公司",
+                                                          region="华东"))
+    after = (await east.next())["opportunityChanged"]
+    assert (after["kind"], after["id"]) == ("CREATED", later["id"])
+    for socket in (east, finance):
+        await socket.close()
+
+
+async def test_a_ticket_leaving_the_scope_sends_one_revoked(
+        server: str, api: Api, seed: Seed) -> None:
+    await add_engineer(api, seed, "service", skills=["售后"], regions=["华东"])
+    desk = await socket_for(server, api, "service")
+    await desk.subscribe("t", "subscription { ticketChanged { kind topic id ticket { state } } }")
+    await wait_subscribed(api.stores, "ticketChanged")
+    account = await customer(api)
+    ticket = await open_ticket(api, account)
+    first = [(await desk.next())["ticketChanged"] for _ in range(2)]
+    assert [(event["kind"], event["topic"]) for event in first] == [
+        ("CREATED", "ticket.created"), ("UPDATED", "ticket.assigned")]
+
+    await api.data(UPDATE_ACCOUNT, {"input": {"id": account, "classification": "SECRET"}})
+    await api.data(TRANSITION, {"input": {"ticketId": ticket["id"], "to": "IN_PROGRESS",
+                                          "version": ticket["version"]}})
+    revoked = (await desk.next())["ticketChanged"]
+    assert revoked == {"kind": "REVOKED", "topic": "ticket.transitioned", "id": ticket["id"],
+                       "ticket": None}
+    other = await open_ticket(api, await customer(api, name="上海后续电子有限公司"))
+    after = (await desk.next())["ticketChanged"]
+    assert (after["kind"], after["id"]) == ("CREATED", other["id"])
+    await desk.close()
+
+
+async def test_deleting_a_contact_deletes_its_edges_for_who_was_shown_them(
+        server: str, api: Api) -> None:
+    admin = await socket_for(server, api, "admin")
+    north = await socket_for(server, api, "sales.north")
+    for socket in (admin, north):
+        await socket.subscribe("r", EDGES)
+    await wait_subscribed(api.stores, "relationshipChanged", 2)
+    edge, deputy, _ = await _influence(api, "删除联系人公司")
+    assert (await admin.next())["relationshipChanged"]["kind"] == "LINKED"
+
+    await api.data(DELETE_CONTACT, {"input": {"id": deputy}})
+    deleted = (await admin.next())["relationshipChanged"]
+    assert deleted == {"kind": "DELETED", "id": edge, "relationship": None, "edge": None}
+    # The salesperson was never shown the edge: nothing about it, their first is their own.
+    theirs, _, _ = await _influence(api.as_user("sales.north"), "华北删除公司")
+    first = (await north.next())["relationshipChanged"]
+    assert (first["kind"], first["id"]) == ("LINKED", theirs)
+    for socket in (admin, north):
+        await socket.close()
+
+
+async def test_subscribers_sharing_a_rendering_each_get_their_own_operation_id(
+        server: str, api: Api) -> None:
+    one = await socket_for(server, api, "sales.east")
+    two = await socket_for(server, api, "sales.east")
+    await one.subscribe("first", ACCOUNTS)
+    await one.subscribe("second", ACCOUNTS)
+    await two.subscribe("third", ACCOUNTS)
+    await wait_subscribed(api.stores, "accountChanged", 3)
+    made = await make_account(api.as_user("sales.east"), name="共享渲染公司", region="华东")
+    got = [await one.receive(), await one.receive(), await two.receive()]
+    assert sorted(message["id"] for message in got) == ["first", "second", "third"]
+    assert {message["type"] for message in got} == {"next"}
+    assert [message["payload"]["data"]["accountChanged"]["id"] for message in got] == [made] * 3
+    for socket in (one, two):
+        await socket.close()
+
+
+async def test_each_member_of_a_group_records_its_own_sensitive_reads(
+        server: str, api: Api) -> None:
+    query = "subscription { contactChanged { kind contact { name phone } } }"
+    sockets = [await socket_for(server, api, "admin") for _ in range(2)]
+    for socket in sockets:
+        await socket.subscribe("c", query)
+    await wait_subscribed(api.stores, "contactChanged", 2)
+    reads = ("SELECT count(*) FROM audit_log WHERE operation = 'read.sensitive' "
+             "AND actor = 'admin'")
+    before = await api.scalar(reads)
+    seller = api.as_user("sales.east")  # the writes' own reads are not the admin's
+    account = await make_account(seller, name="读审计公司", region="华东")
+    await make_contact(seller, account, name="韩梅梅", phone="13912345678")
+    for socket in sockets:
+        got = (await socket.next())["contactChanged"]
+        assert got["contact"] == {"name": "韩梅梅", "phone": "13912345678"}
+    async with asyncio.timeout(5):
+        while await api.scalar(reads) < before + 2:  # noqa: ASYNC110 - a DB poll
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    assert await api.scalar(reads) == before + 2  # one per subscriber, none for the group
+    for socket in sockets:
         await socket.close()

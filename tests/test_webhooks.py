@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth import crypto
+from jobs.webhooks import send
+from resolvers.ids import from_global_id
+from services import webhooks
 from services.clock import ShiftedClock
+from services.stores import RequestMeta
 from tests.conftest import Api, serving
 from tests.factories import make_account
 from tests.jobs_helpers import RunJobs
@@ -184,3 +189,25 @@ async def test_only_admins_register_endpoints(api: Api, receiver: Receiver) -> N
         "url": "ftp://x", "eventTypes": ["account.created"], "secret": SECRET,
         "apiTokenId": "QXBpVG9rZW46MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"}})
     assert (bad["extensions"]["code"], bad["extensions"]["field"]) == ("BAD_USER_INPUT", "url")
+
+
+async def test_a_failing_endpoint_leaves_the_rest_of_a_batch_to_their_own_jobs(
+        api: Api, receiver: Receiver, run_jobs: RunJobs, clock: ShiftedClock) -> None:
+    hook = await endpoint(api, receiver, ["account:read"], ["account.created"])
+    receiver.script = [(503, {})]
+    for n in range(3):
+        await make_account(api, name=f"批量{n}公司")
+    found = await deliveries(api, hook, 3)
+    ids = [from_global_id(one["id"], "WebhookDelivery", "id") for one in found]
+    sent = await webhooks.attempt_batch(
+        lambda: api.stores.uow(RequestMeta(actor="system:test")), api.stores.cipher, ids,
+        clock.now, send, random.Random(1))
+    assert (sent, len(receiver.got)) == (1, 1)  # the endpoint failed: the batch stopped
+
+    await run_jobs()  # the rest, each in its own job (a batch job finds them attempted)
+    assert len(receiver.got) == 3
+    assert sorted(json.loads(body)["id"] for _, body in receiver.got) == sorted(
+        one["eventId"] for one in found)
+    after = await deliveries(api, hook, 3)
+    assert [(one["status"], len(one["attempts"])) for one in after] == [
+        ("PENDING", 1), ("DELIVERED", 1), ("DELIVERED", 1)]

@@ -50,6 +50,16 @@ async def delivery_for_update(session: AsyncSession,
         WebhookDelivery.id == delivery_id).with_for_update())).one_or_none()
 
 
+async def deliveries_for_update(session: AsyncSession,
+                                ids: Sequence[uuid.UUID]) -> list[WebhookDelivery]:
+    """These deliveries, locked, in event order."""
+    if not ids:
+        return []
+    return list(await session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.id.in_(list(ids))).order_by(WebhookDelivery.event_id)
+        .with_for_update()))
+
+
 async def deliveries(session: AsyncSession, endpoint_id: uuid.UUID, *,
                      since: datetime | None = None, until: datetime | None = None,
                      status: str | None = None, limit: int = 100) -> list[WebhookDelivery]:
