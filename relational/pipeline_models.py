@@ -1,6 +1,6 @@
-"""Pipeline and money tables (migration 0012): leads, pipelines, opportunities and their stage
-history, quotes, approvals, contracts and their signing keys, orders, deliveries, payments,
-returns, tenders, forecast snapshots and win models."""
+"""Pipeline and money tables (migrations 0012, 0017): leads, pipelines, opportunities and
+their stage history, quotes, approvals, contracts and their signing keys, orders, deliveries,
+payments, returns, tenders, forecast snapshots and win models."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     CHAR,
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -98,12 +99,18 @@ class StageChange(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     opportunity_id: Mapped[uuid.UUID] = mapped_column(_UUID, nullable=False)
+    # The deal's (a deal never changes pipeline): conversion reads stays by it (0017).
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(_UUID, nullable=False)
     from_stage: Mapped[str | None] = mapped_column(Text)
     to_stage: Mapped[str] = mapped_column(Text, nullable=False)
     # Kept up by every move (conversion reports): the stage's position (WON after the last
     # stage, LOST 0), when the stay ended, whether a later move reached a further stage.
     rank: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The stay's length once it ended, computed by the database (migration 0017).
+    days: Mapped[float | None] = mapped_column(Float, Computed(
+        "CAST(extract(epoch FROM ended_at - moved_at) / CAST(86400 AS numeric) "
+        "AS double precision)", persisted=True))
     advanced: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                            server_default=text("false"))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(_UUID)

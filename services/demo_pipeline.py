@@ -123,7 +123,8 @@ def _deal(rng: random.Random, out: Rows, account_id: uuid.UUID, owner: Owner,
     previous = None
     for i, (stage, at) in enumerate(moves):
         out.add(models.StageChange, {
-            "opportunity_id": deal_id, "from_stage": previous, "to_stage": stage,
+            "opportunity_id": deal_id, "pipeline_id": row["pipeline_id"],
+            "from_stage": previous, "to_stage": stage,
             "rank": ranks[i], "ended_at": moves[i + 1][1] if i + 1 < len(moves) else None,
             "advanced": max(ranks[i + 1:], default=0) > ranks[i], "actor_id": owner.user_id,
             "actor": "demo", "note": None, "moved_at": at})

@@ -167,9 +167,9 @@ def add(uow: UnitOfWork, actor: Actor, *, account_id: uuid.UUID, name: str, amou
         expected_close_on=expected or (now + timedelta(days=90)).date(),
         campaign_id=campaign_id, lead_id=lead_id, version=1, created_at=now, updated_at=now)
     uow.session.add(row)
-    uow.session.add(StageChange(opportunity_id=row.id, from_stage=None, to_stage=row.stage,
-                                rank=1, actor_id=actor.user_id, actor=actor.label,
-                                moved_at=now))
+    uow.session.add(StageChange(opportunity_id=row.id, pipeline_id=row.pipeline_id,
+                                from_stage=None, to_stage=row.stage, rank=1,
+                                actor_id=actor.user_id, actor=actor.label, moved_at=now))
     return row
 
 
@@ -285,9 +285,10 @@ async def move_stage(uow: UnitOfWork, actor: Actor, opportunity_id: uuid.UUID, *
             if key == LOST else None
     _bump(row)
     await repo.end_stay(uow.session, row.id, now, pipeline.rank(key))
-    uow.session.add(StageChange(opportunity_id=row.id, from_stage=previous, to_stage=key,
-                                rank=pipeline.rank(key), actor_id=actor.user_id,
-                                actor=actor.label, note=note_text, moved_at=now))
+    uow.session.add(StageChange(opportunity_id=row.id, pipeline_id=row.pipeline_id,
+                                from_stage=previous, to_stage=key, rank=pipeline.rank(key),
+                                actor_id=actor.user_id, actor=actor.label, note=note_text,
+                                moved_at=now))
     await uow.session.flush()
     uow.audit("opportunity.moveStage", [str(row.id)], before=before, after=snapshot(row))
     payload = {**_event(row), "from_stage": previous, "note": note_text}

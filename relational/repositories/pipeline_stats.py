@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
-    Float,
-    and_,
+    Select,
     cast,
     func,
-    or_,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from relational.models import Account
 from relational.pipeline_models import ForecastSnapshot, Opportunity, StageChange, WinModel
@@ -44,10 +45,15 @@ class Segment:
     industry: str | None = None
 
 
-def _segment(seen: Visibility, segment: Segment, *, amounts: bool = False
-             ) -> list[ColumnElement[bool]]:
-    readable = opportunity_amounts_readable(seen) if amounts else opportunities_readable(seen)
-    conditions = [readable, Opportunity.pipeline_id == segment.pipeline_id]
+def _deals(seen: Visibility, segment: Segment, *, amounts: bool = False
+           ) -> list[ColumnElement[bool]]:
+    """The reader's scope and the segment's owner, department, region and industry, as
+    conditions on the deals (the pipeline apart); none when the reader sees every deal and
+    the segment names nothing else, so a report's plan need not touch the deals."""
+    conditions = []
+    if not seen.all_opportunities:
+        conditions.append(opportunity_amounts_readable(seen) if amounts
+                          else opportunities_readable(seen))
     if segment.owner_id is not None:
         conditions.append(Opportunity.owner_id == segment.owner_id)
     if segment.department_id is not None:
@@ -67,25 +73,43 @@ async def stage_flows(session: AsyncSession, seen: Visibility, segment: Segment,
                       ) -> list[tuple[str, int, int, float | None]]:
     """(stage, entered, advanced, median days) of the stays in each stage that began in
     [since, until]: every entry into a stage is one stay; it advanced when a later move
-    reached a further stage (WON last). Read straight off the history rows, which every move
-    keeps up (`rank`, `ended_at`, `advanced`)."""
-    deals = select(Opportunity.id).where(and_(True, *_segment(seen, segment)))
-    days = cast(func.extract("epoch", StageChange.ended_at - StageChange.moved_at) / 86400,
-                Float)
+    reached a further stage (WON last). Read off the history rows, which every move keeps up
+    (`rank`, `ended_at`, `advanced`, and `days` computed from them), through the covering
+    index by pipeline, stage and start; the deals are joined only to narrow them to the
+    reader's scope or the segment."""
+    conditions = [StageChange.pipeline_id == segment.pipeline_id,
+                  StageChange.to_stage.in_(list(stages))]
+    deals = _deals(seen, segment)
+    if deals:
+        conditions.append(StageChange.opportunity_id.in_(
+            select(Opportunity.id).where(Opportunity.pipeline_id == segment.pipeline_id,
+                                         *deals)))
+    if since is not None:
+        conditions.append(StageChange.moved_at >= since)
+    if until is not None:
+        conditions.append(StageChange.moved_at < until + timedelta(days=1))
     statement = (select(StageChange.to_stage, func.count(),
                         func.count().filter(StageChange.advanced),
-                        func.percentile_cont(0.5).within_group(days).filter(
-                            StageChange.ended_at.is_not(None)))
-                 .where(StageChange.opportunity_id.in_(deals),
-                        StageChange.to_stage.in_(list(stages)))
-                 .group_by(StageChange.to_stage))
-    if since is not None:
-        statement = statement.where(StageChange.moved_at >= since)
-    if until is not None:
-        statement = statement.where(StageChange.moved_at < until + timedelta(days=1))
+                        func.percentile_cont(0.5).within_group(StageChange.days).filter(
+                            StageChange.days.is_not(None)))
+                 .where(*conditions).group_by(StageChange.to_stage))
     rows = (await session.execute(statement)).all()
     return [(stage, int(entered), int(advanced), None if median is None else float(median))
             for stage, entered, advanced, median in rows]
+
+
+def _closing(seen: Visibility, segment: Segment, currency: str, status: str,
+             day: InstrumentedAttribute[Any], since: date, until: date
+             ) -> Select[uuid.UUID, uuid.UUID | None, date, str, str, Decimal]:
+    """Deals of one status whose `day` falls in [since, until), each with the month it counts
+    in; read from that status's covering index."""
+    month = cast(func.date_trunc("month", func.coalesce(cast(Opportunity.closed_at, Date),
+                                                        Opportunity.expected_close_on)), Date)
+    return (select(Opportunity.owner_id, Opportunity.department_id, month.label("month"),
+                   literal(status).label("status"), Opportunity.stage, Opportunity.amount)
+            .where(Opportunity.status == status, Opportunity.pipeline_id == segment.pipeline_id,
+                   Opportunity.currency == currency, day >= since, day < until,
+                   *_deals(seen, segment, amounts=True)))
 
 
 async def buckets(session: AsyncSession, seen: Visibility, segment: Segment, currency: str,
@@ -93,19 +117,14 @@ async def buckets(session: AsyncSession, seen: Visibility, segment: Segment, cur
     """(owner, department, month, status, stage, amount) sums of won deals by close month and
     open deals by expected close month, within [since, until); only deals whose amounts the
     reader may see."""
-    day = func.coalesce(cast(Opportunity.closed_at, Date), Opportunity.expected_close_on)
-    month = cast(func.date_trunc("month", day), Date)
-    statement = (select(Opportunity.owner_id, Opportunity.department_id, month,
-                        Opportunity.status, Opportunity.stage, func.sum(Opportunity.amount))
-                 .where(and_(True, *_segment(seen, segment, amounts=True)),
-                        Opportunity.currency == currency, Opportunity.status != "LOST",
-                        or_(and_(Opportunity.status == "WON", Opportunity.closed_at >= since,
-                                 Opportunity.closed_at < until),
-                            and_(Opportunity.status == "OPEN",
-                                 Opportunity.expected_close_on >= since,
-                                 Opportunity.expected_close_on < until)))
-                 .group_by(Opportunity.owner_id, Opportunity.department_id, month,
-                           Opportunity.status, Opportunity.stage))
+    deals = union_all(
+        _closing(seen, segment, currency, "WON", Opportunity.closed_at, since, until),
+        _closing(seen, segment, currency, "OPEN", Opportunity.expected_close_on, since, until),
+    ).subquery()
+    statement = (select(deals.c.owner_id, deals.c.department_id, deals.c.month,
+                        deals.c.status, deals.c.stage, func.sum(deals.c.amount))
+                 .group_by(deals.c.owner_id, deals.c.department_id, deals.c.month,
+                           deals.c.status, deals.c.stage))
     return [tuple(row) for row in (await session.execute(statement)).all()]
 
 

@@ -27,6 +27,12 @@ class Visibility:
     def nothing(self) -> bool:
         return self.max_level < 0
 
+    @property
+    def all_opportunities(self) -> bool:
+        """Every deal and its amount (scope ALL at the top clearance): the statements below
+        are then `true`, and reports may leave the deals out of their plans."""
+        return self.everything and self.max_level >= TOP_LEVEL
+
 
 def accounts_readable(seen: Visibility) -> ColumnElement[bool]:
     if seen.nothing:
@@ -62,7 +68,7 @@ def opportunities_readable(seen: Visibility) -> ColumnElement[bool]:
     scope even where the account is not (cleared for the account's classification)."""
     if seen.nothing:
         return false()
-    if seen.everything and seen.max_level >= TOP_LEVEL:
+    if seen.all_opportunities:
         return true()
     reach: list[ColumnElement[bool]] = [
         Opportunity.account_id.in_(select(Account.id).where(accounts_readable(seen)))]
