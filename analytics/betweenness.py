@@ -19,8 +19,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 _CELLS = 1 << 21  # matrix cells per stacked array (16 MiB of floats)
+_SPARSE_FROM = 64  # cores of more nodes go one at a time, their links a sparse matrix
+Core = tuple[list[str], dict[str, set[str]], dict[str, int]]
 
 
 def _pairs(sizes: list[int]) -> int:
@@ -79,8 +82,9 @@ def _brandes(cores: list[tuple[list[str], dict[str, set[str]], dict[str, int]]]
     order = sorted(range(len(cores)), key=lambda i: len(cores[i][0]))
     while order:
         width = max(1, len(cores[order[0]][0]))
-        width = 1 << (width - 1).bit_length()
+        width = width if width > _SPARSE_FROM else 1 << (width - 1).bit_length()
         group = [i for i in order if len(cores[i][0]) <= width][:max(1, _CELLS // width ** 2)]
+        group = group[:1] if width > _SPARSE_FROM else group
         order = order[len(group):]
         for i, value in zip(group, _dense([cores[i] for i in group], width), strict=True):
             found[i] = value
@@ -98,13 +102,20 @@ def _dense(cores: list[tuple[list[str], dict[str, set[str]], dict[str, int]]],
             weight[b, index[node]] = weights[node]
             for other in near[node]:
                 links[b, index[node], index[other]] = 1.0
+    def spread(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """values @ links (links are symmetric)."""
+        if width <= _SPARSE_FROM:
+            return values @ links
+        return np.asarray(sparse_links @ values[0].T).T[None]
+
+    sparse_links = sparse.csr_matrix(links[0]) if width > _SPARSE_FROM else None
     eye = np.broadcast_to(np.eye(width, dtype=bool), (batch, width, width))
     real = weight > 0
     sigma = np.where(eye & real[:, None, :], 1.0, 0.0)
     dist = np.where(sigma > 0, 0, -1)
     frontier, level = sigma, 0
     while True:
-        paths = frontier @ links
+        paths = spread(frontier)
         new = (paths > 0) & (dist < 0)
         if not new.any():
             break
@@ -116,7 +127,7 @@ def _dense(cores: list[tuple[list[str], dict[str, set[str]], dict[str, int]]],
     with np.errstate(divide="ignore", invalid="ignore"):
         for depth in range(level, 0, -1):
             carried = np.where(dist == depth, (weight[:, None, :] + delta) / sigma, 0.0)
-            delta += np.where(dist == depth - 1, sigma * (carried @ links), 0.0)
+            delta += np.where(dist == depth - 1, sigma * spread(carried), 0.0)
     delta = np.where(eye, 0.0, delta)
     total = np.einsum("bs,bsv->bv", weight, delta)
     return [total[b, :len(nodes)] for b, (nodes, _, _) in enumerate(cores)]
