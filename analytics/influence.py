@@ -214,13 +214,16 @@ def _explanations(batch: _Batch, rank: Floats,
     share = np.array([round(value, 4) for value in raw.tolist()])
     kind = np.array([tie.kind != "INFLUENCES" for tie in batch.swaying], dtype=np.int64)
     order = np.lexsort((kind, batch.dst, -share, batch.src))
+    ranked = batch.src[order]
+    place = np.arange(len(order))
+    first = np.maximum.accumulate(np.where(
+        np.concatenate(([True], ranked[1:] != ranked[:-1])), place, 0))
+    order = order[(place - first < MAX_EXPLAINED) & (rank[ranked] > 0)]
     found: dict[int, list[Contribution]] = {}
     paths: dict[int, tuple[str, ...] | None] = {}
     for i in order.tolist():
         row = int(batch.src[i])
         kept = found.setdefault(row, [])
-        if len(kept) == MAX_EXPLAINED or rank[row] <= 0:
-            continue
         tie, target = batch.swaying[i], int(batch.dst[i])
         c = int(batch.cid[row])
         if target not in paths:
