@@ -63,7 +63,7 @@ def _seed_ledger(database_url: str, people: int, rng: random.Random
                         'CONFIDENTIAL', '{admin}' FROM generate_series(1, %s) n""", (staff,))
         conn.execute("""INSERT INTO accounts (id, name, uscc, region, industry, lifecycle_stage)
                         SELECT gen_random_uuid(), '客户' || n, lpad(n::text, 18, '0'), '华东',
-                        '机械', 'LEAD' FROM generate_series(1, %s) n""", (committees,))
+                        '机械', 'POTENTIAL' FROM generate_series(1, %s) n""", (committees,))
         conn.execute("""INSERT INTO contacts (id, account_id, name)
                         SELECT gen_random_uuid(), a.id, '联系人' || n
                         FROM generate_series(0, %s - 1) n
@@ -230,8 +230,9 @@ async def _run(config: BenchConfig, workdir: Path, database_url: str, graph_url:
         await _load_graph(stores, users, contacts, edges)
         progress(f"decision maps: graph loaded in {time.perf_counter() - started:.0f} s")
         lines = await _measure(stores, users, contacts, rng, clock.today())
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"\n=== decision maps: {people:,} people, {total:,} edges, "
-          f"{people // 5:,} committees ===")
+          f"{people // 5:,} committees (load average {load}) ===")
     for line in lines:
         print(line)
 

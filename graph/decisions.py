@@ -13,25 +13,49 @@ _VALID = "{r}.validFrom <= $asOf AND ({r}.validTo IS NULL OR $asOf <= {r}.validT
 _EDGE = ("RETURN r.id AS id, type(r) AS kind, a.id AS fromId, b.id AS toId, "
          "coalesce(r.weight, r.strength) AS weight, r.manual AS manual, "
          "r.validFrom AS validFrom, r.validTo AS validTo")
+# One edge as two values, its text fields packed (the clients parse every value of a result
+# one by one in Python; a map's subgraph has about a thousand edges): "id kind from to
+# validFrom validTo manual" (absent: "-") and the weight (-1.0: none; a float stays exact).
+_PACKED = ("RETURN r.id + ' ' + type(r) + ' ' + a.id + ' ' + b.id + ' ' + "
+           "coalesce(r.validFrom, '-') + ' ' + coalesce(r.validTo, '-') + ' ' + "
+           "CASE WHEN r.manual THEN 't' ELSE 'f' END AS e, "
+           "coalesce(r.weight, r.strength, -1.0) AS w")
 # The committee's ties (both directions), then who of our staff knows any person tied to it.
 _SUBGRAPH = f"""
 UNWIND $members AS mid
 MATCH (a:Contact {{id: mid}})-[r:INFLUENCES|REPORTS_TO]->(b:Contact)
 WHERE {_VALID.format(r="r")}
-{_EDGE}
+{_PACKED}
 UNION
 UNWIND $members AS mid
 MATCH (a:Contact)-[r:INFLUENCES|REPORTS_TO]->(b:Contact {{id: mid}})
 WHERE {_VALID.format(r="r")}
-{_EDGE}
+{_PACKED}
 UNION
 UNWIND $members AS mid
 MATCH (:Contact {{id: mid}})-[:INFLUENCES|REPORTS_TO*0..1]-(b:Contact)
 WITH DISTINCT b
 MATCH (b)<-[r:KNOWS]-(a:User)
 WHERE {_VALID.format(r="r")}
-{_EDGE}
+{_PACKED}
 """
+# Every tie valid on a day, grouped by one end so a row carries many: the ties' text fields
+# in one string ("kind id other kind id other …"), their weights (-1.0: none) in a list in the
+# same order.
+_ALL_TIES = """
+MATCH (a:Contact)-[r:INFLUENCES|REPORTS_TO]->(b:Contact)
+WHERE {valid}
+WITH a.id AS id, collect(type(r) + ' ' + r.id + ' ' + b.id) AS ties,
+     collect(coalesce(r.weight, r.strength, -1.0)) AS weights
+RETURN id, reduce(s = '', t IN ties | s + t + ' ') AS ties, weights
+""".format(valid=_VALID.format(r="r"))
+_ALL_KNOWS = """
+MATCH (a:User)-[r:KNOWS]->(b:Contact)
+WHERE {valid}
+WITH b.id AS id, collect('KNOWS ' + r.id + ' ' + a.id) AS ties,
+     collect(coalesce(r.weight, r.strength, -1.0)) AS weights
+RETURN id, reduce(s = '', t IN ties | s + t + ' ') AS ties, weights
+""".format(valid=_VALID.format(r="r"))
 _NEIGHBOURS = """
 UNWIND $ids AS cid
 MATCH (:Contact {id: cid})-[:INFLUENCES|REPORTS_TO*0..1]-(n:Contact)
@@ -58,8 +82,19 @@ async def committee_subgraph(engine: GraphEngine, member_ids: Sequence[str],
     if not member_ids:
         return []
     rows = await engine.read(_SUBGRAPH, {"members": list(member_ids), "asOf": as_of})
-    found = {row["id"]: _edge(row) for row in rows}
+    found = {edge.id: edge for edge in map(_unpacked, rows)}
     return tied(member_ids, [found[key] for key in sorted(found)])
+
+
+def _weight(value: object) -> float | None:
+    weight = float(str(value))
+    return None if weight == -1.0 else weight
+
+
+def _unpacked(row: dict[str, object]) -> Edge:
+    key, kind, source, target, since, until, manual = str(row["e"]).split(" ")
+    return Edge(key, kind, source, target, _weight(row["w"]), manual == "t",
+                None if since == "-" else since, None if until == "-" else until)
 
 
 def _edge(row: dict[str, object]) -> Edge:
@@ -82,13 +117,20 @@ def tied(member_ids: Sequence[str], edges: Sequence[Edge]) -> list[Edge]:
 
 
 async def all_edges(engine: GraphEngine, as_of: str) -> list[Edge]:
-    """Every INFLUENCES, REPORTS_TO and KNOWS edge valid on `as_of` (full recomputes)."""
+    """Every INFLUENCES, REPORTS_TO and KNOWS edge valid on `as_of`, for full recomputes: what
+    scoring reads (id, kind, ends, weight), without validity or the manual flag."""
     found: list[Edge] = []
-    for kind, source in (("INFLUENCES", "Contact"), ("REPORTS_TO", "Contact"),
-                         ("KNOWS", "User")):
-        cypher = (f"MATCH (a:{source})-[r:{kind}]->(b:Contact) WHERE {_VALID.format(r='r')} "
-                  + _EDGE)
-        found += [_edge(row) for row in await engine.read(cypher, {"asOf": as_of})]
+    for cypher, outgoing in ((_ALL_TIES, True), (_ALL_KNOWS, False)):
+        for row in await engine.read(cypher, {"asOf": as_of}):
+            here, parts = str(row["id"]), str(row["ties"]).split()
+            weights = row["weights"]
+            if not isinstance(weights, list) or len(weights) * 3 != len(parts):
+                raise ValueError(f"unexpected ties of {here}")
+            for n, weight in enumerate(weights):
+                kind, key, other = parts[3 * n:3 * n + 3]
+                found.append(Edge(key, kind, here if outgoing else other,
+                                  other if outgoing else here, _weight(weight), False,
+                                  None, None))
     return found
 
 

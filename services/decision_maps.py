@@ -6,6 +6,7 @@ restricted stubs: only their id (and their committee role, which belongs to the 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -136,13 +137,19 @@ async def decision_map(read: Reader, graph: GraphEngine, cipher: FieldCipher, ac
     users = sorted({e.from_id for e in snap.edges if e.kind == "KNOWS"})
     people = sorted(set(members) | {e.from_id for e in snap.edges if e.kind != "KNOWS"}
                     | {e.to_id for e in snap.edges})
-    visible = await contacts.load_many(read, cipher, actor, [uuid.UUID(p) for p in people])
-    async with read() as session:
-        names = await relationship_repo.active_users(session, [uuid.UUID(u) for u in users])
-        last = await interaction_repo.last_contact(
-            session, [m.contact_id for m in snap.members], policy.visibility(actor),
-            until=datetime.combine(on + timedelta(days=1), time(), UTC))
-    scored, computed_at = await _scores(read, committee, on, today, snap)
+
+    async def staff_and_contacts() -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, datetime]]:
+        async with read() as session:
+            names = await relationship_repo.active_users(session, [uuid.UUID(u) for u in users])
+            last = await interaction_repo.last_contact(
+                session, [m.contact_id for m in snap.members], policy.visibility(actor),
+                until=datetime.combine(on + timedelta(days=1), time(), UTC))
+        return names, last
+
+    # Independent reads, each in its own session, side by side.
+    visible, (names, last), (scored, computed_at) = await asyncio.gather(
+        contacts.load_many(read, cipher, actor, [uuid.UUID(p) for p in people]),
+        staff_and_contacts(), _scores(read, committee, on, today, snap))
     hidden = {p for p in people if uuid.UUID(p) not in visible}
     nodes: list[MapNode] = []
     for person in [*members, *sorted(set(people) - set(members))]:

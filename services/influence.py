@@ -39,10 +39,14 @@ class Snapshot:
     edges: list[Edge]
 
 
-def analysed(snapshot: Snapshot) -> dict[str, influence.Score]:
+def _problem(snapshot: Snapshot) -> influence.Problem:
     members = [influence.Member(str(m.contact_id), tuple(m.roles)) for m in snapshot.members]
     ties = [influence.Tie(e.id, e.kind, e.from_id, e.to_id, e.weight) for e in snapshot.edges]
-    return influence.score(members, ties)
+    return members, ties
+
+
+def analysed(snapshot: Snapshot) -> dict[str, influence.Score]:
+    return influence.score(*_problem(snapshot))
 
 
 async def compute(snapshot: Snapshot) -> dict[str, influence.Score]:
@@ -76,7 +80,8 @@ async def recompute(ledger: Ledger, graph: GraphEngine, committee: Key, today: d
 
 
 def _analysed_all(snapshots: dict[Key, Snapshot]) -> dict[Key, dict[str, influence.Score]]:
-    return {committee: analysed(snap) for committee, snap in snapshots.items()}
+    found = influence.score_many([_problem(snap) for snap in snapshots.values()])
+    return dict(zip(snapshots, found, strict=True))
 
 
 Progress = Callable[[int, int], None]  # (committees scored, committees in all)
@@ -123,9 +128,9 @@ async def recompute_all(ledger: Ledger, graph: GraphEngine, today: date, *,
             _analysed_all, dict(pending[start:start + _BATCH]))
         progress(len(scores), len(pending))
     now = datetime.now(UTC)
-    rows = [{**row, "account_id": committee.account_id,
+    rows = ({**row, "account_id": committee.account_id,
              "opportunity_id": committee.opportunity_id, "computed_at": now}
-            for committee, found in scores.items() for row in _rows(found)]
+            for committee, found in scores.items() for row in _rows(found))
     async with ledger.sessionmaker() as session, session.begin():
         await repo.replace_all_scores(session, rows)
     return len(committees)

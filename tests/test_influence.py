@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from analytics.influence import ALPHA, Member, Tie, brokers, reach, score
+from analytics.influence import ALPHA, Member, Tie, brokers, reach, score, score_many
 
 DM = ("DECISION_MAKER",)
 
@@ -68,3 +68,44 @@ def test_brokers_match_networkx_betweenness_and_explanations_add_up() -> None:
     assert scores["x"].influence > scores["y"].influence  # a stronger tie reaches further
     assert "staff" not in scores
     assert score(members, ties) == scores  # deterministic
+
+
+def _graph(seed: int) -> nx.Graph:
+    """Random graphs with hanging trees (leaves, chains) as committee subgraphs have."""
+    graph = nx.gnp_random_graph(30, 0.08, seed=seed)
+    for node in range(0, 30, 3):
+        graph.add_edge(node, 100 + node)
+        if node % 2:
+            graph.add_edge(100 + node, 200 + node)
+    if seed % 2:
+        graph.add_edges_from([(300, 301), (301, 302)])  # a separate small tree
+    return nx.relabel_nodes(graph, {node: f"n{node}" for node in graph})
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
+def test_betweenness_matches_networkx_with_trees_and_components(seed: int) -> None:
+    graph = _graph(seed)
+    ties = [Tie(f"t{n}", "INFLUENCES", u, v, 0.5) for n, (u, v) in enumerate(graph.edges)]
+    expected = nx.betweenness_centrality(nx.Graph(graph.edges), normalized=True)
+    found = brokers(ties)
+    assert found.keys() == expected.keys()
+    for node, value in expected.items():
+        assert found[node] == pytest.approx(value, abs=1e-12), node
+    tree = nx.relabel_nodes(nx.random_labeled_tree(40, seed=seed), str)
+    as_ties = [Tie(str(n), "KNOWS", str(u), str(v), 0.3) for n, (u, v) in enumerate(tree.edges)]
+    assert brokers(as_ties) == pytest.approx(nx.betweenness_centrality(tree, normalized=True),
+                                             abs=1e-12)
+
+
+def test_committees_scored_together_score_as_alone() -> None:
+    problems = []
+    for seed in (1, 2, 3):
+        graph = nx.gnp_random_graph(20 + seed, 0.12, seed=seed, directed=True)
+        members = [Member(f"p{seed}-{n}", DM if n % 6 == 0 else ("USER",))
+                   for n in graph.nodes]
+        ties = [Tie(f"t{seed}-{u}-{v}", "INFLUENCES", f"p{seed}-{u}", f"p{seed}-{v}",
+                    ((u + v) % 9 + 1) / 10) for u, v in graph.edges]
+        problems.append((members, ties))
+    problems.append(([], []))
+    assert score_many(problems) == [score(members, ties) for members, ties in problems]
+    assert score_many(problems)[-1] == {}
