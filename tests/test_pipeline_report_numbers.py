@@ -124,7 +124,8 @@ def _forecast(deals: list[Deal], start: date) -> list[dict[str, str]]:
     they are expected to close, in cumulative categories; weighted by the stage's default
     probability (no model is trained here, so the model-based view equals it)."""
     labels = [period_of(shift(start, Period.MONTH, n), Period.MONTH) for n in range(6)]
-    sums = {label: defaultdict(lambda: Decimal("0.00")) for label in labels}
+    sums: dict[str, defaultdict[str, Decimal]] = {
+        label: defaultdict(lambda: Decimal("0.00")) for label in labels}
     for found in deals:
         day = found.closed_at.date() if found.closed_at is not None else found.expected_close_on
         row = sums.get(period_of(day, Period.MONTH))
