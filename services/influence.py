@@ -95,19 +95,24 @@ def _ignore(done: int, total: int) -> None:
 
 def _snapshots(committees: dict[Key, list[CommitteeMember]],
                edges: list[Edge]) -> dict[Key, Snapshot]:
-    touching: dict[str, list[Edge]] = defaultdict(list)
-    for edge in edges:  # by contact: ties at both ends, KNOWS at the contact's
-        touching[edge.to_id].append(edge)
-        if edge.kind != "KNOWS":
-            touching[edge.from_id].append(edge)
+    """Each committee's subgraph out of every edge, as `decisions.tied` draws it (the ties
+    touching a member, the KNOWS edges into a person on them), from two indexes by person
+    (edges in no particular order: scoring orders them by id)."""
+    ties: dict[str, list[Edge]] = defaultdict(list)
+    knows: dict[str, list[Edge]] = defaultdict(list)
+    for edge in edges:
+        if edge.kind == "KNOWS":
+            knows[edge.to_id].append(edge)
+        else:
+            ties[edge.from_id].append(edge)
+            ties[edge.to_id].append(edge)
     snapshots = {}
     for committee, members in committees.items():
-        ids = [str(m.contact_id) for m in members]
-        near = {e.id: e for person in ids for e in touching.get(person, ())}
-        people = set(ids) | {e.from_id for e in near.values()} | {e.to_id for e in near.values()}
-        near |= {e.id: e for person in people for e in touching.get(person, ())
-                 if e.kind == "KNOWS"}
-        snapshots[committee] = Snapshot(members, decisions.tied(ids, list(near.values())))
+        ids = {str(m.contact_id) for m in members}
+        near = {e.id: e for person in ids for e in ties.get(person, ())}
+        people = ids | {e.from_id for e in near.values()} | {e.to_id for e in near.values()}
+        snapshots[committee] = Snapshot(members, [*near.values(), *(
+            e for person in people for e in knows.get(person, ()))])
     return snapshots
 
 
