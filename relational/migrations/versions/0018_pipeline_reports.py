@@ -5,16 +5,16 @@ stays by pipeline, stage and start: the conversion report reads a period's stays
 history's wide rows or a join with the deals. Open and won deals get covering indexes by
 expected / actual close day for the forecast.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
