@@ -1,4 +1,4 @@
-"""Pipeline and money tables (migrations 0012, 0017): leads, pipelines, opportunities and
+"""Pipeline and money tables (migrations 0012, 0018): leads, pipelines, opportunities and
 their stage history, quotes, approvals, contracts and their signing keys, orders, deliveries,
 payments, returns, tenders, forecast snapshots and win models."""
 
@@ -99,7 +99,7 @@ class StageChange(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     opportunity_id: Mapped[uuid.UUID] = mapped_column(_UUID, nullable=False)
-    # The deal's (a deal never changes pipeline): conversion reads stays by it (0017).
+    # The deal's (a deal never changes pipeline): conversion reads stays by it (0018).
     pipeline_id: Mapped[uuid.UUID] = mapped_column(_UUID, nullable=False)
     from_stage: Mapped[str | None] = mapped_column(Text)
     to_stage: Mapped[str] = mapped_column(Text, nullable=False)
@@ -107,7 +107,7 @@ class StageChange(Base):
     # stage, LOST 0), when the stay ended, whether a later move reached a further stage.
     rank: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The stay's length once it ended, computed by the database (migration 0017).
+    # The stay's length once it ended, computed by the database (migration 0018).
     days: Mapped[float | None] = mapped_column(Float, Computed(
         "CAST(extract(epoch FROM ended_at - moved_at) / CAST(86400 AS numeric) "
         "AS double precision)", persisted=True))
