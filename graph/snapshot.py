@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 from graph.engine import GraphEngine, Row
 
-_PAGE = 5000
+# Each page re-sorts every node after the cursor: at 100k accounts pages of 20,000 read the
+# graph back in half the time pages of 5,000 took (measured on FalkorDB).
+_PAGE = 20000
 
 _ACCOUNTS = """
 MATCH (a:Account) WHERE a.id > $after
