@@ -42,10 +42,12 @@ async def _collect(socket: ClientConnection, expected: int,
     with contextlib.suppress(Exception):  # a close ends the count: what arrived is counted
         while len(arrivals) < expected:
             message = json.loads(await socket.recv())
-            if message.get("type") == "next":
-                arrivals.append((message["payload"]["data"]["accountChanged"]["id"],
-                                 time.monotonic()))
-            elif message.get("type") == "error" and not arrivals and retries < 10:
+            data = (message.get("payload") or {}).get("data") if isinstance(
+                message.get("payload"), dict) else None
+            if message.get("type") == "next" and data:
+                arrivals.append((data["accountChanged"]["id"], time.monotonic()))
+            elif (message.get("type") in {"error", "next"} and not arrivals
+                  and retries < 10):
                 # Refused before any event (a loaded server answers UNAVAILABLE): again.
                 retries += 1
                 await asyncio.sleep(1)
