@@ -38,12 +38,21 @@ async def _subscriber(url: str, token: str) -> ClientConnection:
 
 async def _collect(socket: ClientConnection, expected: int,
                    arrivals: list[tuple[str, float]]) -> None:
+    retries = 0
     with contextlib.suppress(Exception):  # a close ends the count: what arrived is counted
         while len(arrivals) < expected:
             message = json.loads(await socket.recv())
-            if message.get("type") == "next":
-                arrivals.append((message["payload"]["data"]["accountChanged"]["id"],
-                                 time.monotonic()))
+            data = (message.get("payload") or {}).get("data") if isinstance(
+                message.get("payload"), dict) else None
+            if message.get("type") == "next" and data:
+                arrivals.append((data["accountChanged"]["id"], time.monotonic()))
+            elif (message.get("type") in {"error", "next"} and not arrivals
+                  and retries < 10):
+                # Refused before any event (a loaded server answers UNAVAILABLE): again.
+                retries += 1
+                await asyncio.sleep(1)
+                await socket.send(json.dumps({"id": f"retry{retries}", "type": "subscribe",
+                                              "payload": {"query": QUERY}}))
 
 
 async def main(url: str, token: str, count: int, events: int, out: Path) -> None:

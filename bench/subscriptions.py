@@ -145,8 +145,9 @@ async def _round(url: str, server: psutil.Process, stores: Stores, token: str,
     before = server.memory_info().rss
     audited = await _audited(stores)
     clients = await _clients(url, token, subscribers, events, workdir)
-    while await _audited(stores) < audited + subscribers:  # noqa: ASYNC110 - a DB poll
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(600):  # a subscriber refused ten times would wait for ever
+        while await _audited(stores) < audited + subscribers:  # noqa: ASYNC110 - a DB poll
+            await asyncio.sleep(0.05)
     await asyncio.sleep(1)  # the last listeners register right after their audit record
     rss = (server.memory_info().rss - before) / (subscribers / 1000) / 2**20
     started = time.monotonic()

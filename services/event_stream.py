@@ -170,6 +170,10 @@ class Dispatcher:
                 break
             ready.append(event)
             expected = event.id + 1
+        if self._gap is not None and self._gap[0] < expected:
+            # The missing id committed meanwhile: the gap is passed, not pending (else the
+            # run loop would wait on it for ever and never hand on to the webhooks).
+            self._gap = None
         return ready
 
     def _gap_closed(self, missing: int, batch: event_log.Batch) -> bool:
