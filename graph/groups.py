@@ -25,12 +25,18 @@ def _bound(max_depth: int) -> int:
     return int(max_depth)
 
 
+# One text per edge, "parent child share": a group of ten thousand companies answers ten
+# thousand rows, and the engine's serialisation and the client's parsing cost per value, not
+# per character (a quarter of the values halves the query's time on FalkorDB). Ids are UUIDs
+# and shares decimal texts, so a space never occurs inside a part.
+_EDGE_TEXT = "p.id + ' ' + c.id + ' ' + toString(r.share) AS edge"
+
+
 def _edges(rows: list[dict[str, Any]]) -> dict[str, list[OwnershipEdge]]:
     grouped: dict[str, list[OwnershipEdge]] = defaultdict(list)
     for row in rows:
-        grouped[row["root"]].append(
-            OwnershipEdge(row["parent"], row["child"], parse_share(row["share"]))
-        )
+        parent, child, share = str(row["edge"]).split(" ")
+        grouped[row["root"]].append(OwnershipEdge(parent, child, parse_share(share)))
     return grouped
 
 
@@ -40,10 +46,10 @@ async def ancestor_edges(
     """For each id, every OWNS edge among its ancestors (the upward subgraph), in one query."""
     cypher = f"""
     UNWIND $ids AS root
-    MATCH (a:Account)-[:OWNS*0..{_bound(max_depth)}]->(:Account {{id: root}})
-    WITH DISTINCT root, a
-    MATCH (p:Account)-[r:OWNS]->(a)
-    RETURN root, p.id AS parent, a.id AS child, r.share AS share
+    MATCH (c:Account)-[:OWNS*0..{_bound(max_depth)}]->(:Account {{id: root}})
+    WITH DISTINCT root, c
+    MATCH (p:Account)-[r:OWNS]->(c)
+    RETURN root, {_EDGE_TEXT}
     """
     return _edges(await engine.read(cypher, {"ids": list(ids)}))
 
@@ -54,9 +60,9 @@ async def descendant_edges(
     """For each id, every OWNS edge below it, up to `max_depth` levels, in one query."""
     cypher = f"""
     UNWIND $ids AS root
-    MATCH (:Account {{id: root}})-[:OWNS*0..{_bound(max_depth) - 1}]->(a:Account)
-    WITH DISTINCT root, a
-    MATCH (a)-[r:OWNS]->(d:Account)
-    RETURN root, a.id AS parent, d.id AS child, r.share AS share
+    MATCH (:Account {{id: root}})-[:OWNS*0..{_bound(max_depth) - 1}]->(p:Account)
+    WITH DISTINCT root, p
+    MATCH (p)-[r:OWNS]->(c:Account)
+    RETURN root, {_EDGE_TEXT}
     """
     return _edges(await engine.read(cypher, {"ids": list(ids)}))

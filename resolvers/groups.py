@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from resolvers.context import Context
 from resolvers.ids import from_global_id
 from services import groups
 from services.accounts import AccountRecord
-from services.groups import GroupTree, ShareholdingRecord
+from services.groups import GroupMembers, GroupTree, ShareholdingRecord
 
 
 async def link_parent(
@@ -47,18 +46,17 @@ async def shareholders(ctx: Context, account: AccountRecord) -> list[tuple[str, 
             for edge in sorted(direct, key=lambda edge: (-edge.share_pct, edge.parent_id))]
 
 
-async def tree(ctx: Context, account: AccountRecord, depth: int | None) -> GroupTree:
+async def tree(ctx: Context, account: AccountRecord,
+               depth: int | None) -> tuple[GroupTree, GroupMembers]:
+    """The tree, and the members' records its descendants are shown with."""
     levels = groups.check_depth(depth, ctx.stores.settings.max_group_depth)
     up = await ctx.loaders.ancestor_edges.load(str(account.id))
-    down = await ctx.loaders.descendant_edges.load(str(account.id))
-    return groups.tree(up, down, str(account.id), levels, ctx.stores.settings.max_group_depth)
+    members = await ctx.loaders.group_members.load(str(account.id))
+    found = groups.tree(up, members.descendants, str(account.id), levels,
+                        ctx.stores.settings.max_group_depth)
+    return found, members
 
 
 async def group_revenue(ctx: Context, account: AccountRecord) -> Decimal:
-    limit = ctx.stores.settings.max_group_depth
-    down = await ctx.loaders.descendant_edges.load(str(account.id))
-    members = groups.tree([], down, str(account.id), limit, limit).descendants
-    rows = await ctx.loaders.account.load_many([uuid.UUID(member.account_id) for member in members])
-    revenues = {str(row.id): row.annual_revenue for row in rows if row is not None}
-    return groups.group_revenue(account.annual_revenue, members, revenues)
-
+    members = await ctx.loaders.group_members.load(str(account.id))
+    return groups.group_revenue(account.annual_revenue, members)

@@ -32,7 +32,7 @@ from services.accounts import AccountRecord
 from services.contact_dates import DateRecord
 from services.contact_fields import ContactRecord
 from services.contracts import ContractRecord
-from services.groups import OwnershipEdge
+from services.groups import GroupMembers, OwnershipEdge
 from services.opportunities import OpportunityRecord, StageChangeRecord
 from services.pagination import Page
 from services.quotes import QuoteRecord
@@ -56,7 +56,7 @@ class Loaders:
         self.contact_page = DataLoader[ContactPageKey, Page[ContactRecord]](self._contact_pages)
         self.contact_count = DataLoader[uuid.UUID, int](self._contact_counts)
         self.ancestor_edges = DataLoader[str, list[OwnershipEdge]](self._ancestor_edges)
-        self.descendant_edges = DataLoader[str, list[OwnershipEdge]](self._descendant_edges)
+        self.group_members = DataLoader[str, GroupMembers](self._group_members)
         self.interaction_page = DataLoader[InteractionPageKey,
                                            Page[interactions.InteractionRecord]](
             self._interaction_pages)
@@ -127,10 +127,11 @@ class Loaders:
                                            self._stores.settings.max_group_depth)
         return [found.get(key, []) for key in ids]
 
-    async def _descendant_edges(self, ids: Sequence[str]) -> list[list[OwnershipEdge]]:
-        found = await groups.descendant_edges(self._stores.graph, ids,
-                                             self._stores.settings.max_group_depth)
-        return [found.get(key, []) for key in ids]
+    async def _group_members(self, ids: Sequence[str]) -> list[GroupMembers]:
+        found = await groups.members_of(self._stores.read, self._stores.graph,
+                                        await self._actor(), ids,
+                                        self._stores.settings.max_group_depth)
+        return [found[key] for key in ids]
 
     async def _interaction_pages(
         self, keys: Sequence[InteractionPageKey]

@@ -191,7 +191,7 @@ class Account(relay.Node, AccountRef):
     ) -> Annotated[GroupTree, strawberry.lazy("schema.groups")]:
         from schema.groups import GroupTree
 
-        return await GroupTree.of(info, await resolve_groups.tree(info.context, self.row, depth))
+        return await GroupTree.of(info, *await resolve_groups.tree(info.context, self.row, depth))
 
     @strawberry.field(description="Annual revenue of this company plus every visible "
                                   "descendant's, weighted by effective ownership (CNY).",
@@ -229,10 +229,13 @@ class Account(relay.Node, AccountRef):
 async def account_ref(info: Info, account_id: str | uuid.UUID) -> AccountRef:
     """The account, or a restricted stub when the reader may not see it."""
     row = await resolve.account_by_uuid(info.context, account_id)
-    if row is None:
-        return RestrictedAccount(id=strawberry.ID(to_global_id("Account", account_id)),
-                                 restricted=True)
-    return Account.from_row(row)
+    return restricted_account(account_id) if row is None else Account.from_row(row)
+
+
+def restricted_account(account_id: str | uuid.UUID) -> RestrictedAccount:
+    """The stub of an account the reader may not see: its id only."""
+    return RestrictedAccount(id=strawberry.ID(to_global_id("Account", account_id)),
+                             restricted=True)
 
 
 async def account_refs(info: Info, account_ids: Iterable[str]) -> dict[str, AccountRef]:
@@ -240,9 +243,8 @@ async def account_refs(info: Info, account_ids: Iterable[str]) -> dict[str, Acco
     accounts out as plain values rather than one resolver per item."""
     wanted = list(dict.fromkeys(account_ids))
     rows = await resolve.accounts_by_uuid(info.context, [uuid.UUID(key) for key in wanted])
-    return {key: Account.from_row(row) if row is not None else RestrictedAccount(
-        id=strawberry.ID(to_global_id("Account", key)), restricted=True)
-        for key, row in zip(wanted, rows, strict=True)}
+    return {key: Account.from_row(row) if row is not None else restricted_account(key)
+            for key, row in zip(wanted, rows, strict=True)}
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:

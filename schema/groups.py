@@ -9,12 +9,19 @@ import strawberry
 
 from resolvers import accounts as resolve_accounts
 from resolvers import groups as resolve
-from schema.accounts import Account, AccountRef, Info, account_ref, account_refs
+from schema.accounts import (
+    Account,
+    AccountRef,
+    Info,
+    account_ref,
+    account_refs,
+    restricted_account,
+)
 from schema.directives import guard
 from schema.writes import GraphWrite
 from services.accounts import AccountRecord
+from services.groups import GroupMembers, ShareholdingRecord
 from services.groups import GroupTree as GroupTreeResult
-from services.groups import Relative, ShareholdingRecord
 
 
 @strawberry.type(description="An account in a group tree, seen from the tree's root.")
@@ -38,18 +45,23 @@ class GroupTree:
         description="Subsidiaries down to the requested depth, nearest first.")
 
     @classmethod
-    async def of(cls, info: Info, tree: GroupTreeResult) -> GroupTree:
-        # One batched load for every member, then plain values: a tree of thousands of
-        # companies resolves no field one member at a time.
-        refs = await account_refs(info, (relative.account_id for relative in
-                                         (*tree.ancestors, *tree.descendants)))
+    async def of(cls, info: Info, tree: GroupTreeResult, members: GroupMembers) -> GroupTree:
+        # The descendants come with their records (one scoped read for the whole group), the
+        # few ancestors through the account loader; then plain values: a tree of thousands
+        # of companies resolves no field one member at a time.
+        up = await account_refs(info, (relative.account_id for relative in tree.ancestors))
 
-        def members(relatives: list[Relative]) -> list[GroupMember]:
-            return [GroupMember(account=refs[relative.account_id], depth=relative.depth,
-                                effective_ownership=relative.effective_ownership)
-                    for relative in relatives]
+        def ref(account_id: str) -> AccountRef:
+            record = members.visible.get(account_id)
+            return restricted_account(account_id) if record is None else Account.from_row(record)
 
-        return cls(ancestors=members(tree.ancestors), descendants=members(tree.descendants))
+        return cls(
+            ancestors=[GroupMember(account=up[relative.account_id], depth=relative.depth,
+                                   effective_ownership=relative.effective_ownership)
+                       for relative in tree.ancestors],
+            descendants=[GroupMember(account=ref(relative.account_id), depth=relative.depth,
+                                     effective_ownership=relative.effective_ownership)
+                         for relative in tree.descendants])
 
 
 @strawberry.type(description="A direct shareholding of one company in another.")

@@ -16,7 +16,7 @@ from graph import rows as graph_rows
 from relational.ledger import Reader
 from relational.models import Account
 from relational.repositories import accounts as repo
-from relational.repositories.accounts import AccountQuery, AccountSort
+from relational.repositories.accounts import AccountColumns, AccountQuery, AccountSort
 from relational.uow import UnitOfWork
 from services import idempotency, lifecycle, policy, vocabulary
 from services import validation as check
@@ -65,7 +65,7 @@ class AccountRecord:
     value_tier: str | None = None
 
     @classmethod
-    def of(cls, row: Account) -> AccountRecord:
+    def of(cls, row: Account | AccountColumns) -> AccountRecord:
         disruption = (None if row.disrupted_reason is None or row.disrupted_since is None
                       else Disruption(row.disrupted_reason, row.disrupted_since))
         return cls(id=row.id, name=row.name, uscc=row.uscc, region=row.region,
@@ -251,7 +251,7 @@ async def load_many(
 ) -> dict[uuid.UUID, AccountRecord]:
     """The accounts among `ids` the actor may see; the others are simply absent."""
     async with read() as session:
-        found = await repo.get_many(session, ids, policy.visibility(actor))
+        found = await repo.columns_many(session, ids, policy.visibility(actor))
     return {key: AccountRecord.of(row) for key, row in found.items()}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import MAX_PREC, Decimal, Inexact, localcontext
 from typing import Any
@@ -14,14 +14,16 @@ from graph import groups as graph_groups
 from graph import rows as graph_rows
 from graph.groups import OwnershipEdge
 
-__all__ = ["GroupTree", "OwnershipEdge", "ShareholdingRecord"]
+__all__ = ["GroupMembers", "GroupTree", "OwnershipEdge", "ShareholdingRecord"]
 from graph.engine import GraphEngine
+from relational.ledger import Reader
 from relational.models import AccountEdge
 from relational.repositories import accounts as account_repo
 from relational.repositories import groups as group_repo
 from relational.uow import UnitOfWork
 from services import accounts, idempotency, policy
 from services import validation as check
+from services.accounts import AccountRecord
 from services.errors import BadUserInput, Conflict, NotFound
 
 OWNS = group_repo.OWNS
@@ -144,12 +146,34 @@ async def ancestor_edges(graph: GraphEngine, ids: Sequence[str],
     return await graph_groups.ancestor_edges(graph, ids, max_depth)
 
 
-async def descendant_edges(
+async def descendants_of(
     graph: GraphEngine, ids: Sequence[str], max_depth: int
-) -> dict[str, list[OwnershipEdge]]:
-    return await graph_groups.descendant_edges(
-        graph, ids, max_depth
-    )
+) -> dict[str, list[Relative]]:
+    """Each account's descendants down to `max_depth` levels with their effective ownership,
+    from one graph query (a shallower tree is a prefix: the list is ordered by depth)."""
+    found = await graph_groups.descendant_edges(graph, ids, max_depth)
+    return {key: descendants(found.get(key, []), key, max_depth) for key in ids}
+
+
+@dataclass(frozen=True)
+class GroupMembers:
+    """An account's descendants, and the records of those the reader may see (an absent one
+    is shown as a restricted stub and adds nothing to a roll-up)."""
+
+    descendants: list[Relative]
+    visible: Mapping[str, AccountRecord]
+
+
+async def members_of(read: Reader, graph: GraphEngine, actor: Actor, ids: Sequence[str],
+                     max_depth: int) -> dict[str, GroupMembers]:
+    """The members of each account's group, batched for a DataLoader: one graph query and one
+    scoped read of every member, shared by the tree and its roll-up. A group of thousands of
+    companies is one statement, never a lookup per member."""
+    found = await descendants_of(graph, ids, max_depth)
+    wanted = {relative.account_id for relatives in found.values() for relative in relatives}
+    records = await accounts.load_many(read, actor, [uuid.UUID(key) for key in wanted])
+    visible = {str(key): record for key, record in records.items()}
+    return {key: GroupMembers(found[key], visible) for key in ids}
 
 
 def parent_of(edges: list[OwnershipEdge], account_id: str) -> str | None:
@@ -160,25 +184,24 @@ def ultimate_parent_of(edges: list[OwnershipEdge], account_id: str) -> str | Non
     return ultimate_parent(edges, account_id)
 
 
-def tree(
-    up: list[OwnershipEdge], down: list[OwnershipEdge], account_id: str, depth: int,
-    max_depth: int,
-) -> GroupTree:
+def tree(up: list[OwnershipEdge], down: list[Relative], account_id: str, depth: int,
+         max_depth: int) -> GroupTree:
+    """The tree around an account from its ancestors' edges and its descendants (as
+    `descendants_of` answers them, to any depth ≥ `depth`)."""
     return GroupTree(
         ancestors=ancestors(up, account_id, max_depth),
-        descendants=descendants(down, account_id, depth),
+        descendants=[relative for relative in down if relative.depth <= depth],
     )
 
 
-def group_revenue(
-    own_revenue: Decimal | None, descendants: list[Relative],
-    revenues: dict[str, Decimal | None],
-) -> Decimal:
-    """Own revenue plus each descendant's revenue weighted by effective ownership."""
+def group_revenue(own_revenue: Decimal | None, members: GroupMembers) -> Decimal:
+    """Own revenue plus each visible descendant's revenue weighted by effective ownership."""
     total = own_revenue or Decimal(0)
-    for relative in descendants:
-        revenue = revenues.get(relative.account_id) or Decimal(0)
-        total += revenue * relative.effective_ownership / HUNDRED
+    for relative in members.descendants:
+        record = members.visible.get(relative.account_id)
+        revenue = None if record is None else record.annual_revenue
+        if revenue:
+            total += revenue * relative.effective_ownership / HUNDRED
     return total.quantize(Decimal("0.01"))
 
 

@@ -112,13 +112,16 @@ async def paths(read: Reader, graph: GraphEngine, actor: Actor, to: uuid.UUID,
             raise NotFound("no active staff user with this id", field="from")
         edges = await decisions.introduction_ball(
             graph, str(origin), str(to), hops, (as_of or today).isoformat())
-        people = {uuid.UUID(e.to_id) for e in edges} | {
-            uuid.UUID(e.from_id) for e in edges if e.kind != "KNOWS"}
+        # Every path first, then one scoped read of the people on them (not of everyone in
+        # the ball): a path keeps only if the caller sees each of its people — the same
+        # paths, in the same order, as walking through visible people only.
+        every = enumerate_paths(str(origin), str(to), edges, hops, lambda _: True)
+        people = {uuid.UUID(node) for _, nodes, _ in every for node in nodes[1:]}
         visible = await contact_repo.get_many(session, sorted(people), seen)
     shown = {str(key) for key in visible}
+    kept = [path for path in every if all(node in shown for node in path[1][1:])]
     result: list[IntroductionPath] = []
-    for strength, nodes, walked in enumerate_paths(str(origin), str(to), edges, hops,
-                                                   shown.__contains__)[:wanted]:
+    for strength, nodes, walked in kept[:wanted]:
         ids = [uuid.UUID(node) for node in nodes]
         steps = (Step(ids[0], "STAFF", staff[origin]),
                  *(Step(node, "CONTACT", visible[node].name) for node in ids[1:]))

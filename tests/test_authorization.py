@@ -201,12 +201,18 @@ async def test_group_tree_shows_out_of_scope_companies_as_stubs(api: Api, world:
         sharePct: 60}) { sharePct } }"""
     assert "errors" not in await api.post(link, {"c": world.north, "p": world.east})
     await api.projector.drain()
-    tree = """query($id: ID!) { account(id: $id) { groupTree(depth: 2) { descendants {
-        depth effectiveOwnership account { id restricted ... on Account { name } } } } } }"""
+    tree = """query($id: ID!) { account(id: $id) { groupRevenue groupTree(depth: 2) {
+        descendants { depth effectiveOwnership account { id restricted ... on Account {
+        name } } } } } }"""
     body = await api.as_user("sales.east").data(tree, {"id": world.east})
     assert body["account"]["groupTree"]["descendants"] == [{
         "depth": 1, "effectiveOwnership": "60.000000",
         "account": {"id": world.north, "restricted": True}}]
+    # The roll-up counts only what the reader sees: the hidden subsidiary adds nothing.
+    assert body["account"]["groupRevenue"] == "1000.00"
+    seen_all = await api.as_user("admin").data(tree, {"id": world.east})
+    assert seen_all["account"]["groupRevenue"] == "1600.00"
+    assert seen_all["account"]["groupTree"]["descendants"][0]["account"]["restricted"] is False
     parent = await api.as_user("sales.north").data(
         "query($id: ID!) { account(id: $id) { parent { id restricted } } }", {"id": world.north})
     assert parent == {"account": {"parent": {"id": world.east, "restricted": True}}}

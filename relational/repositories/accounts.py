@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, Text, and_, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
@@ -111,6 +112,43 @@ async def get_many(
     rows = await session.scalars(
         select(Account).where(Account.id.in_(list(set(ids))), accounts_readable(seen)))
     return {row.id: row for row in rows}
+
+
+class AccountColumns(NamedTuple):
+    """The columns an account is read with, without the ORM: loading thousands of accounts
+    (a group tree's members) as mapped objects costs several times the statement."""
+
+    id: uuid.UUID
+    name: str
+    uscc: str
+    region: str
+    industry: str
+    lifecycle_stage: str
+    tags: list[str]
+    annual_revenue: Decimal | None
+    classification: int
+    owner_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    disrupted_reason: str | None
+    disrupted_since: date | None
+    value_tier: str | None
+
+
+_COLUMNS = [getattr(Account, name) for name in AccountColumns._fields]
+
+
+async def columns_many(
+    session: AsyncSession, ids: Sequence[uuid.UUID], seen: Visibility
+) -> dict[uuid.UUID, AccountColumns]:
+    """`get_many` as plain rows. The ids go as one array parameter (`= ANY`), not one bind
+    parameter each: ten thousand of them cost more to render than to run."""
+    if not ids:
+        return {}
+    wanted = bindparam("ids", list(set(ids)), type_=ARRAY(UUID(as_uuid=True)))
+    rows = await session.execute(
+        select(*_COLUMNS).where(Account.id == any_(wanted), accounts_readable(seen)))
+    return {row[0]: AccountColumns._make(row) for row in rows}
 
 
 async def get_for_update(
