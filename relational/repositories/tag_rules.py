@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    all_,
     and_,
     column,
     delete,
@@ -24,8 +25,7 @@ from sqlalchemy import (
     select,
     table,
     text,
-    tuple_,
-    update,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,13 @@ orders = table("orders", column("account_id"), column("ordered_at"), column("amo
 _ATTRIBUTES: dict[str, Any] = {
     "region": Account.region, "industry": Account.industry, "name": Account.name,
     "lifecycleStage": Account.lifecycle_stage, "valueTier": Account.value_tier,
-    "annualRevenue": Account.annual_revenue, "tagCount": func.cardinality(Account.tags),
+    "annualRevenue": Account.annual_revenue,
+    # The tags set by hand and those rules set (a name in both counted once).
+    "tagCount": func.cardinality(Account.tags) + (
+        select(func.count()).select_from(AccountTag)
+        .where(AccountTag.account_id == Account.id, AccountTag.rule_id.is_not(None),
+               AccountTag.name != all_(Account.tags))
+        .correlate(Account).scalar_subquery()),
 }
 
 
@@ -107,130 +113,70 @@ async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: V
     return total, ids
 
 
-# The tag changes of one evaluation run, applied to `accounts.tags` once at its end.
-changes = table("tag_changes", column("account_id"), column("name"), column("added"))
-
-
-async def open_changes(session: AsyncSession, *, full: bool) -> None:
-    """Start an evaluation run in this transaction: its statement timeout and its (empty)
-    table of tag changes."""
-    await _bounded(session, FULL_TIMEOUT_MS if full else STATEMENT_TIMEOUT_MS)
-    await session.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS tag_changes (account_id uuid NOT NULL, "
-        "name text NOT NULL, added boolean NOT NULL) ON COMMIT DROP"))
-    await session.execute(text("DELETE FROM tag_changes"))
-
-
-async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[bool],
-                seen: Visibility, now: datetime,
-                account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
-    """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
-    those it no longer matches; (added, removed). A tag set by hand is left alone.
-
-    One statement: the matches are diffed against the rule's recorded tags (provenance rows
-    inserted and deleted), and the accounts whose `accounts.tags` must change are noted in
-    `tag_changes` for `sync_tags`, which writes each changed account once per run: a
-    re-evaluation that changes nothing writes nothing. Within a run every rule sees the
-    tags as they were before it (`tagCount` does not depend on the order of rules)."""
-    scope = [accounts_readable(seen), condition]
-    recorded: list[ColumnElement[bool]] = [AccountTag.rule_id == rule.id]
-    if account_ids is not None:
-        scope.append(Account.id.in_(list(account_ids)))
-        recorded.append(AccountTag.account_id.in_(list(account_ids)))
-    matched = select(Account.id.label("id")).where(and_(*scope)).cte("matched")
-    added = (insert(AccountTag).from_select(
-        ["account_id", "name", "rule_id", "set_at"],
-        select(matched.c.id, literal(rule.name), literal(rule.id), literal(now)))
-        .on_conflict_do_nothing(index_elements=["account_id", "name"])
-        .returning(AccountTag.account_id).cte("added"))
-    removed = (delete(AccountTag).where(
-        *recorded, ~exists().where(matched.c.id == AccountTag.account_id))
-        .returning(AccountTag.account_id).cte("removed"))
-    # Every account the rule matches carries the tag (also after a hand edit dropped it).
-    missing = select(Account.id, literal(rule.name), literal(True)).where(
-        Account.id.in_(select(matched.c.id)), not_(Account.tags.contains([rule.name])))
-    dropped = select(removed.c.account_id, literal(rule.name), literal(False))
-    noted = (insert(changes).from_select(["account_id", "name", "added"],
-                                         missing.union_all(dropped))
-             .returning(changes.c.account_id).cte("noted"))
-    counts = select(
-        select(func.count()).select_from(added).scalar_subquery(),
-        select(func.count()).select_from(removed).scalar_subquery(),
-        select(func.count()).select_from(noted).scalar_subquery())
-    row = (await session.execute(counts)).one()
-    return int(row[0]), int(row[1])
-
-
-async def sync_tags(session: AsyncSession) -> int:
-    """Apply the run's noted changes to `accounts.tags` (which the tag filter's GIN index
-    reads), one update per changed account; the accounts written."""
-    result = await session.execute(text("""
-        UPDATE accounts a
-        SET tags = ARRAY(SELECT t.name FROM unnest(a.tags) WITH ORDINALITY AS t(name, at)
-                         WHERE t.name <> ALL(c.removed) ORDER BY t.at) || c.added
-        FROM (SELECT account_id,
-                     coalesce(array_agg(name ORDER BY name) FILTER (WHERE added),
-                              '{}'::text[]) AS added,
-                     coalesce(array_agg(name) FILTER (WHERE NOT added), '{}'::text[])
-                         AS removed
-              FROM tag_changes GROUP BY account_id) c
-        WHERE a.id = c.account_id"""))
-    await session.execute(text("DELETE FROM tag_changes"))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 Compiled = tuple[TagRule, ColumnElement[bool], Visibility]
 
 
-async def apply_to_accounts(session: AsyncSession, rules: Sequence[Compiled],
-                            account_ids: Sequence[uuid.UUID],
-                            now: datetime) -> dict[uuid.UUID, tuple[int, int]]:
-    """Every rule on a few accounts (after their events) in four statements, whatever the
-    number of rules: one reads each rule's verdict per account (within its author's
-    visibility) with the accounts' tags and the recorded rule tags, then the provenance rows
-    are inserted and deleted and each changed account's tags written once. Same outcome as
-    `apply` per rule; (added, removed) per rule id."""
-    await _bounded(session)
-    ids = list(account_ids)
-    verdicts = [and_(accounts_readable(seen), condition).label(f"r{index}")
-                for index, (_, condition, seen) in enumerate(rules)]
-    accounts = (await session.execute(
-        select(Account.id, Account.tags, *verdicts).where(Account.id.in_(ids)))).all()
-    recorded = {(row.account_id, row.name): row.rule_id for row in await session.execute(
-        select(AccountTag.account_id, AccountTag.name, AccountTag.rule_id)
-        .where(AccountTag.account_id.in_(ids)))}
-    counts = {rule.id: [0, 0] for rule, _, _ in rules}
-    inserts: list[dict[str, Any]] = []
-    deletes: list[tuple[uuid.UUID, str]] = []
-    tags: dict[uuid.UUID, list[str]] = {}
-    for row in accounts:
-        current = list(row.tags)
-        for index, (rule, _, _) in enumerate(rules):
-            owner = recorded.get((row.id, rule.name), False)
-            if row[2 + index]:
-                if owner is False:
-                    inserts.append({"account_id": row.id, "name": rule.name,
-                                    "rule_id": rule.id, "set_at": now})
-                    counts[rule.id][0] += 1
-                if rule.name not in current and owner in (False, rule.id):
-                    current.append(rule.name)
-            elif owner == rule.id:
-                deletes.append((row.id, rule.name))
-                counts[rule.id][1] += 1
-                current = [name for name in current if name != rule.name]
-        if current != list(row.tags):
-            tags[row.id] = current
-    if inserts:
-        await session.execute(insert(AccountTag).values(inserts).on_conflict_do_nothing(
-            index_elements=["account_id", "name"]))
-    if deletes:
-        await session.execute(delete(AccountTag).where(
-            tuple_(AccountTag.account_id, AccountTag.name).in_(deletes)))
-    if tags:
-        # ORM bulk UPDATE by primary key: one statement, executed for every changed account.
-        await session.execute(update(Account), [{"id": key, "tags": names}
-                                                for key, names in tags.items()])
-    return {key: (added, removed) for key, (added, removed) in counts.items()}
+async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
+                account_ids: Sequence[uuid.UUID] | None = None
+                ) -> dict[uuid.UUID, tuple[int, int]]:
+    """Every rule on the visible accounts it matches (among `account_ids` if given), in one
+    statement whatever the number of rules: the matches of all rules are diffed against the
+    rules' recorded tags in `account_tags` — new ones inserted, those no longer matched
+    deleted — and `accounts` is not written (its `tags` are the tags set by hand). A
+    re-evaluation that changes nothing writes nothing, and every rule sees the tags as they
+    were before the statement (`tagCount` does not depend on the order of rules);
+    (added, removed) per rule id."""
+    await _bounded(session, FULL_TIMEOUT_MS if account_ids is None else STATEMENT_TIMEOUT_MS)
+    counts = {rule.id: (0, 0) for rule, _, _ in rules}
+    if not rules:
+        return counts
+    ids = None if account_ids is None else list(account_ids)
+    branches = []
+    for rule, condition, seen in rules:
+        scope = [accounts_readable(seen), condition]
+        if ids is not None:
+            scope.append(Account.id.in_(ids))
+        branches.append(select(Account.id.label("account_id"),
+                               literal(rule.id).label("rule_id"),
+                               literal(rule.name).label("name")).where(and_(*scope)))
+    matched = union_all(*branches).cte("matched")
+    known = AccountTag.__table__.alias("known")
+    added = (insert(AccountTag).from_select(
+        ["account_id", "name", "rule_id", "set_at"],
+        select(matched.c.account_id, matched.c.name, matched.c.rule_id, literal(now))
+        .where(~exists().where(known.c.account_id == matched.c.account_id,
+                               known.c.name == matched.c.name)))
+        .on_conflict_do_nothing(index_elements=["account_id", "name"])
+        .returning(AccountTag.rule_id).cte("added"))
+    recorded: list[ColumnElement[bool]] = [AccountTag.rule_id.in_(list(counts))]
+    if ids is not None:
+        recorded.append(AccountTag.account_id.in_(ids))
+    removed = (delete(AccountTag).where(
+        *recorded, ~exists().where(matched.c.account_id == AccountTag.account_id,
+                                   matched.c.rule_id == AccountTag.rule_id))
+        .returning(AccountTag.rule_id).cte("removed"))
+    tally = union_all(
+        select(literal(True).label("added"), added.c.rule_id, func.count().label("n"))
+        .group_by(added.c.rule_id),
+        select(literal(False).label("added"), removed.c.rule_id, func.count().label("n"))
+        .group_by(removed.c.rule_id))
+    for is_added, rule_id, number in (await session.execute(select(tally.subquery()))).all():
+        plus, minus = counts[rule_id]
+        counts[rule_id] = (plus + int(number), minus) if is_added else (plus, minus + int(number))
+    return counts
+
+
+async def rule_tags(session: AsyncSession,
+                    account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Per account: the names of the tags rules set on it, by name."""
+    found: dict[uuid.UUID, list[str]] = {}
+    for account_id, name in await session.execute(
+            select(AccountTag.account_id, AccountTag.name)
+            .where(AccountTag.account_id.in_(list(account_ids)),
+                   AccountTag.rule_id.is_not(None))
+            .order_by(AccountTag.account_id, AccountTag.name)):
+        found.setdefault(account_id, []).append(name)
+    return found
 
 
 async def enabled_rules(session: AsyncSession) -> list[TagRule]:
