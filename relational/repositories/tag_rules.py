@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     column,
     delete,
-    exists,
     func,
     literal,
     not_,
@@ -114,6 +113,8 @@ async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: V
 
 
 Compiled = tuple[TagRule, ColumnElement[bool], Visibility]
+# The matches of a full evaluation (a temporary table of the transaction).
+matches = table("tag_matches", column("account_id"), column("rule_id"), column("name"))
 
 
 async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
@@ -139,21 +140,42 @@ async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
         branches.append(select(Account.id.label("account_id"),
                                literal(rule.id).label("rule_id"),
                                literal(rule.name).label("name")).where(and_(*scope)))
-    matched = union_all(*branches).cte("matched")
-    known = AccountTag.__table__.alias("known")
+    matched: Any = union_all(*branches).cte("matched")
+    if ids is None:
+        # In full, the matches are collected first: decided while tags are being inserted,
+        # a `tagCount` rule would read the growing `account_tags` once per account.
+        await session.execute(text(
+            "CREATE TEMP TABLE IF NOT EXISTS tag_matches (account_id uuid NOT NULL, "
+            "rule_id uuid NOT NULL, name text NOT NULL) ON COMMIT DROP"))
+        await session.execute(text("DELETE FROM tag_matches"))
+        await session.execute(insert(matches).from_select(
+            ["account_id", "rule_id", "name"], union_all(*branches)))
+        matched = matches
+    recorded = select(AccountTag.account_id, AccountTag.rule_id).where(
+        AccountTag.rule_id.in_(list(counts)),
+        *([] if ids is None else [AccountTag.account_id.in_(ids)])).cte("recorded")
+    # Matches without a recorded tag (new) and recorded tags without a match (gone): a full
+    # join, so a hash or merge join (each side read once) whatever the tables' statistics.
+    diff = (select(func.coalesce(matched.c.account_id, recorded.c.account_id)
+                   .label("account_id"),
+                   func.coalesce(matched.c.rule_id, recorded.c.rule_id).label("rule_id"),
+                   matched.c.name, recorded.c.account_id.is_(None).label("new"))
+            .select_from(matched.outerjoin(recorded, and_(
+                matched.c.account_id == recorded.c.account_id,
+                matched.c.rule_id == recorded.c.rule_id), full=True))
+            .where(or_(matched.c.account_id.is_(None), recorded.c.account_id.is_(None)))
+            .cte("diff"))
     added = (insert(AccountTag).from_select(
         ["account_id", "name", "rule_id", "set_at"],
-        select(matched.c.account_id, matched.c.name, matched.c.rule_id, literal(now))
-        .where(~exists().where(known.c.account_id == matched.c.account_id,
-                               known.c.name == matched.c.name)))
+        select(diff.c.account_id, diff.c.name, diff.c.rule_id, literal(now))
+        .where(diff.c.new)
+        # In account order each index of `account_tags` is written at a few advancing places.
+        .order_by(diff.c.account_id))
         .on_conflict_do_nothing(index_elements=["account_id", "name"])
         .returning(AccountTag.rule_id).cte("added"))
-    recorded: list[ColumnElement[bool]] = [AccountTag.rule_id.in_(list(counts))]
-    if ids is not None:
-        recorded.append(AccountTag.account_id.in_(ids))
     removed = (delete(AccountTag).where(
-        *recorded, ~exists().where(matched.c.account_id == AccountTag.account_id,
-                                   matched.c.rule_id == AccountTag.rule_id))
+        AccountTag.account_id == diff.c.account_id, AccountTag.rule_id == diff.c.rule_id,
+        not_(diff.c.new))
         .returning(AccountTag.rule_id).cte("removed"))
     tally = union_all(
         select(literal(True).label("added"), added.c.rule_id, func.count().label("n"))
