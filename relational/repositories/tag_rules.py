@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -120,46 +121,42 @@ matches = table("tag_matches", column("account_id"), column("rule_id"), column("
 async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
                 account_ids: Sequence[uuid.UUID] | None = None
                 ) -> dict[uuid.UUID, tuple[int, int]]:
-    """Every rule on the visible accounts it matches (among `account_ids` if given), in one
-    statement whatever the number of rules: the matches of all rules are diffed against the
+    """Every rule on the visible accounts it matches (among `account_ids` if given, see
+    `_apply_to_accounts`); (added, removed) per rule id. In full, whatever the number of
+    rules, one statement collects the matches of all rules and one diffs them against the
     rules' recorded tags in `account_tags` — new ones inserted, those no longer matched
-    deleted — and `accounts` is not written (its `tags` are the tags set by hand). A
+    deleted. `accounts` is not written (its `tags` are the tags set by hand), a
     re-evaluation that changes nothing writes nothing, and every rule sees the tags as they
-    were before the statement (`tagCount` does not depend on the order of rules);
-    (added, removed) per rule id."""
-    await _bounded(session, FULL_TIMEOUT_MS if account_ids is None else STATEMENT_TIMEOUT_MS)
+    were before the run (`tagCount` does not depend on the order of rules)."""
+    if account_ids is not None:
+        return await _apply_to_accounts(session, rules, account_ids, now)
+    await _bounded(session, FULL_TIMEOUT_MS)
     counts = {rule.id: (0, 0) for rule, _, _ in rules}
     if not rules:
         return counts
-    ids = None if account_ids is None else list(account_ids)
-    branches = []
-    for rule, condition, seen in rules:
-        scope = [accounts_readable(seen), condition]
-        if ids is not None:
-            scope.append(Account.id.in_(ids))
-        branches.append(select(Account.id.label("account_id"),
-                               literal(rule.id).label("rule_id"),
-                               literal(rule.name).label("name")).where(and_(*scope)))
-    matched: Any = union_all(*branches).cte("matched")
-    if ids is None:
-        # In full, the matches are collected first: decided while tags are being inserted,
-        # a `tagCount` rule would read the growing `account_tags` once per account.
-        await session.execute(text(
-            "CREATE TEMP TABLE IF NOT EXISTS tag_matches (account_id uuid NOT NULL, "
-            "rule_id uuid NOT NULL, name text NOT NULL) ON COMMIT DROP"))
-        await session.execute(text("DELETE FROM tag_matches"))
-        await session.execute(insert(matches).from_select(
-            ["account_id", "rule_id", "name"], union_all(*branches)))
-        matched = matches
-    recorded = select(AccountTag.account_id, AccountTag.rule_id).where(
-        AccountTag.rule_id.in_(list(counts)),
-        *([] if ids is None else [AccountTag.account_id.in_(ids)])).cte("recorded")
+    branches = [select(Account.id.label("account_id"), literal(rule.id).label("rule_id"),
+                       literal(rule.name).label("name"))
+                .where(accounts_readable(seen), condition) for rule, condition, seen in rules]
+    # The matches are collected first: decided while tags are being inserted, a `tagCount`
+    # rule could read the growing `account_tags` once per account.
+    await session.execute(text(
+        "CREATE TEMP TABLE IF NOT EXISTS tag_matches (account_id uuid NOT NULL, "
+        "rule_id uuid NOT NULL, name text NOT NULL) ON COMMIT DROP"))
+    await session.execute(text("DELETE FROM tag_matches"))
+    await session.execute(insert(matches).from_select(["account_id", "rule_id", "name"],
+                                                      union_all(*branches)))
+    matched = matches
+    # A rule's recorded tags bear its name (index on (name, account_id)).
+    recorded = select(AccountTag.account_id, AccountTag.rule_id, AccountTag.name).where(
+        AccountTag.name.in_([rule.name for rule, _, _ in rules]),
+        AccountTag.rule_id.in_(list(counts))).cte("recorded")
     # Matches without a recorded tag (new) and recorded tags without a match (gone): a full
     # join, so a hash or merge join (each side read once) whatever the tables' statistics.
     diff = (select(func.coalesce(matched.c.account_id, recorded.c.account_id)
                    .label("account_id"),
                    func.coalesce(matched.c.rule_id, recorded.c.rule_id).label("rule_id"),
-                   matched.c.name, recorded.c.account_id.is_(None).label("new"))
+                   func.coalesce(matched.c.name, recorded.c.name).label("name"),
+                   recorded.c.account_id.is_(None).label("new"))
             .select_from(matched.outerjoin(recorded, and_(
                 matched.c.account_id == recorded.c.account_id,
                 matched.c.rule_id == recorded.c.rule_id), full=True))
@@ -174,8 +171,8 @@ async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
         .on_conflict_do_nothing(index_elements=["account_id", "name"])
         .returning(AccountTag.rule_id).cte("added"))
     removed = (delete(AccountTag).where(
-        AccountTag.account_id == diff.c.account_id, AccountTag.rule_id == diff.c.rule_id,
-        not_(diff.c.new))
+        AccountTag.account_id == diff.c.account_id, AccountTag.name == diff.c.name,
+        AccountTag.rule_id == diff.c.rule_id, not_(diff.c.new))
         .returning(AccountTag.rule_id).cte("removed"))
     tally = union_all(
         select(literal(True).label("added"), added.c.rule_id, func.count().label("n"))
@@ -186,6 +183,46 @@ async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
         plus, minus = counts[rule_id]
         counts[rule_id] = (plus + int(number), minus) if is_added else (plus, minus + int(number))
     return counts
+
+
+async def _apply_to_accounts(session: AsyncSession, rules: Sequence[Compiled],
+                             account_ids: Sequence[uuid.UUID],
+                             now: datetime) -> dict[uuid.UUID, tuple[int, int]]:
+    """Every rule on a few accounts (after their events): one read decides each rule's
+    verdict per account (within its author's visibility), one reads the recorded tags, then
+    the provenance rows are inserted and deleted. Same outcome as the full evaluation."""
+    await _bounded(session)
+    ids = list(account_ids)
+    counts = {rule.id: [0, 0] for rule, _, _ in rules}
+    if not rules:
+        return {}
+    verdicts = [and_(accounts_readable(seen), condition).label(f"r{index}")
+                for index, (_, condition, seen) in enumerate(rules)]
+    accounts = (await session.execute(
+        select(Account.id, *verdicts).where(Account.id.in_(ids)))).all()
+    recorded = {(row.account_id, row.name): row.rule_id for row in await session.execute(
+        select(AccountTag.account_id, AccountTag.name, AccountTag.rule_id)
+        .where(AccountTag.account_id.in_(ids)))}
+    inserts: list[dict[str, Any]] = []
+    deletes: list[tuple[uuid.UUID, str]] = []
+    for row in accounts:
+        for index, (rule, _, _) in enumerate(rules):
+            owner = recorded.get((row.id, rule.name), False)
+            if row[1 + index]:
+                if owner is False:
+                    inserts.append({"account_id": row.id, "name": rule.name,
+                                    "rule_id": rule.id, "set_at": now})
+                    counts[rule.id][0] += 1
+            elif owner == rule.id:
+                deletes.append((row.id, rule.name))
+                counts[rule.id][1] += 1
+    if inserts:
+        await session.execute(insert(AccountTag).values(inserts).on_conflict_do_nothing(
+            index_elements=["account_id", "name"]))
+    if deletes:
+        await session.execute(delete(AccountTag).where(
+            tuple_(AccountTag.account_id, AccountTag.name).in_(deletes)))
+    return {key: (added, removed) for key, (added, removed) in counts.items()}
 
 
 async def rule_tags(session: AsyncSession,

@@ -19,6 +19,9 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
+        -- A rule's tags bear its name: one index serves the tag filter and a rule's recorded
+        -- tags (no tag rule is ever deleted, so the cascade on rule_id needs none).
+        DROP INDEX ix_account_tags_rule;
         CREATE INDEX ix_account_tags_name ON account_tags (name, account_id);
         -- The names rules copied into accounts.tags leave it (their rows stay in account_tags).
         UPDATE accounts a
@@ -45,5 +48,6 @@ def downgrade() -> None:
                       WHERE r.account_id = a.id AND r.rule_id IS NOT NULL
                         AND r.name <> ALL(a.tags));
         DROP INDEX ix_account_tags_name;
+        CREATE INDEX ix_account_tags_rule ON account_tags (rule_id, account_id);
         """
     )
