@@ -145,22 +145,21 @@ async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
     await session.execute(text("DELETE FROM tag_matches"))
     await session.execute(insert(matches).from_select(["account_id", "rule_id", "name"],
                                                       union_all(*branches)))
-    matched = matches
     # A rule's recorded tags bear its name (index on (name, account_id)).
     recorded = select(AccountTag.account_id, AccountTag.rule_id, AccountTag.name).where(
         AccountTag.name.in_([rule.name for rule, _, _ in rules]),
         AccountTag.rule_id.in_(list(counts))).cte("recorded")
     # Matches without a recorded tag (new) and recorded tags without a match (gone): a full
     # join, so a hash or merge join (each side read once) whatever the tables' statistics.
-    diff = (select(func.coalesce(matched.c.account_id, recorded.c.account_id)
+    diff = (select(func.coalesce(matches.c.account_id, recorded.c.account_id)
                    .label("account_id"),
-                   func.coalesce(matched.c.rule_id, recorded.c.rule_id).label("rule_id"),
-                   func.coalesce(matched.c.name, recorded.c.name).label("name"),
+                   func.coalesce(matches.c.rule_id, recorded.c.rule_id).label("rule_id"),
+                   func.coalesce(matches.c.name, recorded.c.name).label("name"),
                    recorded.c.account_id.is_(None).label("new"))
-            .select_from(matched.outerjoin(recorded, and_(
-                matched.c.account_id == recorded.c.account_id,
-                matched.c.rule_id == recorded.c.rule_id), full=True))
-            .where(or_(matched.c.account_id.is_(None), recorded.c.account_id.is_(None)))
+            .select_from(matches.outerjoin(recorded, and_(
+                matches.c.account_id == recorded.c.account_id,
+                matches.c.rule_id == recorded.c.rule_id), full=True))
+            .where(or_(matches.c.account_id.is_(None), recorded.c.account_id.is_(None)))
             .cte("diff"))
     added = (insert(AccountTag).from_select(
         ["account_id", "name", "rule_id", "set_at"],
