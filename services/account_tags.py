@@ -29,6 +29,14 @@ async def provenance(read: Reader,
 
 
 def tags_of(names: Sequence[str], recorded: Sequence[TagRecord]) -> list[TagRecord]:
-    """Every tag of the account in its order, with its origin where one is recorded."""
+    """Every tag of the account: those set by hand (`names`) in their order, then those rules
+    set by name; each with its origin where one is recorded."""
     known = {record.name: record for record in recorded}
-    return [known.get(name, TagRecord(name, None, None)) for name in names]
+    by_rules = sorted(record.name for record in recorded
+                      if record.rule is not None and record.name not in names)
+    return [known.get(name, TagRecord(name, None, None)) for name in [*names, *by_rules]]
+
+
+def with_rule_tags(names: Sequence[str], by_rules: Sequence[str]) -> tuple[str, ...]:
+    """The names of every tag of an account: set by hand, then set by rules."""
+    return (*names, *(name for name in by_rules if name not in names))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -21,10 +21,12 @@ from relational.repositories import accounts as account_repo
 from relational.repositories import contacts as contact_repo
 from relational.repositories import opportunities as opportunity_repo
 from relational.repositories import relationships as relationship_repo
+from relational.repositories import tag_rules as tag_repo
 from relational.repositories import tickets as ticket_repo
 from relational.repositories.event_log import LoggedEvent
 from relational.repositories.visibility import TOP_LEVEL, Visibility
 from services import contact_fields
+from services.account_tags import with_rule_tags
 from services.accounts import AccountRecord
 from services.event_stream import Prepare
 from services.opportunities import OpportunityRecord
@@ -98,7 +100,10 @@ async def _accounts(read: Reader, events: Sequence[LoggedEvent]) -> dict[str, An
     ids = [uuid.UUID(event.aggregate_id) for event in events]
     async with read() as session:
         rows = await account_repo.get_many(session, ids, EVERYTHING)
-    return {str(key): Subject(AccountRecord.of(row), _scope(row)) for key, row in rows.items()}
+        by_rules = await tag_repo.rule_tags(session, list(rows))
+    # The payload's tags: those set by hand and those rules set.
+    return {str(key): Subject(replace(AccountRecord.of(row), tags=with_rule_tags(
+        row.tags, by_rules.get(key, []))), _scope(row)) for key, row in rows.items()}
 
 
 async def _contacts(read: Reader, cipher: FieldCipher,

@@ -111,31 +111,13 @@ async def _author(uow: UnitOfWork, rule: TagRule, known: Authors) -> Actor | Non
     return known[rule.author_id]
 
 
-async def _evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
-                    account_ids: Sequence[uuid.UUID] | None, authors: Authors
-                    ) -> tuple[int, int]:
-    """One rule of a run (`repo.open_changes` before, `repo.sync_tags` after)."""
-    author = await _author(uow, rule, authors)
-    seen = policy.visibility(author) if author is not None else policy.visibility(Actor("none"))
-    try:
-        tree = tag_language.parse(rule.expression)
-    except BadUserInput:
-        return 0, 0
-    added, removed = await repo.apply(uow.session, rule, repo.compile_rule(tree, now), seen,
-                                      now, account_ids)
-    if account_ids is None:
-        rule.evaluated_at = now
-    if added or removed:
-        uow.audit("tagRule.evaluate", [str(rule.id)],
-                  after={"added": added, "removed": removed})
-    return added, removed
-
-
-async def _evaluate_accounts(uow: UnitOfWork, now: datetime,
-                             account_ids: Sequence[uuid.UUID]) -> int:
-    """Every enabled rule on a few accounts at once (repo.apply_to_accounts)."""
+async def _evaluate(uow: UnitOfWork, rules: Sequence[TagRule], now: datetime,
+                    account_ids: Sequence[uuid.UUID] | None
+                    ) -> dict[uuid.UUID, tuple[int, int]]:
+    """The rules on `account_ids` (or on every account) in one statement (repo.apply), each
+    within its author's visibility as they are now; (added, removed) per rule id."""
     authors, compiled = Authors(), []
-    for rule in await repo.enabled_rules(uow.session):
+    for rule in rules:
         try:
             tree = tag_language.parse(rule.expression)
         except BadUserInput:
@@ -143,23 +125,20 @@ async def _evaluate_accounts(uow: UnitOfWork, now: datetime,
         author = await _author(uow, rule, authors)
         seen = policy.visibility(author if author is not None else Actor("none"))
         compiled.append((rule, repo.compile_rule(tree, now), seen))
-    if not compiled:
-        return 0
-    counts = await repo.apply_to_accounts(uow.session, compiled, account_ids, now)
+        if account_ids is None:
+            rule.evaluated_at = now
+    counts = await repo.apply(uow.session, compiled, now, account_ids)
     for rule_id, (added, removed) in counts.items():
         if added or removed:
             uow.audit("tagRule.evaluate", [str(rule_id)],
                       after={"added": added, "removed": removed})
-    return sum(added + removed for added, removed in counts.values())
+    return counts
 
 
 async def evaluate(uow: UnitOfWork, rule: TagRule, now: datetime,
                    account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
     """Apply one rule (to `account_ids`, or to every account); (added, removed)."""
-    await repo.open_changes(uow.session, full=account_ids is None)
-    result = await _evaluate(uow, rule, now, account_ids, Authors())
-    await repo.sync_tags(uow.session)
-    return result
+    return (await _evaluate(uow, [rule], now, account_ids)).get(rule.id, (0, 0))
 
 
 async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> tuple[int, int]:
@@ -172,15 +151,8 @@ async def evaluate_rule(uow: UnitOfWork, rule_id: uuid.UUID, now: datetime) -> t
 async def evaluate_all(uow: UnitOfWork, now: datetime,
                        account_ids: Sequence[uuid.UUID] | None = None) -> int:
     """Every enabled rule (on `account_ids`, or in full); the tags changed."""
-    if account_ids is not None:
-        return await _evaluate_accounts(uow, now, account_ids)
-    changed, authors = 0, Authors()
-    await repo.open_changes(uow.session, full=account_ids is None)
-    for rule in await repo.enabled_rules(uow.session):
-        added, removed = await _evaluate(uow, rule, now, account_ids, authors)
-        changed += added + removed
-    await repo.sync_tags(uow.session)
-    return changed
+    counts = await _evaluate(uow, await repo.enabled_rules(uow.session), now, account_ids)
+    return sum(added + removed for added, removed in counts.values())
 
 
 # Events after which an account's tags may change, and where their account id is.

@@ -110,3 +110,32 @@ async def test_a_rule_never_tags_what_its_author_cannot_see(
     listed = (await api.data(BY_TAG, {"tag": "自有"}))["accounts"]
     assert [edge["node"]["name"] for edge in listed["edges"]] == ["自己的客户"]
     assert await run_jobs() == 2  # the two value tiers
+
+
+async def test_rule_tags_are_kept_apart_from_the_tags_set_by_hand(api: Api) -> None:
+    """A rule's tags live in `account_tags` only: evaluating writes no account row, a hand
+    edit of the tags neither drops nor copies them, and the tag filter finds both kinds.
+    `tagCount` counts both, as they were before the run (one statement for every rule)."""
+    account = await make_account(api, name="双标签", annualRevenue="9000000", tags=["手工"])
+    await rule(api, "高价值", "annualRevenue >= 1000000", enabled=False)
+    await rule(api, "多标签", "tagCount >= 2", enabled=False)
+    async with api.stores.ledger.sessionmaker() as session:
+        await session.execute(text("UPDATE tag_rules SET enabled = true"))
+        await session.commit()
+    before = await api.scalar("SELECT updated_at FROM accounts WHERE name = '双标签'")
+    async with api.stores.uow(RequestMeta(actor="test")) as uow:
+        assert await tag_rules.evaluate_all(uow, api.stores.clock.now()) == 1
+    assert await api.scalar("SELECT tags FROM accounts WHERE name = '双标签'") == ["手工"]
+    assert await api.scalar("SELECT updated_at FROM accounts WHERE name = '双标签'") == before
+    async with api.stores.uow(RequestMeta(actor="test")) as uow:
+        assert await tag_rules.evaluate_all(uow, api.stores.clock.now()) == 1  # tagCount 2
+    tags = (await api.data(TAGS, {"id": account}))["account"]["tags"]
+    assert [(tag["name"], tag["rule"]) for tag in tags] == [
+        ("手工", None), ("多标签", "多标签"), ("高价值", "高价值")]
+    await api.data("""mutation($id: ID!) { accountUpdate(input: {id: $id, tags: ["新"]}) {
+        account { id } } }""", {"id": account})
+    assert await api.scalar("SELECT tags FROM accounts WHERE name = '双标签'") == ["新"]
+    tags = (await api.data(TAGS, {"id": account}))["account"]["tags"]
+    assert [tag["name"] for tag in tags] == ["新", "多标签", "高价值"]
+    for name, count in (("高价值", 1), ("新", 1), ("手工", 0)):
+        assert (await api.data(BY_TAG, {"tag": name}))["accounts"]["totalCount"] == count

@@ -10,11 +10,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select, tuple_
+from sqlalchemy import (ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select,
+                        tuple_, union)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relational.models import Account
+from relational.operations_models import AccountTag
 from relational.repositories.visibility import Visibility, accounts_readable
 
 
@@ -60,6 +62,15 @@ def _sort_key(sort: AccountSort) -> ColumnElement[Any]:
     return getattr(Account, sort.value)  # type: ignore[no-any-return]
 
 
+def tagged_any(names: Sequence[str]) -> ColumnElement[bool]:
+    """Accounts carrying any of `names`, set by hand (`accounts.tags`, its GIN index) or by a
+    rule (`account_tags`, its index on (name, account_id)): a union of the two index reads."""
+    return Account.id.in_(union(
+        select(Account.id).where(Account.tags.overlap(list(names))),
+        select(AccountTag.account_id).where(AccountTag.name.in_(list(names)),
+                                            AccountTag.rule_id.is_not(None))))
+
+
 def _filtered(query: AccountQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [accounts_readable(query.visibility)]
     if query.name_contains:
@@ -71,7 +82,7 @@ def _filtered(query: AccountQuery) -> list[ColumnElement[bool]]:
     if query.lifecycle_stages:
         conditions.append(Account.lifecycle_stage.in_(list(query.lifecycle_stages)))
     if query.tags_any:
-        conditions.append(Account.tags.overlap(list(query.tags_any)))
+        conditions.append(tagged_any(query.tags_any))
     if query.ids is not None:
         conditions.append(Account.id.in_(list(query.ids)))
     return conditions

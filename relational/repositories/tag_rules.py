@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    all_,
     and_,
     column,
     delete,
-    exists,
     func,
     literal,
     not_,
@@ -25,7 +25,7 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
-    update,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,13 @@ orders = table("orders", column("account_id"), column("ordered_at"), column("amo
 _ATTRIBUTES: dict[str, Any] = {
     "region": Account.region, "industry": Account.industry, "name": Account.name,
     "lifecycleStage": Account.lifecycle_stage, "valueTier": Account.value_tier,
-    "annualRevenue": Account.annual_revenue, "tagCount": func.cardinality(Account.tags),
+    "annualRevenue": Account.annual_revenue,
+    # The tags set by hand and those rules set (a name in both counted once).
+    "tagCount": func.cardinality(Account.tags) + (
+        select(func.count()).select_from(AccountTag)
+        .where(AccountTag.account_id == Account.id, AccountTag.rule_id.is_not(None),
+               AccountTag.name != all_(Account.tags))
+        .correlate(Account).scalar_subquery()),
 }
 
 
@@ -107,130 +113,128 @@ async def preview(session: AsyncSession, condition: ColumnElement[bool], seen: V
     return total, ids
 
 
-# The tag changes of one evaluation run, applied to `accounts.tags` once at its end.
-changes = table("tag_changes", column("account_id"), column("name"), column("added"))
+Compiled = tuple[TagRule, ColumnElement[bool], Visibility]
+# The matches of a full evaluation (a temporary table of the transaction).
+matches = table("tag_matches", column("account_id"), column("rule_id"), column("name"))
 
 
-async def open_changes(session: AsyncSession, *, full: bool) -> None:
-    """Start an evaluation run in this transaction: its statement timeout and its (empty)
-    table of tag changes."""
-    await _bounded(session, FULL_TIMEOUT_MS if full else STATEMENT_TIMEOUT_MS)
-    await session.execute(text(
-        "CREATE TEMP TABLE IF NOT EXISTS tag_changes (account_id uuid NOT NULL, "
-        "name text NOT NULL, added boolean NOT NULL) ON COMMIT DROP"))
-    await session.execute(text("DELETE FROM tag_changes"))
-
-
-async def apply(session: AsyncSession, rule: TagRule, condition: ColumnElement[bool],
-                seen: Visibility, now: datetime,
-                account_ids: Sequence[uuid.UUID] | None = None) -> tuple[int, int]:
-    """Tag the visible accounts the rule matches (among `account_ids` if given) and untag
-    those it no longer matches; (added, removed). A tag set by hand is left alone.
-
-    One statement: the matches are diffed against the rule's recorded tags (provenance rows
-    inserted and deleted), and the accounts whose `accounts.tags` must change are noted in
-    `tag_changes` for `sync_tags`, which writes each changed account once per run: a
-    re-evaluation that changes nothing writes nothing. Within a run every rule sees the
-    tags as they were before it (`tagCount` does not depend on the order of rules)."""
-    scope = [accounts_readable(seen), condition]
-    recorded: list[ColumnElement[bool]] = [AccountTag.rule_id == rule.id]
+async def apply(session: AsyncSession, rules: Sequence[Compiled], now: datetime,
+                account_ids: Sequence[uuid.UUID] | None = None
+                ) -> dict[uuid.UUID, tuple[int, int]]:
+    """Every rule on the visible accounts it matches (among `account_ids` if given, see
+    `_apply_to_accounts`); (added, removed) per rule id. In full, whatever the number of
+    rules, one statement collects the matches of all rules and one diffs them against the
+    rules' recorded tags in `account_tags` — new ones inserted, those no longer matched
+    deleted. `accounts` is not written (its `tags` are the tags set by hand), a
+    re-evaluation that changes nothing writes nothing, and every rule sees the tags as they
+    were before the run (`tagCount` does not depend on the order of rules)."""
     if account_ids is not None:
-        scope.append(Account.id.in_(list(account_ids)))
-        recorded.append(AccountTag.account_id.in_(list(account_ids)))
-    matched = select(Account.id.label("id")).where(and_(*scope)).cte("matched")
+        return await _apply_to_accounts(session, rules, account_ids, now)
+    await _bounded(session, FULL_TIMEOUT_MS)
+    counts = {rule.id: (0, 0) for rule, _, _ in rules}
+    if not rules:
+        return counts
+    branches = [select(Account.id.label("account_id"), literal(rule.id).label("rule_id"),
+                       literal(rule.name).label("name"))
+                .where(accounts_readable(seen), condition) for rule, condition, seen in rules]
+    # The matches are collected first: decided while tags are being inserted, a `tagCount`
+    # rule could read the growing `account_tags` once per account.
+    await session.execute(text(
+        "CREATE TEMP TABLE IF NOT EXISTS tag_matches (account_id uuid NOT NULL, "
+        "rule_id uuid NOT NULL, name text NOT NULL) ON COMMIT DROP"))
+    await session.execute(text("DELETE FROM tag_matches"))
+    await session.execute(insert(matches).from_select(["account_id", "rule_id", "name"],
+                                                      union_all(*branches)))
+    # A rule's recorded tags bear its name (index on (name, account_id)).
+    recorded = select(AccountTag.account_id, AccountTag.rule_id, AccountTag.name).where(
+        AccountTag.name.in_([rule.name for rule, _, _ in rules]),
+        AccountTag.rule_id.in_(list(counts))).cte("recorded")
+    # Matches without a recorded tag (new) and recorded tags without a match (gone): a full
+    # join, so a hash or merge join (each side read once) whatever the tables' statistics.
+    diff = (select(func.coalesce(matches.c.account_id, recorded.c.account_id)
+                   .label("account_id"),
+                   func.coalesce(matches.c.rule_id, recorded.c.rule_id).label("rule_id"),
+                   func.coalesce(matches.c.name, recorded.c.name).label("name"),
+                   recorded.c.account_id.is_(None).label("new"))
+            .select_from(matches.outerjoin(recorded, and_(
+                matches.c.account_id == recorded.c.account_id,
+                matches.c.rule_id == recorded.c.rule_id), full=True))
+            .where(or_(matches.c.account_id.is_(None), recorded.c.account_id.is_(None)))
+            .cte("diff"))
     added = (insert(AccountTag).from_select(
         ["account_id", "name", "rule_id", "set_at"],
-        select(matched.c.id, literal(rule.name), literal(rule.id), literal(now)))
+        select(diff.c.account_id, diff.c.name, diff.c.rule_id, literal(now))
+        .where(diff.c.new)
+        # In account order each index of `account_tags` is written at a few advancing places.
+        .order_by(diff.c.account_id))
         .on_conflict_do_nothing(index_elements=["account_id", "name"])
-        .returning(AccountTag.account_id).cte("added"))
+        .returning(AccountTag.rule_id).cte("added"))
     removed = (delete(AccountTag).where(
-        *recorded, ~exists().where(matched.c.id == AccountTag.account_id))
-        .returning(AccountTag.account_id).cte("removed"))
-    # Every account the rule matches carries the tag (also after a hand edit dropped it).
-    missing = select(Account.id, literal(rule.name), literal(True)).where(
-        Account.id.in_(select(matched.c.id)), not_(Account.tags.contains([rule.name])))
-    dropped = select(removed.c.account_id, literal(rule.name), literal(False))
-    noted = (insert(changes).from_select(["account_id", "name", "added"],
-                                         missing.union_all(dropped))
-             .returning(changes.c.account_id).cte("noted"))
-    counts = select(
-        select(func.count()).select_from(added).scalar_subquery(),
-        select(func.count()).select_from(removed).scalar_subquery(),
-        select(func.count()).select_from(noted).scalar_subquery())
-    row = (await session.execute(counts)).one()
-    return int(row[0]), int(row[1])
+        AccountTag.account_id == diff.c.account_id, AccountTag.name == diff.c.name,
+        AccountTag.rule_id == diff.c.rule_id, not_(diff.c.new))
+        .returning(AccountTag.rule_id).cte("removed"))
+    tally = union_all(
+        select(literal(True).label("added"), added.c.rule_id, func.count().label("n"))
+        .group_by(added.c.rule_id),
+        select(literal(False).label("added"), removed.c.rule_id, func.count().label("n"))
+        .group_by(removed.c.rule_id))
+    for is_added, rule_id, number in (await session.execute(select(tally.subquery()))).all():
+        plus, minus = counts[rule_id]
+        counts[rule_id] = (plus + int(number), minus) if is_added else (plus, minus + int(number))
+    return counts
 
 
-async def sync_tags(session: AsyncSession) -> int:
-    """Apply the run's noted changes to `accounts.tags` (which the tag filter's GIN index
-    reads), one update per changed account; the accounts written."""
-    result = await session.execute(text("""
-        UPDATE accounts a
-        SET tags = ARRAY(SELECT t.name FROM unnest(a.tags) WITH ORDINALITY AS t(name, at)
-                         WHERE t.name <> ALL(c.removed) ORDER BY t.at) || c.added
-        FROM (SELECT account_id,
-                     coalesce(array_agg(name ORDER BY name) FILTER (WHERE added),
-                              '{}'::text[]) AS added,
-                     coalesce(array_agg(name) FILTER (WHERE NOT added), '{}'::text[])
-                         AS removed
-              FROM tag_changes GROUP BY account_id) c
-        WHERE a.id = c.account_id"""))
-    await session.execute(text("DELETE FROM tag_changes"))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-Compiled = tuple[TagRule, ColumnElement[bool], Visibility]
-
-
-async def apply_to_accounts(session: AsyncSession, rules: Sequence[Compiled],
-                            account_ids: Sequence[uuid.UUID],
-                            now: datetime) -> dict[uuid.UUID, tuple[int, int]]:
-    """Every rule on a few accounts (after their events) in four statements, whatever the
-    number of rules: one reads each rule's verdict per account (within its author's
-    visibility) with the accounts' tags and the recorded rule tags, then the provenance rows
-    are inserted and deleted and each changed account's tags written once. Same outcome as
-    `apply` per rule; (added, removed) per rule id."""
+async def _apply_to_accounts(session: AsyncSession, rules: Sequence[Compiled],
+                             account_ids: Sequence[uuid.UUID],
+                             now: datetime) -> dict[uuid.UUID, tuple[int, int]]:
+    """Every rule on a few accounts (after their events): one read decides each rule's
+    verdict per account (within its author's visibility), one reads the recorded tags, then
+    the provenance rows are inserted and deleted. Same outcome as the full evaluation."""
     await _bounded(session)
     ids = list(account_ids)
+    counts = {rule.id: [0, 0] for rule, _, _ in rules}
+    if not rules:
+        return {}
     verdicts = [and_(accounts_readable(seen), condition).label(f"r{index}")
                 for index, (_, condition, seen) in enumerate(rules)]
     accounts = (await session.execute(
-        select(Account.id, Account.tags, *verdicts).where(Account.id.in_(ids)))).all()
+        select(Account.id, *verdicts).where(Account.id.in_(ids)))).all()
     recorded = {(row.account_id, row.name): row.rule_id for row in await session.execute(
         select(AccountTag.account_id, AccountTag.name, AccountTag.rule_id)
         .where(AccountTag.account_id.in_(ids)))}
-    counts = {rule.id: [0, 0] for rule, _, _ in rules}
     inserts: list[dict[str, Any]] = []
     deletes: list[tuple[uuid.UUID, str]] = []
-    tags: dict[uuid.UUID, list[str]] = {}
     for row in accounts:
-        current = list(row.tags)
         for index, (rule, _, _) in enumerate(rules):
             owner = recorded.get((row.id, rule.name), False)
-            if row[2 + index]:
+            if row[1 + index]:
                 if owner is False:
                     inserts.append({"account_id": row.id, "name": rule.name,
                                     "rule_id": rule.id, "set_at": now})
                     counts[rule.id][0] += 1
-                if rule.name not in current and owner in (False, rule.id):
-                    current.append(rule.name)
             elif owner == rule.id:
                 deletes.append((row.id, rule.name))
                 counts[rule.id][1] += 1
-                current = [name for name in current if name != rule.name]
-        if current != list(row.tags):
-            tags[row.id] = current
     if inserts:
         await session.execute(insert(AccountTag).values(inserts).on_conflict_do_nothing(
             index_elements=["account_id", "name"]))
     if deletes:
         await session.execute(delete(AccountTag).where(
             tuple_(AccountTag.account_id, AccountTag.name).in_(deletes)))
-    if tags:
-        # ORM bulk UPDATE by primary key: one statement, executed for every changed account.
-        await session.execute(update(Account), [{"id": key, "tags": names}
-                                                for key, names in tags.items()])
     return {key: (added, removed) for key, (added, removed) in counts.items()}
+
+
+async def rule_tags(session: AsyncSession,
+                    account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Per account: the names of the tags rules set on it, by name."""
+    found: dict[uuid.UUID, list[str]] = {}
+    for account_id, name in await session.execute(
+            select(AccountTag.account_id, AccountTag.name)
+            .where(AccountTag.account_id.in_(list(account_ids)),
+                   AccountTag.rule_id.is_not(None))
+            .order_by(AccountTag.account_id, AccountTag.name)):
+        found.setdefault(account_id, []).append(name)
+    return found
 
 
 async def enabled_rules(session: AsyncSession) -> list[TagRule]:
